@@ -1,0 +1,1 @@
+"""Ingest's HTTP layer: routers by resource, dependencies, the error map."""

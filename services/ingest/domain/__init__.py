@@ -1,0 +1,1 @@
+"""Ingest domain rules: parsing returns, code validity, amendments. No HTTP, no SQL."""

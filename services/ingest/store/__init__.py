@@ -1,0 +1,1 @@
+"""Ingest's tables and the queries over them."""

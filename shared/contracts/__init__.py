@@ -1,0 +1,1 @@
+"""Payloads that cross service boundaries. Service-private schemas stay in the service."""

@@ -1,0 +1,195 @@
+"""RFC 9457 problem details, the one error shape every service answers with.
+
+The hierarchy is small on purpose::
+
+    DomainError                 raised by domain code; carries no HTTP status
+     └── (each service's own errors, e.g. ReturnRejected, ChildNotVisible)
+
+Each service maps its domain error classes to HTTP statuses in `api/errors.py` and
+passes that table to `install_problem_handlers`, which also renders FastAPI's own
+request-validation errors and `HTTPException`s in the same shape. Anything else is a
+bug: it becomes a 500 problem with a trace id that is also logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://attendance-exchange.org/problems/"
+DEFAULT_ERROR_CAP = 100
+
+
+class ProblemItem(BaseModel):
+    """One problem found in a request; a response lists every one of them."""
+
+    location: str | None = Field(
+        default=None,
+        description="Where: a JSON pointer (/marks/3/code), a CSV line (marks.csv:17) "
+        "or an XML element path (/CTfile/CTFpupilData/Pupil[2]/UPN).",
+    )
+    code: str = Field(description="Machine-readable reason, e.g. code_not_in_force.")
+    detail: str = Field(description="What is wrong, for a person.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    type: str = Field(default="about:blank", description="A URI naming the kind of problem.")
+    title: str = Field(description="Short summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str | None = Field(default=None, description="What happened this time.")
+    instance: str | None = Field(default=None, description="The request path.")
+    errors: list[ProblemItem] = Field(
+        default_factory=list, description="Every problem found, up to a cap."
+    )
+    errors_total: int | None = Field(
+        default=None,
+        description="How many problems were found in all, when more than `errors` lists.",
+    )
+
+
+@dataclass
+class DomainError(Exception):
+    """Base of every error raised by domain code; mapped to a status at the HTTP edge."""
+
+    detail: str
+    errors: Sequence[ProblemItem] = field(default_factory=list)
+    errors_total: int | None = None
+    kind: str = "domain-error"
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+def problem_response(
+    status: int,
+    *,
+    detail: str | None = None,
+    instance: str | None = None,
+    kind: str | None = None,
+    errors: Iterable[ProblemItem] = (),
+    errors_total: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """Render one problem as an `application/problem+json` response."""
+    items = list(errors)
+    problem = Problem(
+        type=f"{PROBLEM_TYPE_BASE}{kind}" if kind else "about:blank",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=items,
+        errors_total=errors_total if errors_total and errors_total > len(items) else None,
+    )
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def _pointer(loc: Sequence[Any]) -> str:
+    parts = list(loc)
+    source = parts[0] if parts else "body"
+    if source == "body":
+        return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts[1:])
+    return f"{source}:" + ".".join(str(p) for p in parts[1:])
+
+
+def validation_items(errors: Iterable[Mapping[str, Any]]) -> list[ProblemItem]:
+    """Convert pydantic/FastAPI validation errors to problem items with JSON pointers."""
+    return [
+        ProblemItem(location=_pointer(e.get("loc", ())), code=e.get("type", "invalid"),
+                    detail=e.get("msg", "invalid"))
+        for e in errors
+    ]
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": desc}
+    for status, desc in {
+        400: "Malformed request (for example a body that is not valid JSON).",
+        401: "No valid access token.",
+        403: "The token lacks a scope, or the caller may not act on this resource.",
+        404: "Not found, or not visible to this caller.",
+        405: "Method not allowed.",
+        422: "The request was understood but is invalid; every problem is listed.",
+    }.items()
+}
+"""The error responses every route may give, declared once for OpenAPI and schemathesis."""
+
+
+def install_problem_handlers(
+    app: FastAPI, status_map: Mapping[type[DomainError], int] | None = None
+) -> None:
+    """Render domain errors, validation errors and HTTP errors as problem+json."""
+    table = dict(status_map or {})
+
+    def status_for(exc: DomainError) -> int:
+        for cls in type(exc).__mro__:
+            if cls in table:
+                return table[cls]  # type: ignore[index]
+        return 422
+
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return problem_response(
+            status_for(exc),
+            detail=exc.detail,
+            instance=request.url.path,
+            kind=exc.kind,
+            errors=exc.errors,
+            errors_total=exc.errors_total,
+        )
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        raw = list(exc.errors())
+        malformed = any(e.get("type") == "json_invalid" for e in raw)
+        items = validation_items(raw)
+        return problem_response(
+            400 if malformed else 422,
+            detail="The request body is not valid JSON." if malformed
+            else f"The request has {len(items)} problem(s).",
+            instance=request.url.path,
+            kind="malformed-request" if malformed else "validation-error",
+            errors=items[:DEFAULT_ERROR_CAP],
+            errors_total=len(items),
+        )
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(
+            exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        trace_id = uuid.uuid4().hex
+        logger.exception("unhandled error, trace id %s", trace_id, exc_info=exc)
+        return problem_response(
+            500,
+            detail=f"An unexpected error occurred; quote trace id {trace_id}.",
+            instance=request.url.path,
+        )
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
