@@ -47,6 +47,7 @@ class Scope(StrEnum):
     AUDIT_READ = "audit:read"
     CHANGES_READ = "changes:read"
     POLICY_READ = "policy:read"
+    FEED_NOTIFY = "feed:notify"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -59,6 +60,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.AUDIT_READ: "Read the audit trail of accesses to one's own pupils or area.",
     Scope.CHANGES_READ: "Service only: read ingest's change feed.",
     Scope.POLICY_READ: "Service only: ask the sharing service for access decisions.",
+    Scope.FEED_NOTIFY: "Service only: tell the metrics service that new changes are waiting.",
 }
 
 AUDIENCE_INGEST = "attx-ingest"
@@ -75,6 +77,7 @@ SCOPE_AUDIENCES: dict[str, tuple[str, ...]] = {
     Scope.DIRECTORY_WRITE: (AUDIENCE_SHARING,),
     Scope.AUDIT_READ: (AUDIENCE_SHARING,),
     Scope.POLICY_READ: (AUDIENCE_SHARING,),
+    Scope.FEED_NOTIFY: (AUDIENCE_METRICS,),
 }
 """Which services accept a scope. A token's `aud` is the union over its granted scopes."""
 
