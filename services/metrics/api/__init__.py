@@ -1,0 +1,1 @@
+"""Metrics' HTTP layer: routers by resource, dependencies, the error map."""

@@ -1,0 +1,1 @@
+"""Metrics' rules: DfE measures, suppression, early warning. No fastapi or sqlmodel here."""

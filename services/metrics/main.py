@@ -1,0 +1,67 @@
+"""The metrics service: DfE absence measures from a read model of ingest's change feed.
+
+Run it with `attx serve metrics`, or `uvicorn --factory services.metrics.main:create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypedDict
+
+import httpx2 as httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from services.metrics.api.errors import STATUS_MAP
+from services.metrics.api.routes import api_router
+from services.metrics.settings import MetricsSettings
+from services.metrics.store.models import VERSION_TABLE
+from shared.auth import AUDIENCE_METRICS, TokenVerifier, verifier_from_settings
+from shared.db import create_db_engine
+from shared.health import health_router
+from shared.openapi import customise_openapi
+from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class State(TypedDict):
+    """What the lifespan hands every request (as `request.state`)."""
+
+    settings: MetricsSettings
+    engine: Engine
+    token_verifier: TokenVerifier
+    http: httpx.Client
+
+
+def create_app(
+    settings: MetricsSettings | None = None, *, transport: httpx.BaseTransport | None = None
+) -> FastAPI:
+    """Build the metrics app; `transport` carries all its outgoing HTTP (tests route it in-process)."""
+    settings = settings or MetricsSettings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
+        engine = create_db_engine(settings.database.url, echo=settings.database.echo)
+        http = httpx.Client(transport=transport, timeout=10.0)
+        verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_METRICS, http=http)
+        try:
+            yield State(settings=settings, engine=engine, token_verifier=verifier, http=http)
+        finally:
+            http.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Attendance Exchange — metrics",
+        version="0.1.0",
+        summary="DfE absence measures, breakdowns, pupil views, trends and early warning.",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
+    install_problem_handlers(app, STATUS_MAP)
+    app.include_router(health_router(MIGRATIONS_DIR, VERSION_TABLE))
+    app.include_router(api_router)
+    customise_openapi(app, settings.oauth.token_url)
+    return app

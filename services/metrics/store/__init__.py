@@ -1,0 +1,1 @@
+"""Metrics' read model: tables and the queries over them."""
