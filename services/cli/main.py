@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import typer
 
+from services.cli import dev, openapi, serve
+from services.cli.db import db_app
+
 app = typer.Typer(
     name="attx",
     help="Attendance Exchange: run the services, load demo data, submit returns.",
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("serve")(serve.command)
+app.command("dev")(dev.command)
+app.command("openapi")(openapi.command)
+app.add_typer(db_app, name="db")

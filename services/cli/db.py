@@ -1,0 +1,47 @@
+"""`attx db upgrade|revision`: each service's own Alembic history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from alembic import command
+
+from services.cli.registry import ServiceName, service
+from shared.db import alembic_config, upgrade_to_head
+
+db_app = typer.Typer(help="Database migrations, per service.", no_args_is_help=True)
+
+
+def _url(name: ServiceName, url: str | None) -> str:
+    if url:
+        return url
+    return str(service(name).settings_class()().database.url)
+
+
+@db_app.command("upgrade")
+def upgrade(
+    name: Annotated[ServiceName, typer.Argument(help="Which service's database.")],
+    url: Annotated[str | None, typer.Option(help="Database URL; default from settings.")] = None,
+) -> None:
+    """Apply every pending migration of one service."""
+    info = service(name)
+    upgrade_to_head(_url(name, url), info.migrations_dir, info.version_table)
+    typer.echo(f"{name}: migrated to head")
+
+
+@db_app.command("revision")
+def revision(
+    name: Annotated[ServiceName, typer.Argument(help="Which service.")],
+    message: Annotated[str, typer.Option("-m", "--message", help="What the revision does.")],
+    url: Annotated[str | None, typer.Option(help="A database at head to diff against.")] = None,
+) -> None:
+    """Autogenerate a revision from the difference between models and a migrated database."""
+    info = service(name)
+    target = _url(name, url)
+    upgrade_to_head(target, info.migrations_dir, info.version_table)
+    command.revision(
+        alembic_config(target, info.migrations_dir, info.version_table),
+        message=message,
+        autogenerate=True,
+    )

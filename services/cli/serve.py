@@ -1,0 +1,40 @@
+"""`attx serve SERVICE`: run one service under uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from services.cli.registry import DEFAULT_PORTS, ServiceName, service
+from shared.db import upgrade_to_head
+
+
+def command(
+    name: Annotated[ServiceName, typer.Argument(help="ingest, metrics or sharing.")],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port; default 8001/8002/8003.")] = None,
+    migrate: Annotated[
+        bool, typer.Option(help="Apply pending migrations before serving.")
+    ] = False,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    proxy_headers: Annotated[
+        bool, typer.Option(help="Trust X-Forwarded-* (behind a TLS proxy).")
+    ] = False,
+) -> None:
+    """Run one service. Settings come from its environment variables (e.g. INGEST_DATABASE__URL)."""
+    info = service(name)
+    if migrate:
+        settings = info.settings_class()()
+        upgrade_to_head(settings.database.url, info.migrations_dir, info.version_table)
+    uvicorn.run(
+        info.factory,
+        factory=True,
+        host=host,
+        port=port or DEFAULT_PORTS[info.name],
+        workers=workers,
+        access_log=False,
+        proxy_headers=proxy_headers,
+        log_level="info",
+    )
