@@ -40,6 +40,11 @@ class OAuthSettings(BaseModel):
         description="Where the issuer publishes its signing keys; defaults to "
         "<issuer>/.well-known/jwks.json.",
     )
+    token_endpoint: str | None = Field(
+        default=None,
+        description="Where this service fetches its own tokens; defaults to <issuer>/oauth/token "
+        "(set it when the issuer's public URL is not reachable from inside the deployment).",
+    )
     jwks_refetch_interval_seconds: float = Field(
         default=10.0,
         description="At most one JWKS refetch per this many seconds when a token names an "
@@ -53,7 +58,7 @@ class OAuthSettings(BaseModel):
 
     @property
     def token_url(self) -> str:
-        return f"{self.issuer.rstrip('/')}/oauth/token"
+        return self.token_endpoint or f"{self.issuer.rstrip('/')}/oauth/token"
 
 
 class ServiceClientSettings(BaseModel):
