@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import dev, openapi, serve
+from services.cli import bootstrap, dev, openapi, serve
 from services.cli.db import db_app
 
 app = typer.Typer(
@@ -16,4 +16,5 @@ app = typer.Typer(
 app.command("serve")(serve.command)
 app.command("dev")(dev.command)
 app.command("openapi")(openapi.command)
+app.command("bootstrap")(bootstrap.command)
 app.add_typer(db_app, name="db")

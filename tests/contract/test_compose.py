@@ -1,0 +1,85 @@
+"""docker-compose.yml is valid Compose and configures only settings that exist.
+
+No Docker engine runs on these machines, so the file is checked against the Compose
+Specification schema, and every environment variable is resolved against the settings
+class it is meant for.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from services.cli.bootstrap import ENVIRONMENT_VARIABLES as CLI_VARIABLES
+from services.cli.registry import ALL_SERVICES, ServiceInfo
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    return document
+
+
+def setting_exists(model: type[BaseModel], path: list[str]) -> bool:
+    """Whether `a__b__c` names a field path through nested settings models."""
+    field = model.model_fields.get(path[0])
+    if field is None:
+        return False
+    if len(path) == 1:
+        return True
+    nested = field.annotation
+    return isinstance(nested, type) and issubclass(nested, BaseModel) and setting_exists(
+        nested, path[1:]
+    )
+
+
+def test_compose_file_matches_the_compose_specification() -> None:
+    tool = shutil.which("check-jsonschema")
+    assert tool, "check-jsonschema is a dev dependency"
+    result = subprocess.run(
+        [tool, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("info", ALL_SERVICES, ids=lambda i: i.name)
+def test_every_service_variable_names_an_existing_setting(info: ServiceInfo) -> None:
+    environment: dict[str, str] = compose()["services"][info.name]["environment"]
+    settings = info.settings_class()
+    unknown = [
+        name for name in environment
+        if name.startswith(info.env_prefix)
+        and not setting_exists(settings, name.removeprefix(info.env_prefix).lower().split("__"))
+    ]
+    others = [
+        name for name in environment
+        if not name.startswith(info.env_prefix) and name not in CLI_VARIABLES
+    ]
+    assert unknown == [], f"{info.name}: no such settings"
+    assert others == [], f"{info.name}: variables nothing reads"
+
+
+def test_every_service_and_its_database_is_health_checked() -> None:
+    services = compose()["services"]
+    assert set(services) == {"postgres", "ingest", "metrics", "sharing"}
+    for name, spec in services.items():
+        assert "healthcheck" in spec, name
+        for dependency in spec.get("depends_on", {}).values():
+            assert dependency["condition"] == "service_healthy", name
+
+
+def test_env_example_lists_every_interpolated_variable() -> None:
+    used = set(re.findall(r"\$\{([A-Z_]+)", COMPOSE.read_text(encoding="utf-8")))
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
+    assert used - listed == set()
