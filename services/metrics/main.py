@@ -39,7 +39,7 @@ class State(TypedDict):
 def create_app(
     settings: MetricsSettings | None = None, *, transport: httpx.BaseTransport | None = None
 ) -> FastAPI:
-    """Build the metrics app; `transport` carries all its outgoing HTTP (tests route it in-process)."""
+    """Build the metrics app; `transport` carries its outgoing HTTP (tests route it in-process)."""
     settings = settings or MetricsSettings()
 
     @asynccontextmanager

@@ -1,8 +1,21 @@
-"""Metrics' tables, declared on its own registry so its metadata holds only them."""
+"""Metrics' read model, declared on its own registry so its metadata holds only its tables.
+
+The read model is derived entirely from ingest's change feed (`feed_cursor` records how
+far), so it can be dropped and rebuilt at any time:
+- `enrolment`: one pupil on one school's roll, with census characteristics.
+- `mark`: the raw register, one row per session (pupil views need it).
+- `enrolment_day`, `enrolment_week`, `enrolment_year`: session counts per enrolment
+  per day / Monday-start week / academic year, of the sessions that enter DfE's
+  headline measures only (age 5-15, age-15 summer second half removed, late summer
+  starters excluded). Weeks and years are sums of days; queries add up the largest
+  buckets that fit the period asked for, then judge PA per enrolment, then group.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import SQLModel
+import datetime as dt
+
+from sqlmodel import Field, SQLModel
 
 from shared.db import new_registry
 
@@ -13,3 +26,102 @@ VERSION_TABLE = "alembic_version_metrics"
 
 class MetricsTable(SQLModel, registry=registry):
     """Base of every metrics table."""
+
+
+class FeedCursor(MetricsTable, table=True):
+    """How far a feed has been applied; written in the same transaction as the data."""
+
+    __tablename__ = "feed_cursor"
+
+    feed: str = Field(primary_key=True, max_length=40)
+    cursor: str = Field(max_length=200)
+    updated_at: dt.datetime
+
+
+class Enrolment(MetricsTable, table=True):
+    """A pupil on one school's roll (one row per school and UPN)."""
+
+    __tablename__ = "enrolment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_urn: str = Field(max_length=6, index=True)
+    upn: str = Field(max_length=13, index=True)
+    upn_temporary: bool = False
+    legal_surname: str = Field(max_length=100)
+    legal_forename: str = Field(max_length=100)
+    date_of_birth: dt.date
+    gender: str = Field(max_length=1)
+    nc_year: str = Field(max_length=3)
+    sen_provision: str = Field(max_length=1)
+    fsm_eligible: bool
+    ethnicity: str = Field(max_length=4)
+    ethnicity_group: str = Field(max_length=30)
+    enrolment_status: str = Field(max_length=1)
+    entry_date: dt.date
+    leaving_date: dt.date | None = None
+
+
+class Mark(MetricsTable, table=True):
+    """One register mark, keyed as ingest keys it (school, pupil, day, session)."""
+
+    __tablename__ = "mark"
+
+    school_urn: str = Field(primary_key=True, max_length=6)
+    upn: str = Field(primary_key=True, max_length=13)
+    date: dt.date = Field(primary_key=True)
+    session: str = Field(primary_key=True, max_length=2)
+    code: str = Field(max_length=2)
+
+
+class SessionCountColumns(SQLModel):
+    """The additive counts every bucket table carries, by DfE variable name."""
+
+    sess_possible: int = 0
+    sess_attended: int = 0
+    sess_authorised: int = 0
+    sess_unauthorised: int = 0
+    sess_auth_illness: int = 0
+    sess_auth_appointments: int = 0
+    sess_auth_religious: int = 0
+    sess_auth_study: int = 0
+    sess_auth_traveller: int = 0
+    sess_auth_holiday: int = 0
+    sess_auth_excluded: int = 0
+    sess_auth_other: int = 0
+    sess_auth_part_time: int = 0
+    sess_unauth_holiday: int = 0
+    sess_unauth_late: int = 0
+    sess_unauth_other: int = 0
+    sess_unauth_noyet: int = 0
+
+
+class EnrolmentDay(SessionCountColumns, MetricsTable, table=True):
+    """Headline session counts of one enrolment on one day."""
+
+    __tablename__ = "enrolment_day"
+
+    enrolment_id: int = Field(primary_key=True)
+    date: dt.date = Field(primary_key=True)
+    week_start: dt.date
+    academic_year: int
+
+
+class EnrolmentWeek(SessionCountColumns, MetricsTable, table=True):
+    """Headline session counts of one enrolment in one Monday-to-Sunday week."""
+
+    __tablename__ = "enrolment_week"
+
+    enrolment_id: int = Field(primary_key=True)
+    week_start: dt.date = Field(primary_key=True)
+
+
+class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):
+    """Headline session counts of one enrolment in one academic year."""
+
+    __tablename__ = "enrolment_year"
+
+    enrolment_id: int = Field(primary_key=True)
+    academic_year: int = Field(primary_key=True)
+
+
+BUCKET_TABLES = (EnrolmentDay, EnrolmentWeek, EnrolmentYear)

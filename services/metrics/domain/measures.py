@@ -1,0 +1,195 @@
+"""DfE absence measures, per enrolment and summed over groups of enrolments.
+
+The rules (DfE *Pupil absence statistics: methodology*, as this project reads it):
+- Counted per enrolment. Headline figures cover pupils aged 5 to 15 on 31 August
+  before the academic year. For pupils aged 15, sessions in the second half of the
+  summer term are removed; enrolments that first start in the second half of the
+  summer term are excluded for that year; enrolments with no possible sessions are
+  excluded.
+- `sess_possible` counts present, approved educational activity, authorised and
+  unauthorised sessions, plus the 2020-22 covid `X` (possible, neither attendance nor
+  absence). `sess_overall` = authorised + unauthorised.
+- Rates sum sessions first, then divide.
+- A persistent absentee's own overall absence is at least 10% of its own possible
+  sessions; a severe absentee's at least 50%. Integers are compared, never floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from services.metrics.domain.calendar import (
+    academic_year_of,
+    age_on_31_august_before,
+    summer_second_half,
+)
+from shared.codes import DFE_REASONS, NO_MARK, Category, category_on, lookup
+
+HEADLINE_MIN_AGE = 5
+HEADLINE_MAX_AGE = 15
+PERSISTENT_PERCENT = 10
+SEVERE_PERCENT = 50
+
+COUNT_COLUMNS: tuple[str, ...] = (
+    "sess_possible",
+    "sess_attended",
+    "sess_authorised",
+    "sess_unauthorised",
+    *DFE_REASONS,
+)
+"""Every additive session count the read model keeps, named by DfE variable."""
+
+
+def counts_toward_headline(date_of_birth: date, entry_date: date, day: date) -> bool:
+    """Whether a session on `day` of this enrolment enters DfE's headline measures."""
+    year = academic_year_of(day)
+    age = age_on_31_august_before(date_of_birth, year)
+    if not HEADLINE_MIN_AGE <= age <= HEADLINE_MAX_AGE:
+        return False
+    second_half = summer_second_half(year)
+    if age == HEADLINE_MAX_AGE and day in second_half:
+        return False
+    return entry_date not in second_half
+
+
+def session_contribution(code: str, day: date) -> dict[str, int]:
+    """The counts one register mark adds: {} for a not-possible session.
+
+    `-` (no mark) and codes not in force on the day count as nothing here; ingest
+    rejects both, and a gap in the register is a data-quality matter, not absence.
+    """
+    if code == NO_MARK or lookup(code, day) is None:
+        return {}
+    category = category_on(code, day)
+    if category is Category.NOT_POSSIBLE:
+        return {}
+    found: dict[str, int] = {"sess_possible": 1}
+    if category.is_attendance:
+        found["sess_attended"] = 1
+    elif category is Category.AUTHORISED:
+        found["sess_authorised"] = 1
+    elif category is Category.UNAUTHORISED:
+        found["sess_unauthorised"] = 1
+    definition = lookup(code, day)
+    if category.is_absence and definition is not None and definition.dfe_reason:
+        found[definition.dfe_reason] = 1
+    return found
+
+
+@dataclass(frozen=True)
+class SessionCounts:
+    """Additive session counts of one enrolment, day, week or group."""
+
+    values: Mapping[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, column: str) -> int:
+        return self.values.get(column, 0)
+
+    @property
+    def possible(self) -> int:
+        return self["sess_possible"]
+
+    @property
+    def attended(self) -> int:
+        return self["sess_attended"]
+
+    @property
+    def authorised(self) -> int:
+        return self["sess_authorised"]
+
+    @property
+    def unauthorised(self) -> int:
+        return self["sess_unauthorised"]
+
+    @property
+    def overall(self) -> int:
+        return self.authorised + self.unauthorised
+
+    def __add__(self, other: SessionCounts) -> SessionCounts:
+        return SessionCounts({c: self[c] + other[c] for c in COUNT_COLUMNS})
+
+    def as_row(self) -> dict[str, int]:
+        """Every column, zeros included (the shape of a read-model row)."""
+        return {c: self[c] for c in COUNT_COLUMNS}
+
+    @classmethod
+    def of(cls, values: Mapping[str, int | None]) -> SessionCounts:
+        return cls({c: int(values.get(c) or 0) for c in COUNT_COLUMNS})
+
+
+def count_marks(marks: Iterable[tuple[date, str]]) -> SessionCounts:
+    """Sum the contributions of (day, code) marks."""
+    totals = dict.fromkeys(COUNT_COLUMNS, 0)
+    for day, code in marks:
+        for column, n in session_contribution(code, day).items():
+            totals[column] += n
+    return SessionCounts(totals)
+
+
+def is_persistent_absentee(counts: SessionCounts) -> bool:
+    """Overall absence at least 10% of possible sessions (exact integer comparison)."""
+    return counts.possible > 0 and counts.overall * 100 >= PERSISTENT_PERCENT * counts.possible
+
+
+def is_severe_absentee(counts: SessionCounts) -> bool:
+    """Overall absence at least 50% of possible sessions."""
+    return counts.possible > 0 and counts.overall * 100 >= SEVERE_PERCENT * counts.possible
+
+
+def percent(part: int, whole: int) -> float | None:
+    """`part / whole x 100`, rounded to 4 places; None when `whole` is 0."""
+    return round(part * 100 / whole, 4) if whole else None
+
+
+@dataclass(frozen=True)
+class GroupMeasures:
+    """The additive totals of a group of enrolments; rates derive from them."""
+
+    enrolments: int
+    counts: SessionCounts
+    persistent: int
+    severe: int
+
+    def __add__(self, other: GroupMeasures) -> GroupMeasures:
+        return GroupMeasures(
+            self.enrolments + other.enrolments,
+            self.counts + other.counts,
+            self.persistent + other.persistent,
+            self.severe + other.severe,
+        )
+
+    @classmethod
+    def empty(cls) -> GroupMeasures:
+        return cls(0, SessionCounts(), 0, 0)
+
+    @classmethod
+    def of_enrolment(cls, counts: SessionCounts) -> GroupMeasures:
+        """One enrolment's contribution; an enrolment with no possible sessions adds nothing."""
+        if counts.possible == 0:
+            return cls.empty()
+        return cls(1, counts, int(is_persistent_absentee(counts)), int(is_severe_absentee(counts)))
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        """Every measure by DfE variable name (plus `sess_attended`)."""
+        c = self.counts
+        out: dict[str, int | float | None] = {
+            "enrolments": self.enrolments,
+            "sess_possible": c.possible,
+            "sess_attended": c.attended,
+            "sess_attended_percent": percent(c.attended, c.possible),
+            "sess_authorised": c.authorised,
+            "sess_unauthorised": c.unauthorised,
+            "sess_overall": c.overall,
+            "sess_authorised_percent": percent(c.authorised, c.possible),
+            "sess_unauthorised_percent": percent(c.unauthorised, c.possible),
+            "sess_overall_percent": percent(c.overall, c.possible),
+            "enrolments_pa_10_exact": self.persistent,
+            "enrolments_pa_10_exact_percent": percent(self.persistent, self.enrolments),
+            "enrolments_pa_50_exact": self.severe,
+            "enrolments_pa_50_exact_percent": percent(self.severe, self.enrolments),
+        }
+        for reason in DFE_REASONS:
+            out[reason] = c[reason]
+        return out
