@@ -10,6 +10,8 @@ import pytest
 
 from tests.support.databases import DatabaseFactory, backends
 
+pytest_plugins = ["tests.support.system"]
+
 # authlib refuses plain-http token requests except on loopback; in-process test apps
 # are addressed as http://localhost:<port>, which it accepts, so nothing is relaxed here.
 

@@ -1,0 +1,1 @@
+"""Sharing's HTTP layer: routers by resource, dependencies, the error map."""

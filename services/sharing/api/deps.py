@@ -1,0 +1,44 @@
+"""Dependencies of sharing's routes, as `Annotated` aliases so handlers read as sentences."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, Security
+from sqlmodel import Session
+
+from services.sharing.domain.roles import Role
+from services.sharing.settings import SharingSettings
+from services.sharing.store.pagination import MAX_LIMIT
+from shared.auth import Principal, Scope, authenticate
+from shared.db import get_session
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _settings(request: Request) -> SharingSettings:
+    settings: SharingSettings = request.state.settings
+    return settings
+
+
+SettingsDep = Annotated[SharingSettings, Depends(_settings)]
+
+CanReadDirectory = Annotated[Principal, Security(authenticate, scopes=[Scope.DIRECTORY_READ])]
+CanReadPolicy = Annotated[Principal, Security(authenticate, scopes=[Scope.POLICY_READ])]
+
+
+def _administrator(
+    principal: Annotated[Principal, Security(authenticate, scopes=[Scope.DIRECTORY_WRITE])],
+) -> Principal:
+    # The scope alone is not enough: only the operator's admin clients administer.
+    if principal.role != Role.ADMIN:
+        raise HTTPException(403, "Only a client with the role admin may change the directory.")
+    return principal
+
+
+CanAdminister = Annotated[Principal, Depends(_administrator)]
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
+Cursor = Annotated[
+    str | None, Query(description="The next_cursor of the previous page; omit for the first.")
+]

@@ -1,0 +1,1 @@
+"""Sharing's rules: identifiers, roles, secrets, signing keys, visibility. No HTTP, no SQL."""

@@ -1,0 +1,102 @@
+"""The sharing service: the OAuth 2.0 authorization server, the organisation directory and
+the access policy the other services ask about.
+
+Run it with `attx serve sharing`, or `uvicorn --factory services.sharing.main:create_app`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypedDict
+
+import httpx2 as httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from services.sharing.api.errors import STATUS_MAP
+from services.sharing.api.oauth import published_jwks
+from services.sharing.api.routes import api_router, public_router
+from services.sharing.settings import SharingSettings
+from services.sharing.store.models import VERSION_TABLE
+from services.sharing.store.repository import SigningKeyRepository
+from shared.auth import AUDIENCE_SHARING, TokenVerifier, verifier_from_settings
+from shared.db import create_db_engine
+from shared.health import health_router
+from shared.openapi import customise_openapi
+from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class State(TypedDict):
+    """What the lifespan hands every request (as `request.state`)."""
+
+    settings: SharingSettings
+    engine: Engine
+    token_verifier: TokenVerifier
+
+
+class LocalJwksTransport(httpx.BaseTransport):
+    """Serves this service's own JWKS from its database to its own token verifier.
+
+    The sharing service checks the tokens presented to its /v1 API exactly as the other
+    services do (`shared.auth.TokenVerifier`), but reads its keys without a network
+    round trip to itself.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.dumps(published_jwks(self._engine)).encode()
+        return httpx.Response(
+            200, headers={"content-type": "application/json"}, content=body, request=request
+        )
+
+
+def ensure_signing_key(engine: Engine) -> None:
+    """Create the first signing key on a fresh database, so tokens can be issued at once."""
+    with Session(engine) as session:
+        SigningKeyRepository(session).ensure_active()
+        session.commit()
+
+
+def create_app(
+    settings: SharingSettings | None = None, *, transport: httpx.BaseTransport | None = None
+) -> FastAPI:
+    """Build the sharing app.
+
+    `transport` is accepted so every service is built the same way; sharing calls no peer
+    service, and verifies its own tokens against its own keys (`LocalJwksTransport`).
+    """
+    settings = settings or SharingSettings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
+        engine = create_db_engine(settings.database.url, echo=settings.database.echo)
+        ensure_signing_key(engine)
+        http = httpx.Client(transport=LocalJwksTransport(engine))
+        verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_SHARING, http=http)
+        try:
+            yield State(settings=settings, engine=engine, token_verifier=verifier)
+        finally:
+            http.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Attendance Exchange — sharing",
+        version="0.1.0",
+        summary="OAuth 2.0 authorization server, organisation directory and access policy.",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
+    install_problem_handlers(app, STATUS_MAP)
+    app.include_router(health_router(MIGRATIONS_DIR, VERSION_TABLE))
+    app.include_router(public_router)
+    app.include_router(api_router)
+    customise_openapi(app, settings.oauth.token_url)
+    return app

@@ -1,0 +1,1 @@
+"""Sharing's tables and the queries over them."""
