@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from services.metrics.domain.calendar import (
     academic_year_of,
@@ -115,7 +116,8 @@ class SessionCounts:
         return {c: self[c] for c in COUNT_COLUMNS}
 
     @classmethod
-    def of(cls, values: Mapping[str, int | None]) -> SessionCounts:
+    def of(cls, values: Mapping[str, Any]) -> SessionCounts:
+        """Counts from a row holding every count column (missing or NULL is 0)."""
         return cls({c: int(values.get(c) or 0) for c in COUNT_COLUMNS})
 
 

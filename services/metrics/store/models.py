@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.db import new_registry
@@ -42,6 +43,7 @@ class Enrolment(MetricsTable, table=True):
     """A pupil on one school's roll (one row per school and UPN)."""
 
     __tablename__ = "enrolment"
+    __table_args__ = (UniqueConstraint("school_urn", "upn"),)
 
     id: int | None = Field(default=None, primary_key=True)
     school_urn: str = Field(max_length=6, index=True)

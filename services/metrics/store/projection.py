@@ -1,0 +1,338 @@
+"""Applying ingest's change feed to the read model, one page per transaction.
+
+A page is applied in the caller's transaction together with the feed cursor, so a
+crash before commit loses the whole page and a restart re-reads it: nothing is lost,
+nothing counted twice. Register marks are written first; then every day they touch
+is recounted from the marks, and every week and academic year holding such a day is
+re-summed from its days, so the buckets are always exactly a function of the marks.
+An enrolment whose date of birth or entry date changes (or that arrives after its
+marks) has all its buckets rebuilt, since those decide which sessions count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.metrics.domain.calendar import academic_year_of, week_start
+from services.metrics.domain.groups import ethnicity_group
+from services.metrics.domain.measures import (
+    COUNT_COLUMNS,
+    count_marks,
+    counts_toward_headline,
+)
+from services.metrics.store.models import (
+    Enrolment,
+    EnrolmentDay,
+    EnrolmentWeek,
+    EnrolmentYear,
+    FeedCursor,
+    Mark,
+)
+from shared.contracts.changes import (
+    ChangePage,
+    EnrolmentRemoved,
+    EnrolmentUpserted,
+    MarkUpserted,
+    MarkWithdrawn,
+)
+
+INGEST_FEED = "ingest"
+_CHUNK = 500
+
+enrolment_t: Table = Enrolment.__table__  # type: ignore[attr-defined]
+mark_t: Table = Mark.__table__  # type: ignore[attr-defined]
+day_t: Table = EnrolmentDay.__table__  # type: ignore[attr-defined]
+week_t: Table = EnrolmentWeek.__table__  # type: ignore[attr-defined]
+year_t: Table = EnrolmentYear.__table__  # type: ignore[attr-defined]
+cursor_t: Table = FeedCursor.__table__  # type: ignore[attr-defined]
+
+PupilKey = tuple[str, str]
+MarkKey = tuple[str, str, dt.date, str]
+
+
+def upsert(connection: Connection, table: Table) -> Any:
+    """An INSERT of the connection's dialect that supports ON CONFLICT (both spell it alike)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def read_cursor(connection: Connection, feed: str = INGEST_FEED) -> str | None:
+    """The cursor after the last applied page, or None before the first."""
+    found = connection.execute(select(cursor_t.c.cursor).where(cursor_t.c.feed == feed))
+    return found.scalar_one_or_none()
+
+
+def write_cursor(connection: Connection, cursor: str, feed: str = INGEST_FEED) -> None:
+    stmt = upsert(connection, cursor_t).values(
+        feed=feed, cursor=cursor, updated_at=dt.datetime.now(dt.UTC)
+    )
+    connection.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[cursor_t.c.feed],
+            set_={"cursor": stmt.excluded.cursor, "updated_at": stmt.excluded.updated_at},
+        )
+    )
+
+
+@dataclass
+class _Pending:
+    """Mark writes buffered within a page (last write per session wins) and what they touch."""
+
+    marks: dict[MarkKey, str | None] = field(default_factory=dict)
+    touched_days: set[tuple[str, str, dt.date]] = field(default_factory=set)
+    rebuild: set[PupilKey] = field(default_factory=set)
+
+
+def apply_page(connection: Connection, page: ChangePage, *, feed: str = INGEST_FEED) -> None:
+    """Apply one page of changes and advance the cursor, in the connection's transaction."""
+    pending = _Pending()
+    for change in page.changes:
+        if isinstance(change, MarkUpserted | MarkWithdrawn):
+            key = (change.school_urn, change.upn, change.date, change.session.value)
+            pending.marks[key] = change.code if isinstance(change, MarkUpserted) else None
+            pending.touched_days.add((change.school_urn, change.upn, change.date))
+        elif isinstance(change, EnrolmentUpserted):
+            if _upsert_enrolment(connection, change):
+                pending.rebuild.add((change.enrolment.school_urn, change.enrolment.upn))
+        elif isinstance(change, EnrolmentRemoved):
+            _flush_marks(connection, pending)
+            _remove_enrolment(connection, (change.school_urn, change.upn))
+            pending.rebuild.discard((change.school_urn, change.upn))
+    _flush_marks(connection, pending)
+    _recount(connection, pending)
+    write_cursor(connection, page.next_cursor, feed)
+
+
+def _upsert_enrolment(connection: Connection, change: EnrolmentUpserted) -> bool:
+    """Write the enrolment; True when its buckets must be rebuilt (new, or dob/entry changed)."""
+    e = change.enrolment
+    values = {
+        "school_urn": e.school_urn,
+        "upn": e.upn,
+        "upn_temporary": e.upn_temporary,
+        "legal_surname": e.legal_surname,
+        "legal_forename": e.legal_forename,
+        "date_of_birth": e.date_of_birth,
+        "gender": e.gender,
+        "nc_year": e.nc_year,
+        "sen_provision": e.sen_provision.value,
+        "fsm_eligible": e.fsm_eligible,
+        "ethnicity": e.ethnicity,
+        "ethnicity_group": ethnicity_group(e.ethnicity),
+        "enrolment_status": e.enrolment_status.value,
+        "entry_date": e.entry_date,
+        "leaving_date": e.leaving_date,
+    }
+    existing = connection.execute(
+        select(enrolment_t.c.id, enrolment_t.c.date_of_birth, enrolment_t.c.entry_date).where(
+            enrolment_t.c.school_urn == e.school_urn, enrolment_t.c.upn == e.upn
+        )
+    ).first()
+    if existing is None:
+        connection.execute(enrolment_t.insert().values(**values))
+        return True
+    connection.execute(update(enrolment_t).where(enrolment_t.c.id == existing.id).values(**values))
+    return bool(existing.date_of_birth != e.date_of_birth or existing.entry_date != e.entry_date)
+
+
+def _remove_enrolment(connection: Connection, key: PupilKey) -> None:
+    urn, upn = key
+    found = connection.execute(
+        select(enrolment_t.c.id).where(enrolment_t.c.school_urn == urn, enrolment_t.c.upn == upn)
+    ).scalar_one_or_none()
+    connection.execute(delete(mark_t).where(mark_t.c.school_urn == urn, mark_t.c.upn == upn))
+    if found is None:
+        return
+    for table in (day_t, week_t, year_t):
+        connection.execute(delete(table).where(table.c.enrolment_id == found))
+    connection.execute(delete(enrolment_t).where(enrolment_t.c.id == found))
+
+
+def _flush_marks(connection: Connection, pending: _Pending) -> None:
+    writes = [
+        {"school_urn": k[0], "upn": k[1], "date": k[2], "session": k[3], "code": code}
+        for k, code in pending.marks.items()
+        if code is not None
+    ]
+    removals = [
+        {"u": k[0], "p": k[1], "d": k[2], "s": k[3]}
+        for k, code in pending.marks.items()
+        if code is None
+    ]
+    pending.marks.clear()
+    if writes:
+        stmt = upsert(connection, mark_t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[mark_t.c.school_urn, mark_t.c.upn, mark_t.c.date, mark_t.c.session],
+            set_={"code": stmt.excluded.code},
+        )
+        for part in chunks(writes):
+            connection.execute(stmt, list(part))
+    if removals:
+        connection.execute(
+            delete(mark_t).where(
+                mark_t.c.school_urn == bindparam("u"),
+                mark_t.c.upn == bindparam("p"),
+                mark_t.c.date == bindparam("d"),
+                mark_t.c.session == bindparam("s"),
+            ),
+            removals,
+        )
+
+
+@dataclass(frozen=True)
+class _Known:
+    id: int
+    date_of_birth: dt.date
+    entry_date: dt.date
+
+
+def _known_enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilKey, _Known]:
+    by_school: dict[str, list[str]] = defaultdict(list)
+    for urn, upn in set(keys):
+        by_school[urn].append(upn)
+    found: dict[PupilKey, _Known] = {}
+    for urn, upns in by_school.items():
+        for part in chunks(sorted(upns)):
+            rows = connection.execute(
+                select(
+                    enrolment_t.c.id,
+                    enrolment_t.c.upn,
+                    enrolment_t.c.date_of_birth,
+                    enrolment_t.c.entry_date,
+                ).where(enrolment_t.c.school_urn == urn, enrolment_t.c.upn.in_(part))
+            )
+            for row in rows:
+                found[(urn, row.upn)] = _Known(row.id, row.date_of_birth, row.entry_date)
+    return found
+
+
+def _marks_of(
+    connection: Connection, urn: str, upns: Sequence[str], days: tuple[dt.date, dt.date] | None
+) -> Iterator[Any]:
+    for part in chunks(sorted(upns)):
+        stmt = select(mark_t.c.upn, mark_t.c.date, mark_t.c.code).where(
+            mark_t.c.school_urn == urn, mark_t.c.upn.in_(part)
+        )
+        if days is not None:
+            stmt = stmt.where(mark_t.c.date.between(*days))
+        yield from connection.execute(stmt)
+
+
+def _recount(connection: Connection, pending: _Pending) -> None:
+    """Recount touched days (all days of rebuilt enrolments), then their weeks and years."""
+    known = _known_enrolments(
+        connection, [*pending.rebuild, *((u, p) for u, p, _ in pending.touched_days)]
+    )
+    rebuild_ids = sorted(known[k].id for k in pending.rebuild if k in known)
+    touched: dict[tuple[str, str], set[dt.date]] = defaultdict(set)
+    for urn, upn, day in pending.touched_days:
+        if (urn, upn) in known and (urn, upn) not in pending.rebuild:
+            touched[(urn, upn)].add(day)
+
+    # Gather the marks of every day to recount, per enrolment and day.
+    marks: dict[tuple[int, dt.date], list[tuple[dt.date, str]]] = defaultdict(list)
+    by_school: dict[str, list[str]] = defaultdict(list)
+    for urn, upn in pending.rebuild:
+        if (urn, upn) in known:
+            by_school[urn].append(upn)
+    for urn, upns in by_school.items():
+        for row in _marks_of(connection, urn, upns, None):
+            marks[(known[(urn, row.upn)].id, row.date)].append((row.date, row.code))
+    touched_by_school: dict[str, list[str]] = defaultdict(list)
+    for urn, upn in touched:
+        touched_by_school[urn].append(upn)
+    for urn, upns in touched_by_school.items():
+        all_days = [d for upn in upns for d in touched[(urn, upn)]]
+        for row in _marks_of(connection, urn, upns, (min(all_days), max(all_days))):
+            if row.date in touched[(urn, row.upn)]:
+                marks[(known[(urn, row.upn)].id, row.date)].append((row.date, row.code))
+
+    recount_days = [(known[k].id, d) for k, days in touched.items() for d in days]
+    for part in chunks(rebuild_ids):
+        for table in (day_t, week_t, year_t):
+            connection.execute(delete(table).where(table.c.enrolment_id.in_(part)))
+    if recount_days:
+        connection.execute(
+            delete(day_t).where(
+                day_t.c.enrolment_id == bindparam("e"), day_t.c.date == bindparam("d")
+            ),
+            [{"e": e, "d": d} for e, d in recount_days],
+        )
+
+    by_id = {k.id: k for k in known.values()}
+    rows = []
+    for (enrolment_id, day), day_marks in marks.items():
+        e = by_id[enrolment_id]
+        if not counts_toward_headline(e.date_of_birth, e.entry_date, day):
+            continue
+        counts = count_marks(day_marks)
+        if counts.possible:
+            rows.append(
+                {
+                    "enrolment_id": enrolment_id,
+                    "date": day,
+                    "week_start": week_start(day),
+                    "academic_year": academic_year_of(day),
+                    **counts.as_row(),
+                }
+            )
+    for part in chunks(rows):
+        connection.execute(day_t.insert(), list(part))
+
+    weeks: dict[dt.date, set[int]] = defaultdict(set)
+    years: dict[int, set[int]] = defaultdict(set)
+    for enrolment_id, day in recount_days:
+        weeks[week_start(day)].add(enrolment_id)
+        years[academic_year_of(day)].add(enrolment_id)
+    _resum(connection, week_t, "week_start", weeks, rebuild_ids)
+    _resum(connection, year_t, "academic_year", years, rebuild_ids)
+
+
+def _resum(
+    connection: Connection,
+    table: Table,
+    bucket: str,
+    touched: dict[Any, set[int]],
+    rebuild_ids: Sequence[int],
+) -> None:
+    """Re-sum `table` rows from their days: touched (bucket, enrolment) pairs and rebuilt ids."""
+    sums = [func.sum(day_t.c[c]).label(c) for c in COUNT_COLUMNS]
+    columns = ["enrolment_id", bucket, *COUNT_COLUMNS]
+    for value, ids in touched.items():
+        for part in chunks(sorted(ids)):
+            connection.execute(
+                delete(table).where(table.c[bucket] == value, table.c.enrolment_id.in_(part))
+            )
+            source = (
+                select(day_t.c.enrolment_id, day_t.c[bucket], *sums)
+                .where(day_t.c[bucket] == value, day_t.c.enrolment_id.in_(part))
+                .group_by(day_t.c.enrolment_id, day_t.c[bucket])
+            )
+            connection.execute(table.insert().from_select(columns, source))
+    for part in chunks(rebuild_ids):
+        source = (
+            select(day_t.c.enrolment_id, day_t.c[bucket], *sums)
+            .where(day_t.c.enrolment_id.in_(part))
+            .group_by(day_t.c.enrolment_id, day_t.c[bucket])
+        )
+        connection.execute(table.insert().from_select(columns, source))
+
+
+def clear_read_model(connection: Connection) -> None:
+    """Empty every table of the read model, cursor included (the start of a rebuild)."""
+    for table in (day_t, week_t, year_t, mark_t, enrolment_t, cursor_t):
+        connection.execute(delete(table))

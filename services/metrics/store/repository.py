@@ -1,0 +1,259 @@
+"""Queries over the read model, constructed with a connection, named for what they answer.
+
+Every aggregate follows DfE's order of work: sum each enrolment's sessions over the
+period (adding the largest buckets that fit), drop enrolments without possible
+sessions, judge persistent and severe absence per enrolment, then group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Subquery,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
+
+from services.metrics.domain.buckets import decompose
+from services.metrics.domain.calendar import Period
+from services.metrics.domain.measures import (
+    COUNT_COLUMNS,
+    PERSISTENT_PERCENT,
+    SEVERE_PERCENT,
+    GroupMeasures,
+    SessionCounts,
+)
+from services.metrics.store.projection import day_t, enrolment_t, mark_t, week_t, year_t
+
+GROUP_COLUMNS = {
+    "school": "school_urn",
+    "nc_year": "nc_year",
+    "gender": "gender",
+    "sen_provision": "sen_provision",
+    "fsm_eligible": "fsm_eligible",
+    "ethnicity_group": "ethnicity_group",
+    "upn": "upn",
+}
+"""Group-by names the read model answers itself, and their enrolment columns."""
+
+
+@dataclass(frozen=True)
+class EnrolmentRow:
+    """One enrolment with its characteristics, as pupil views list it."""
+
+    id: int
+    school_urn: str
+    upn: str
+    legal_surname: str
+    legal_forename: str
+    date_of_birth: dt.date
+    gender: str
+    nc_year: str
+    sen_provision: str
+    fsm_eligible: bool
+    ethnicity: str
+    ethnicity_group: str
+    enrolment_status: str
+    entry_date: dt.date
+    leaving_date: dt.date | None
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+class MetricsRepository:
+    """Read-model queries for one connection (one request's transaction)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def _in_schools(self, column: Any, schools: Sequence[str] | None) -> ColumnElement[bool]:
+        if schools is None:
+            return literal(True)
+        ids = select(enrolment_t.c.id).where(enrolment_t.c.school_urn.in_(sorted(schools)))
+        return column.in_(ids.scalar_subquery())  # type: ignore[no-any-return]
+
+    def _per_enrolment(self, schools: Sequence[str] | None, period: Period) -> Subquery:
+        """Per enrolment with possible sessions: its counts summed over the period."""
+        buckets = decompose(period)
+        parts: list[Select[Any]] = []
+
+        def part(table: Any, where: ColumnElement[bool]) -> Select[Any]:
+            return select(table.c.enrolment_id, *(table.c[c] for c in COUNT_COLUMNS)).where(
+                where, self._in_schools(table.c.enrolment_id, schools)
+            )
+
+        if buckets.years:
+            parts.append(part(year_t, year_t.c.academic_year.between(*buckets.years)))
+        for first, last in buckets.weeks:
+            parts.append(part(week_t, week_t.c.week_start.between(first, last)))
+        for days in buckets.days:
+            parts.append(part(day_t, day_t.c.date.between(days.start, days.end)))
+        rows = union_all(*parts).subquery("buckets") if len(parts) > 1 else parts[0].subquery()
+        return (
+            select(rows.c.enrolment_id, *(func.sum(rows.c[c]).label(c) for c in COUNT_COLUMNS))
+            .group_by(rows.c.enrolment_id)
+            .having(func.sum(rows.c.sess_possible) > 0)
+            .subquery("per_enrolment")
+        )
+
+    @staticmethod
+    def _measure_columns(per: Any) -> list[Any]:
+        overall = per.c.sess_authorised + per.c.sess_unauthorised
+        possible = per.c.sess_possible
+        return [
+            func.count().label("enrolments"),
+            *(func.sum(per.c[c]).label(c) for c in COUNT_COLUMNS),
+            func.sum(case((overall * 100 >= possible * PERSISTENT_PERCENT, 1), else_=0)).label(
+                "persistent"
+            ),
+            func.sum(case((overall * 100 >= possible * SEVERE_PERCENT, 1), else_=0)).label(
+                "severe"
+            ),
+        ]
+
+    @staticmethod
+    def _measures(row: Any) -> GroupMeasures:
+        m = row._mapping
+        counts = SessionCounts.of({c: m[c] for c in COUNT_COLUMNS})
+        return GroupMeasures(int(m["enrolments"]), counts, int(m["persistent"]), int(m["severe"]))
+
+    def grouped_measures(
+        self, schools: Sequence[str] | None, period: Period, group_by: Sequence[str]
+    ) -> list[tuple[tuple[str, ...], GroupMeasures]]:
+        """Measures per combination of `group_by` (keys of GROUP_COLUMNS), cells only."""
+        per = self._per_enrolment(schools, period)
+        dims = [enrolment_t.c[GROUP_COLUMNS[g]] for g in group_by]
+        stmt = (
+            select(*dims, *self._measure_columns(per))
+            .select_from(per.join(enrolment_t, enrolment_t.c.id == per.c.enrolment_id))
+            .group_by(*dims)
+        )
+        return [
+            (tuple(_value(v) for v in row[: len(dims)]), self._measures(row))
+            for row in self.connection.execute(stmt)
+        ]
+
+    def weekly_measures(
+        self, schools: Sequence[str] | None, period: Period, group_by: Sequence[str]
+    ) -> list[tuple[dt.date, tuple[str, ...], GroupMeasures]]:
+        """Measures per Monday-start week starting in the period, per `group_by` combination."""
+        dims = [enrolment_t.c[GROUP_COLUMNS[g]] for g in group_by]
+        per = (
+            select(week_t)
+            .where(
+                week_t.c.week_start.between(period.start, period.end),
+                week_t.c.sess_possible > 0,
+                self._in_schools(week_t.c.enrolment_id, schools),
+            )
+            .subquery("weeks")
+        )
+        stmt = (
+            select(per.c.week_start, *dims, *self._measure_columns(per))
+            .select_from(per.join(enrolment_t, enrolment_t.c.id == per.c.enrolment_id))
+            .group_by(per.c.week_start, *dims)
+            .order_by(per.c.week_start)
+        )
+        return [
+            (row[0], tuple(_value(v) for v in row[1 : 1 + len(dims)]), self._measures(row))
+            for row in self.connection.execute(stmt)
+        ]
+
+    def enrolment_counts(
+        self, schools: Sequence[str] | None, period: Period
+    ) -> dict[int, SessionCounts]:
+        """Each enrolment's counts over the period (enrolments with possible sessions only)."""
+        per = self._per_enrolment(schools, period)
+        return {
+            row.enrolment_id: SessionCounts.of(dict(row._mapping))
+            for row in self.connection.execute(select(per))
+        }
+
+    def enrolments(
+        self,
+        schools: Sequence[str] | None,
+        *,
+        ids: Sequence[int] | None = None,
+        upn: str | None = None,
+        filters: dict[str, str] | None = None,
+    ) -> list[EnrolmentRow]:
+        """Enrolments of the schools; optionally only `ids`, one UPN, or given characteristics."""
+        stmt = select(enrolment_t).order_by(enrolment_t.c.id)
+        if schools is not None:
+            stmt = stmt.where(enrolment_t.c.school_urn.in_(sorted(schools)))
+        if ids is not None:
+            stmt = stmt.where(enrolment_t.c.id.in_(sorted(ids)))
+        if upn is not None:
+            stmt = stmt.where(enrolment_t.c.upn == upn)
+        for name, value in (filters or {}).items():
+            column = enrolment_t.c[GROUP_COLUMNS[name]]
+            stmt = stmt.where(
+                column == (value == "true") if name == "fsm_eligible" else column == value
+            )
+        return [EnrolmentRow(**row._mapping) for row in self.connection.execute(stmt)]
+
+    def marks(self, school_urn: str, upn: str, period: Period) -> list[tuple[dt.date, str, str]]:
+        """The raw register of one enrolment in the period: (date, session, code)."""
+        stmt = (
+            select(mark_t.c.date, mark_t.c.session, mark_t.c.code)
+            .where(
+                mark_t.c.school_urn == school_urn,
+                mark_t.c.upn == upn,
+                mark_t.c.date.between(period.start, period.end),
+            )
+            .order_by(mark_t.c.date, mark_t.c.session)
+        )
+        return [(r.date, r.session, r.code) for r in self.connection.execute(stmt)]
+
+    def days(
+        self, enrolment_ids: Sequence[int], period: Period
+    ) -> dict[int, list[tuple[dt.date, SessionCounts]]]:
+        """Headline day rows of the enrolments in the period, by enrolment, in date order."""
+        found: dict[int, list[tuple[dt.date, SessionCounts]]] = {}
+        ids = sorted(enrolment_ids)
+        for i in range(0, len(ids), 500):
+            stmt = (
+                select(day_t)
+                .where(
+                    day_t.c.enrolment_id.in_(ids[i : i + 500]),
+                    day_t.c.date.between(period.start, period.end),
+                )
+                .order_by(day_t.c.enrolment_id, day_t.c.date)
+            )
+            for row in self.connection.execute(stmt):
+                found.setdefault(row.enrolment_id, []).append(
+                    (row.date, SessionCounts.of(dict(row._mapping)))
+                )
+        return found
+
+    def school_urns(self) -> list[str]:
+        """Every school the read model holds enrolments of."""
+        stmt = select(enrolment_t.c.school_urn).distinct().order_by(enrolment_t.c.school_urn)
+        return list(self.connection.execute(stmt).scalars())
+
+    def school_weeks(self, schools: Sequence[str] | None, period: Period) -> list[dt.date]:
+        """Weeks (Mondays) in the period in which the schools recorded possible sessions."""
+        stmt = (
+            select(week_t.c.week_start)
+            .where(
+                week_t.c.week_start.between(period.start, period.end),
+                week_t.c.sess_possible > 0,
+                self._in_schools(week_t.c.enrolment_id, schools),
+            )
+            .distinct()
+            .order_by(week_t.c.week_start)
+        )
+        return list(self.connection.execute(stmt).scalars())
