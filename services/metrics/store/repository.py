@@ -145,6 +145,7 @@ class MetricsRepository:
         return [
             (tuple(_value(v) for v in row[: len(dims)]), self._measures(row))
             for row in self.connection.execute(stmt)
+            if row.enrolments  # no GROUP BY: one all-NULL row over no enrolments
         ]
 
     def weekly_measures(

@@ -1,0 +1,130 @@
+"""A brute-force reference for DfE's absence measures, written straight from the rules.
+
+Deliberately independent of the service: it reads the final register (after every
+change), walks each enrolment's marks one by one and applies the methodology as the
+domain README states it. Only the code table (`shared.codes`) is shared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from shared.codes import Category, category_on, lookup
+from shared.contracts.changes import (
+    ChangePage,
+    Enrolment,
+    EnrolmentRemoved,
+    EnrolmentUpserted,
+    MarkUpserted,
+    MarkWithdrawn,
+)
+
+
+@dataclass
+class Register:
+    """The state the feed describes: enrolments and their marks."""
+
+    enrolments: dict[tuple[str, str], Enrolment] = field(default_factory=dict)
+    marks: dict[tuple[str, str], dict[tuple[dt.date, str], str]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+
+    def apply(self, page: ChangePage) -> None:
+        for c in page.changes:
+            if isinstance(c, EnrolmentUpserted):
+                self.enrolments[(c.enrolment.school_urn, c.enrolment.upn)] = c.enrolment
+            elif isinstance(c, EnrolmentRemoved):
+                self.enrolments.pop((c.school_urn, c.upn), None)
+                self.marks.pop((c.school_urn, c.upn), None)
+            elif isinstance(c, MarkUpserted):
+                self.marks[(c.school_urn, c.upn)][(c.date, c.session.value)] = c.code
+            elif isinstance(c, MarkWithdrawn):
+                self.marks[(c.school_urn, c.upn)].pop((c.date, c.session.value), None)
+
+
+def _last_monday_of_may(year: int) -> dt.date:
+    day = dt.date(year, 5, 31)
+    while day.weekday() != 0:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _counted(e: Enrolment, day: dt.date) -> bool:
+    start_year = day.year if day.month >= 9 else day.year - 1
+    reference = dt.date(start_year, 8, 31)
+    age = reference.year - e.date_of_birth.year
+    if (reference.month, reference.day) < (e.date_of_birth.month, e.date_of_birth.day):
+        age -= 1
+    if age < 5 or age > 15:
+        return False
+    half_start = _last_monday_of_may(start_year + 1)
+    half_end = dt.date(start_year + 1, 7, 31)
+    if age == 15 and half_start <= day <= half_end:
+        return False
+    return not half_start <= e.entry_date <= half_end
+
+
+@dataclass
+class Totals:
+    enrolments: int = 0
+    possible: int = 0
+    attended: int = 0
+    authorised: int = 0
+    unauthorised: int = 0
+    persistent: int = 0
+    severe: int = 0
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def reference_measures(
+    register: Register,
+    start: dt.date,
+    end: dt.date,
+    key: object = None,
+    schools: set[str] | None = None,
+) -> dict[tuple[str, ...], Totals]:
+    """Totals per group; `key(enrolment) -> tuple` groups (default: one group `()`)."""
+    out: dict[tuple[str, ...], Totals] = defaultdict(Totals)
+    for (urn, upn), e in register.enrolments.items():
+        if schools is not None and urn not in schools:
+            continue
+        possible = attended = authorised = unauthorised = 0
+        reasons: dict[str, int] = defaultdict(int)
+        for (day, _session), code in register.marks.get((urn, upn), {}).items():
+            if not start <= day <= end or not _counted(e, day):
+                continue
+            category = category_on(code, day)
+            if category is Category.NOT_POSSIBLE:
+                continue
+            possible += 1
+            if category in (Category.PRESENT, Category.APPROVED_ACTIVITY):
+                attended += 1
+            elif category is Category.AUTHORISED:
+                authorised += 1
+            elif category is Category.UNAUTHORISED:
+                unauthorised += 1
+            definition = lookup(code, day)
+            if (
+                definition is not None
+                and definition.dfe_reason
+                and category in (Category.AUTHORISED, Category.UNAUTHORISED)
+            ):
+                reasons[definition.dfe_reason] += 1
+        if possible == 0:
+            continue
+        group = key(e) if callable(key) else ()
+        t = out[group]
+        t.enrolments += 1
+        t.possible += possible
+        t.attended += attended
+        t.authorised += authorised
+        t.unauthorised += unauthorised
+        overall = authorised + unauthorised
+        t.persistent += 1 if Fraction(overall, possible) >= Fraction(1, 10) else 0
+        t.severe += 1 if Fraction(overall, possible) >= Fraction(1, 2) else 0
+        for r, n in reasons.items():
+            t.reasons[r] += n
+    return dict(out)
