@@ -10,12 +10,18 @@ import os
 
 import typer
 
-ENVIRONMENT_VARIABLES = frozenset({
-    "ATTX_ADMIN_CLIENT_ID",
-    "ATTX_ADMIN_CLIENT_SECRET",
-    "ATTX_SERVICE_CLIENT_ID",
-    "ATTX_SERVICE_CLIENT_SECRET",
-})
+from services.sharing.bootstrap import bootstrap
+from services.sharing.settings import SharingSettings
+from shared.db import create_db_engine
+
+ENVIRONMENT_VARIABLES = frozenset(
+    {
+        "ATTX_ADMIN_CLIENT_ID",
+        "ATTX_ADMIN_CLIENT_SECRET",
+        "ATTX_SERVICE_CLIENT_ID",
+        "ATTX_SERVICE_CLIENT_SECRET",
+    }
+)
 """The variables the CLI itself reads (everything else is a service's own setting)."""
 
 
@@ -29,12 +35,9 @@ def _required(name: str) -> str:
 
 def command() -> None:
     """Create or update the administrator and service clients from ATTX_* variables."""
-    from services.sharing.bootstrap import seed_operator
-    from services.sharing.settings import SharingSettings
-
     settings = SharingSettings()
-    seed_operator(
-        settings.database.url,
+    bootstrap(
+        create_db_engine(settings.database.url),
         admin_client_id=_required("ATTX_ADMIN_CLIENT_ID"),
         admin_client_secret=_required("ATTX_ADMIN_CLIENT_SECRET"),
         service_client_id=_required("ATTX_SERVICE_CLIENT_ID"),

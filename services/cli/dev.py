@@ -22,29 +22,36 @@ import httpx2 as httpx
 import typer
 
 from services.cli.registry import ALL_SERVICES, DEFAULT_PORTS, ServiceInfo, ServiceName
-from shared.db import upgrade_to_head
+from services.sharing.bootstrap import bootstrap
+from shared.db import create_db_engine, upgrade_to_head
 
 SERVICE_CLIENT_ID = "attx-service"
 
 
 def _child_env(
-    info: ServiceInfo, *, data_dir: Path, host: str, ports: dict[ServiceName, int],
+    info: ServiceInfo,
+    *,
+    data_dir: Path,
+    host: str,
+    ports: dict[ServiceName, int],
     service_secret: str,
 ) -> dict[str, str]:
     """Environment for one service process: its database file, the peers, its credentials."""
     prefix = info.env_prefix
     sharing = f"http://{host}:{ports[ServiceName.SHARING]}"
     env = dict(os.environ)
-    env.update({
-        f"{prefix}ENVIRONMENT": "development",
-        f"{prefix}DATABASE__URL": f"sqlite:///{data_dir / f'{info.name}.db'}",
-        f"{prefix}OAUTH__ISSUER": sharing,
-        f"{prefix}SHARING_URL": sharing,
-        f"{prefix}INGEST_URL": f"http://{host}:{ports[ServiceName.INGEST]}",
-        f"{prefix}METRICS_URL": f"http://{host}:{ports[ServiceName.METRICS]}",
-        f"{prefix}SERVICE_CLIENT__CLIENT_ID": SERVICE_CLIENT_ID,
-        f"{prefix}SERVICE_CLIENT__CLIENT_SECRET": service_secret,
-    })
+    env.update(
+        {
+            f"{prefix}ENVIRONMENT": "development",
+            f"{prefix}DATABASE__URL": f"sqlite:///{data_dir / f'{info.name}.db'}",
+            f"{prefix}OAUTH__ISSUER": sharing,
+            f"{prefix}SHARING_URL": sharing,
+            f"{prefix}INGEST_URL": f"http://{host}:{ports[ServiceName.INGEST]}",
+            f"{prefix}METRICS_URL": f"http://{host}:{ports[ServiceName.METRICS]}",
+            f"{prefix}SERVICE_CLIENT__CLIENT_ID": SERVICE_CLIENT_ID,
+            f"{prefix}SERVICE_CLIENT__CLIENT_SECRET": service_secret,
+        }
+    )
     return env
 
 
@@ -84,16 +91,14 @@ def run_system(
     on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Start all three services and block until interrupted; then stop them all."""
-    from services.sharing.bootstrap import seed_operator
-
     data_dir.mkdir(parents=True, exist_ok=True)
     for info in ALL_SERVICES:
         upgrade_to_head(
             f"sqlite:///{data_dir / f'{info.name}.db'}", info.migrations_dir, info.version_table
         )
     service_secret = secrets.token_urlsafe(32)
-    seed_operator(
-        f"sqlite:///{data_dir / 'sharing.db'}",
+    bootstrap(
+        create_db_engine(f"sqlite:///{data_dir / 'sharing.db'}"),
         admin_client_id=admin_client_id,
         admin_client_secret=admin_client_secret,
         service_client_id=SERVICE_CLIENT_ID,
@@ -108,8 +113,18 @@ def run_system(
                 info, data_dir=data_dir, host=host, ports=ports, service_secret=service_secret
             )
             process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", info.factory,
-                 "--host", host, "--port", str(port), "--no-access-log"],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    info.factory,
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
                 env=env,
             )
             processes.append(process)
@@ -162,7 +177,7 @@ def command(
             "\nAdministrator client (keep the secret):\n"
             f"  ATTX_ADMIN_CLIENT_ID={admin_id}\n  ATTX_ADMIN_CLIENT_SECRET={admin_secret}\n\n"
             "Get a token:\n"
-            f"  curl -s -u \"{admin_id}:{admin_secret}\" -d grant_type=client_credentials "
+            f'  curl -s -u "{admin_id}:{admin_secret}" -d grant_type=client_credentials '
             f"{sharing}/oauth/token\n"
         )
 

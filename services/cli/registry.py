@@ -1,4 +1,4 @@
-"""The three services as the CLI knows them: where their app factory, settings and migrations are."""
+"""The three services as the CLI knows them: app factory, settings, migrations."""
 
 from __future__ import annotations
 

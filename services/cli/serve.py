@@ -15,9 +15,7 @@ def command(
     name: Annotated[ServiceName, typer.Argument(help="ingest, metrics or sharing.")],
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port; default 8001/8002/8003.")] = None,
-    migrate: Annotated[
-        bool, typer.Option(help="Apply pending migrations before serving.")
-    ] = False,
+    migrate: Annotated[bool, typer.Option(help="Apply pending migrations before serving.")] = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
     proxy_headers: Annotated[
         bool, typer.Option(help="Trust X-Forwarded-* (behind a TLS proxy).")

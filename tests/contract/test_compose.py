@@ -8,8 +8,8 @@ class it is meant for.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +37,26 @@ def setting_exists(model: type[BaseModel], path: list[str]) -> bool:
     if len(path) == 1:
         return True
     nested = field.annotation
-    return isinstance(nested, type) and issubclass(nested, BaseModel) and setting_exists(
-        nested, path[1:]
+    return (
+        isinstance(nested, type)
+        and issubclass(nested, BaseModel)
+        and setting_exists(nested, path[1:])
     )
 
 
 def test_compose_file_matches_the_compose_specification() -> None:
-    tool = shutil.which("check-jsonschema")
-    assert tool, "check-jsonschema is a dev dependency"
     result = subprocess.run(
-        [tool, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(COMPOSE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -57,12 +66,14 @@ def test_every_service_variable_names_an_existing_setting(info: ServiceInfo) -> 
     environment: dict[str, str] = compose()["services"][info.name]["environment"]
     settings = info.settings_class()
     unknown = [
-        name for name in environment
+        name
+        for name in environment
         if name.startswith(info.env_prefix)
         and not setting_exists(settings, name.removeprefix(info.env_prefix).lower().split("__"))
     ]
     others = [
-        name for name in environment
+        name
+        for name in environment
         if not name.startswith(info.env_prefix) and name not in CLI_VARIABLES
     ]
     assert unknown == [], f"{info.name}: no such settings"
