@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Index, Text, text
+from sqlalchemy import DateTime, Dialect, Index, Text, text
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from shared.db import new_registry
@@ -12,6 +14,18 @@ from shared.db import new_registry
 registry = new_registry()
 metadata = registry.metadata
 VERSION_TABLE = "alembic_version_sharing"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp on every backend: SQLite drops the zone, so it is put back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value if isinstance(value, datetime) else None
 
 
 class SharingTable(SQLModel, registry=registry):
@@ -45,7 +59,7 @@ class Organisation(SharingTable, table=True):
     phase: str | None = Field(default=None, max_length=32)
     group_uid: str | None = Field(default=None, max_length=20, unique=True)
     la_code: str | None = Field(default=None, max_length=3, index=True)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class TrustMembership(SharingTable, table=True):
@@ -74,9 +88,9 @@ class OAuthClient(SharingTable, table=True):
     role: str = Field(max_length=32)
     scopes: str = Field(sa_type=Text, description="Allowed scopes, space-separated.")
     secret_hash: str = Field(max_length=255)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
-    secret_rotated_at: datetime = Field(sa_type=DateTime(timezone=True))
-    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    secret_rotated_at: datetime = Field(sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class SigningKey(SharingTable, table=True):
@@ -90,5 +104,5 @@ class SigningKey(SharingTable, table=True):
     alg: str = Field(max_length=10)
     status: str = Field(max_length=10, index=True)
     private_jwk: str = Field(sa_type=Text)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
-    retired_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    retired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
