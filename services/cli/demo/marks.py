@@ -178,7 +178,7 @@ class _EnrolmentMarks:
         return register
 
     def _spell_reason(self, p: float) -> str:
-        unauthorised = 0.16 + 1.4 * max(0.0, p - 0.06)
+        unauthorised = 0.14 + 1.2 * max(0.0, p - 0.06)
         return self.rng.choices(
             ("I", "O", "C", "R", "N"),
             weights=(0.70, unauthorised, 0.04, 0.01, 0.005),

@@ -206,17 +206,17 @@ class Population:
 # Ratios follow DfE autumn 2023/24 (FSM 10.4% vs 5.5%; EHCP 12.4%, SEN support 10.3%,
 # no SEN 6.1%), phase differences in persistent absence (primary < secondary < special)
 # and the social-worker figures (CPP persistent absence about 57%, CIN 49%, CLA 20%).
-BASE_PROPENSITY = 0.052
+BASE_PROPENSITY = 0.049
 PHASE_FACTOR = {Phase.PRIMARY: 0.85, Phase.SECONDARY: 1.2, Phase.SPECIAL: 1.35}
 FSM_FACTOR = {True: 1.6, False: 0.87}
 SEN_FACTOR = {"N": 1.0, "K": 1.45, "E": 1.5}
 SOCIAL_CARE_FACTOR: dict[SocialCareCategory | None, float] = {
     None: 1.0,
-    SocialCareCategory.CHILD_IN_NEED: 2.2,
-    SocialCareCategory.CHILD_PROTECTION_PLAN: 2.7,
+    SocialCareCategory.CHILD_IN_NEED: 2.0,
+    SocialCareCategory.CHILD_PROTECTION_PLAN: 2.6,
     SocialCareCategory.LOOKED_AFTER: 1.0,
 }
-CONCENTRATION = 5.5
+CONCENTRATION = 4.0
 """Beta concentration (a + b): lower spreads children further apart around their mean."""
 MAX_PROPENSITY = 0.97
 
