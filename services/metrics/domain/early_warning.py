@@ -1,0 +1,183 @@
+"""Early warning: pupils whose attendance is slipping before they become persistent absentees.
+
+Each rule is a plain function of a pupil's counts; each flag carries its reason, in
+words a practitioner can act on. Thresholds come from settings (`EarlyWarningRules`).
+- `recent_drop`: attendance over the last 4 school weeks below 90% while the
+  year to date is still at least 90%.
+- `projected_persistent`: not yet a persistent absentee, but the year-to-date absence
+  plus the rest of the year at the last 4 weeks' absence rate would reach 10% of the
+  year's possible sessions (a year is taken as 380 sessions).
+- `weekday_pattern`: absent on the same weekday on at least 3 dates in the last 6 weeks.
+- `broken_weeks`: at least 3 of the last 6 weeks with some, but not all, sessions missed.
+- `unexplained_absence`: at least 4 sessions still coded `N` (reason not yet
+  established) in the last 6 weeks.
+- `fall_against_last_year`: attendance over the last 4 school weeks at least 5 points
+  below the same weeks a year earlier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from fractions import Fraction
+
+from services.metrics.domain.calendar import week_start
+from services.metrics.domain.measures import SessionCounts
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class Rule(StrEnum):
+    RECENT_DROP = "recent_drop"
+    PROJECTED_PERSISTENT = "projected_persistent"
+    WEEKDAY_PATTERN = "weekday_pattern"
+    BROKEN_WEEKS = "broken_weeks"
+    UNEXPLAINED_ABSENCE = "unexplained_absence"
+    FALL_AGAINST_LAST_YEAR = "fall_against_last_year"
+
+
+@dataclass(frozen=True)
+class EarlyWarningRules:
+    """The thresholds of every rule."""
+
+    recent_weeks: int = 4
+    recent_attendance_below: int = 90
+    year_to_date_at_least: int = 90
+    persistent_percent: int = 10
+    year_sessions: int = 380
+    pattern_weeks: int = 6
+    weekday_repeats: int = 3
+    broken_weeks: int = 3
+    unexplained_sessions: int = 4
+    fall_points: int = 5
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One rule a pupil meets, and why."""
+
+    rule: Rule
+    reason: str
+
+
+@dataclass(frozen=True)
+class PupilHistory:
+    """What the rules look at for one enrolment."""
+
+    year_to_date: SessionCounts
+    recent: SessionCounts
+    same_weeks_last_year: SessionCounts
+    pattern_days: list[tuple[dt.date, SessionCounts]]
+    """Day counts of the last `pattern_weeks` weeks."""
+
+
+def _attendance(counts: SessionCounts) -> Fraction:
+    return Fraction(counts.attended * 100, counts.possible)
+
+
+def _pct(value: Fraction) -> str:
+    return f"{float(value):.1f}%"
+
+
+def recent_drop(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
+    if not h.recent.possible or not h.year_to_date.possible:
+        return None
+    recent, ytd = _attendance(h.recent), _attendance(h.year_to_date)
+    if recent < rules.recent_attendance_below and ytd >= rules.year_to_date_at_least:
+        return Flag(
+            Rule.RECENT_DROP,
+            f"attendance {_pct(recent)} over the last {rules.recent_weeks} school weeks, "
+            f"below {rules.recent_attendance_below}%, while the year to date is {_pct(ytd)}",
+        )
+    return None
+
+
+def projected_persistent(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
+    ytd = h.year_to_date
+    if not ytd.possible or not h.recent.possible:
+        return None
+    if ytd.overall * 100 >= rules.persistent_percent * ytd.possible:
+        return None  # already a persistent absentee: not an early warning any more
+    remaining = max(0, rules.year_sessions - ytd.possible)
+    rate = Fraction(h.recent.overall, h.recent.possible)
+    projected = (ytd.overall + rate * remaining) * 100 / (ytd.possible + remaining)
+    if projected >= rules.persistent_percent:
+        return Flag(
+            Rule.PROJECTED_PERSISTENT,
+            f"at the last {rules.recent_weeks} weeks' absence rate ({_pct(rate * 100)}) the "
+            f"year would end at {_pct(projected)} absence, persistent from "
+            f"{rules.persistent_percent}%",
+        )
+    return None
+
+
+def _absent(counts: SessionCounts) -> int:
+    return counts.overall
+
+
+def weekday_pattern(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
+    days = Counter(day.weekday() for day, c in h.pattern_days if _absent(c))
+    repeated = sorted(d for d, n in days.items() if n >= rules.weekday_repeats)
+    if not repeated:
+        return None
+    described = ", ".join(f"{days[d]} {WEEKDAYS[d]}s" for d in repeated)
+    return Flag(
+        Rule.WEEKDAY_PATTERN,
+        f"absent on {described} in the last {rules.pattern_weeks} weeks",
+    )
+
+
+def broken_weeks(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
+    weeks: dict[dt.date, SessionCounts] = {}
+    for day, counts in h.pattern_days:
+        monday = week_start(day)
+        weeks[monday] = weeks.get(monday, SessionCounts()) + counts
+    broken = sum(1 for c in weeks.values() if 0 < _absent(c) < c.possible)
+    if broken >= rules.broken_weeks:
+        return Flag(
+            Rule.BROKEN_WEEKS,
+            f"{broken} of the last {rules.pattern_weeks} weeks with some sessions missed",
+        )
+    return None
+
+
+def unexplained_absence(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
+    n = sum(c["sess_unauth_noyet"] for _, c in h.pattern_days)
+    if n >= rules.unexplained_sessions:
+        return Flag(
+            Rule.UNEXPLAINED_ABSENCE,
+            f"{n} sessions coded N (reason not yet established) in the last "
+            f"{rules.pattern_weeks} weeks",
+        )
+    return None
+
+
+def fall_against_last_year(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
+    if not h.recent.possible or not h.same_weeks_last_year.possible:
+        return None
+    now, before = _attendance(h.recent), _attendance(h.same_weeks_last_year)
+    if before - now >= rules.fall_points:
+        return Flag(
+            Rule.FALL_AGAINST_LAST_YEAR,
+            f"attendance {_pct(now)} over the last {rules.recent_weeks} school weeks against "
+            f"{_pct(before)} in the same weeks last year, a fall of {float(before - now):.1f} "
+            "points",
+        )
+    return None
+
+
+RULES = (
+    recent_drop,
+    projected_persistent,
+    weekday_pattern,
+    broken_weeks,
+    unexplained_absence,
+    fall_against_last_year,
+)
+
+
+def flags(history: PupilHistory, rules: EarlyWarningRules) -> list[Flag]:
+    """Every rule the pupil meets, in the order the rules are listed."""
+    return [f for rule in RULES if (f := rule(history, rules)) is not None]

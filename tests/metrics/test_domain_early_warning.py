@@ -1,0 +1,122 @@
+"""Early-warning rules, each flag with its reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.metrics.domain.early_warning import (
+    EarlyWarningRules,
+    PupilHistory,
+    Rule,
+    flags,
+)
+from services.metrics.domain.measures import SessionCounts
+
+RULES = EarlyWarningRules()
+
+
+def counts(
+    possible: int, authorised: int = 0, unauthorised: int = 0, noyet: int = 0
+) -> SessionCounts:
+    return SessionCounts(
+        {
+            "sess_possible": possible,
+            "sess_attended": possible - authorised - unauthorised,
+            "sess_authorised": authorised,
+            "sess_unauthorised": unauthorised,
+            "sess_unauth_noyet": noyet,
+        }
+    )
+
+
+GOOD_YEAR, GOOD_MONTH, NO_HISTORY = counts(200), counts(40), counts(0)
+
+
+def history(
+    ytd: SessionCounts = GOOD_YEAR,
+    recent: SessionCounts = GOOD_MONTH,
+    last_year: SessionCounts = NO_HISTORY,
+    days: list[tuple[dt.date, SessionCounts]] | None = None,
+) -> PupilHistory:
+    return PupilHistory(ytd, recent, last_year, days or [])
+
+
+def rules_met(h: PupilHistory) -> set[Rule]:
+    return {f.rule for f in flags(h, RULES)}
+
+
+def test_good_attendance_raises_no_flag() -> None:
+    assert rules_met(history()) == set()
+
+
+def test_recent_attendance_below_90_with_a_good_year_is_flagged() -> None:
+    found = flags(history(ytd=counts(200, 10), recent=counts(40, 5)), RULES)
+    assert found[0].rule is Rule.RECENT_DROP
+    assert "87.5%" in found[0].reason
+
+
+def test_recent_drop_needs_the_year_to_date_at_90_or_more() -> None:
+    assert Rule.RECENT_DROP not in rules_met(history(ytd=counts(200, 30), recent=counts(40, 5)))
+
+
+def test_a_trend_that_ends_the_year_persistently_absent_is_flagged() -> None:
+    # 5% so far over 200 sessions; 20% recently over the remaining 180 -> 12.1%.
+    assert Rule.PROJECTED_PERSISTENT in rules_met(
+        history(ytd=counts(200, 10), recent=counts(40, 8))
+    )
+
+
+def test_a_trend_that_stays_below_ten_percent_is_not_projected_persistent() -> None:
+    assert Rule.PROJECTED_PERSISTENT not in rules_met(
+        history(ytd=counts(200, 10), recent=counts(40, 4))
+    )
+
+
+def test_a_pupil_already_persistent_is_not_projected() -> None:
+    assert Rule.PROJECTED_PERSISTENT not in rules_met(
+        history(ytd=counts(200, 20), recent=counts(40, 8))
+    )
+
+
+MONDAYS = [dt.date(2024, 1, 8) + dt.timedelta(weeks=i) for i in range(3)]
+
+
+def test_three_monday_absences_are_a_weekday_pattern() -> None:
+    days = [(d, counts(2, 2)) for d in MONDAYS]
+    found = [f for f in flags(history(days=days), RULES) if f.rule is Rule.WEEKDAY_PATTERN]
+    assert found
+    assert "3 Mondays" in found[0].reason
+
+
+def test_two_monday_absences_are_not_a_pattern() -> None:
+    days = [(d, counts(2, 2)) for d in MONDAYS[:2]]
+    assert Rule.WEEKDAY_PATTERN not in rules_met(history(days=days))
+
+
+def test_three_weeks_with_some_sessions_missed_are_broken_weeks() -> None:
+    days = [(d, counts(2, 1)) for d in MONDAYS] + [
+        (d + dt.timedelta(days=1), counts(2)) for d in MONDAYS
+    ]
+    assert Rule.BROKEN_WEEKS in rules_met(history(days=days))
+
+
+def test_a_week_missed_entirely_is_not_a_broken_week() -> None:
+    days = [(d, counts(2, 2)) for d in MONDAYS]
+    assert Rule.BROKEN_WEEKS not in rules_met(history(days=days))
+
+
+def test_four_unexplained_sessions_are_flagged() -> None:
+    days = [(MONDAYS[0], counts(2, 0, 2, 2)), (MONDAYS[1], counts(2, 0, 2, 2))]
+    assert Rule.UNEXPLAINED_ABSENCE in rules_met(history(days=days))
+
+
+def test_a_five_point_fall_against_last_year_is_flagged() -> None:
+    assert Rule.FALL_AGAINST_LAST_YEAR in rules_met(
+        history(recent=counts(40, 2), last_year=counts(40, 0))
+    )
+
+
+def test_a_smaller_fall_against_last_year_is_not_flagged() -> None:
+    assert Rule.FALL_AGAINST_LAST_YEAR not in rules_met(
+        history(recent=counts(40, 1), last_year=counts(40, 0))
+    )
