@@ -16,6 +16,9 @@ from sqlalchemy import Engine
 
 from services.metrics.api.errors import STATUS_MAP
 from services.metrics.api.routes import api_router
+from services.metrics.clients.ingest import IngestFeedClient
+from services.metrics.clients.sharing import SharingClient
+from services.metrics.consumer import FeedConsumer
 from services.metrics.settings import MetricsSettings
 from services.metrics.store.models import VERSION_TABLE
 from shared.auth import AUDIENCE_METRICS, TokenVerifier, verifier_from_settings
@@ -34,6 +37,37 @@ class State(TypedDict):
     engine: Engine
     token_verifier: TokenVerifier
     http: httpx.Client
+    sharing: SharingClient
+    feed: IngestFeedClient
+    consumer: FeedConsumer | None
+
+
+def feed_client(
+    settings: MetricsSettings, transport: httpx.BaseTransport | None = None
+) -> IngestFeedClient:
+    """A client of ingest's change feed with this service's credentials (also for the CLI)."""
+    return IngestFeedClient.create(
+        base_url=settings.ingest_url,
+        token_url=settings.oauth.token_url,
+        client_id=settings.service_client.client_id,
+        client_secret=settings.service_client.client_secret.get_secret_value(),
+        transport=transport,
+    )
+
+
+def sharing_client(
+    settings: MetricsSettings, transport: httpx.BaseTransport | None = None
+) -> SharingClient:
+    """A client of the sharing service's policy and directory with this service's credentials."""
+    return SharingClient.create(
+        base_url=settings.sharing_url,
+        token_url=settings.oauth.token_url,
+        client_id=settings.service_client.client_id,
+        client_secret=settings.service_client.client_secret.get_secret_value(),
+        transport=transport,
+        policy_cache_seconds=settings.policy_cache_seconds,
+        directory_cache_seconds=settings.directory_cache_seconds,
+    )
 
 
 def create_app(
@@ -47,9 +81,32 @@ def create_app(
         engine = create_db_engine(settings.database.url, echo=settings.database.echo)
         http = httpx.Client(transport=transport, timeout=10.0)
         verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_METRICS, http=http)
+        sharing = sharing_client(settings, transport)
+        feed = feed_client(settings, transport)
+        consumer = None
+        if settings.feed_consumer_enabled:
+            consumer = FeedConsumer(
+                engine,
+                feed,
+                interval=settings.feed_poll_interval_seconds,
+                limit=settings.feed_page_limit,
+            )
+            consumer.start()
         try:
-            yield State(settings=settings, engine=engine, token_verifier=verifier, http=http)
+            yield State(
+                settings=settings,
+                engine=engine,
+                token_verifier=verifier,
+                http=http,
+                sharing=sharing,
+                feed=feed,
+                consumer=consumer,
+            )
         finally:
+            if consumer is not None:
+                consumer.stop()
+            feed.close()
+            sharing.close()
             http.close()
             engine.dispose()
 

@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from services.metrics.domain.early_warning import EarlyWarningRules
 from shared.settings import DatabaseSettings, ServiceSettings
+
+
+class EarlyWarningSettings(BaseModel):
+    """Thresholds of the early-warning rules (see `GET /v1/early-warnings`)."""
+
+    recent_weeks: int = Field(default=4, ge=1, description="School weeks counted as recent.")
+    recent_attendance_below: int = Field(
+        default=90, ge=1, le=100, description="Recent attendance (%) below which to warn."
+    )
+    year_to_date_at_least: int = Field(
+        default=90, ge=0, le=100, description="...while the year to date is at least this (%)."
+    )
+    year_sessions: int = Field(
+        default=380, ge=1, description="Possible sessions in a full year, for projections."
+    )
+    pattern_weeks: int = Field(default=6, ge=1, description="Weeks searched for patterns.")
+    weekday_repeats: int = Field(
+        default=3, ge=2, description="Absences on the same weekday that make a pattern."
+    )
+    broken_weeks: int = Field(
+        default=3, ge=1, description="Weeks with some sessions missed that make a pattern."
+    )
+    unexplained_sessions: int = Field(
+        default=4, ge=1, description="Sessions coded N (reason not yet established) to warn."
+    )
+    fall_points: int = Field(
+        default=5, ge=1, description="Fall in attendance points against last year to warn."
+    )
+
+    def rules(self) -> EarlyWarningRules:
+        return EarlyWarningRules(**self.model_dump())
 
 
 class MetricsSettings(ServiceSettings):
@@ -18,3 +50,25 @@ class MetricsSettings(ServiceSettings):
     database: DatabaseSettings = Field(
         default_factory=lambda: DatabaseSettings(url="sqlite:///.data/metrics.db")
     )
+    feed_consumer_enabled: bool = Field(
+        default=True, description="Run the background thread that applies ingest's change feed."
+    )
+    feed_poll_interval_seconds: float = Field(
+        default=0.5, gt=0, description="How often the consumer polls the feed when not woken."
+    )
+    feed_page_limit: int = Field(
+        default=1000, ge=1, le=10000, description="Changes asked for per feed page."
+    )
+    suppression_threshold: int = Field(
+        default=5,
+        ge=1,
+        description="Groups of fewer enrolments, and absentee counts below this, are shown "
+        "as `c` to callers who may see aggregates only.",
+    )
+    policy_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a visible-schools answer is reused."
+    )
+    directory_cache_seconds: float = Field(
+        default=30.0, ge=0, description="How long the school directory is reused."
+    )
+    early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from services.metrics.domain.calendar import Period
 from services.metrics.domain.measures import GroupMeasures
+from services.metrics.domain.reach import Slice
 from services.metrics.store.projection import apply_page, clear_read_model, read_cursor
 from services.metrics.store.repository import MetricsRepository
 from shared.contracts.changes import Change
@@ -46,7 +47,7 @@ def measures(
     engine: Engine, period: Period = YEAR, group_by: tuple[str, ...] = ()
 ) -> dict[tuple[str, ...], GroupMeasures]:
     with engine.connect() as connection:
-        rows = MetricsRepository(connection).grouped_measures(None, period, group_by)
+        rows = MetricsRepository(connection).grouped_measures([Slice(None, period)], group_by)
     return dict(rows)
 
 

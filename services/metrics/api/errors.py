@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from services.metrics.domain.errors import InvalidQuery, NotVisible, PeerUnavailable
 from shared.problems import DomainError
 
-STATUS_MAP: dict[type[DomainError], int] = {}
+STATUS_MAP: dict[type[DomainError], int] = {
+    InvalidQuery: 422,
+    NotVisible: 404,
+    PeerUnavailable: 503,
+}

@@ -4,4 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.metrics.api import absence, feed
+
 api_router = APIRouter(prefix="/v1")
+api_router.include_router(absence.router)
+api_router.include_router(feed.router)

@@ -33,6 +33,7 @@ from services.metrics.domain.measures import (
     GroupMeasures,
     SessionCounts,
 )
+from services.metrics.domain.reach import Slice
 from services.metrics.store.projection import day_t, enrolment_t, mark_t, week_t, year_t
 
 GROUP_COLUMNS = {
@@ -81,27 +82,34 @@ class MetricsRepository:
         self.connection = connection
 
     def _in_schools(self, column: Any, schools: Sequence[str] | None) -> ColumnElement[bool]:
+        """`column` (an enrolment id) belongs to one of the schools (None: any school)."""
         if schools is None:
             return literal(True)
         ids = select(enrolment_t.c.id).where(enrolment_t.c.school_urn.in_(sorted(schools)))
         return column.in_(ids.scalar_subquery())  # type: ignore[no-any-return]
 
-    def _per_enrolment(self, schools: Sequence[str] | None, period: Period) -> Subquery:
-        """Per enrolment with possible sessions: its counts summed over the period."""
-        buckets = decompose(period)
+    def _per_enrolment(self, slices: Sequence[Slice]) -> Subquery:
+        """Per enrolment with possible sessions: its counts summed over its slices."""
         parts: list[Select[Any]] = []
 
-        def part(table: Any, where: ColumnElement[bool]) -> Select[Any]:
+        def part(table: Any, where: ColumnElement[bool], schools: Any) -> Select[Any]:
             return select(table.c.enrolment_id, *(table.c[c] for c in COUNT_COLUMNS)).where(
                 where, self._in_schools(table.c.enrolment_id, schools)
             )
 
-        if buckets.years:
-            parts.append(part(year_t, year_t.c.academic_year.between(*buckets.years)))
-        for first, last in buckets.weeks:
-            parts.append(part(week_t, week_t.c.week_start.between(first, last)))
-        for days in buckets.days:
-            parts.append(part(day_t, day_t.c.date.between(days.start, days.end)))
+        for piece in slices:
+            buckets = decompose(piece.period)
+            if buckets.years:
+                where = year_t.c.academic_year.between(*buckets.years)
+                parts.append(part(year_t, where, piece.schools))
+            for first, last in buckets.weeks:
+                where = week_t.c.week_start.between(first, last)
+                parts.append(part(week_t, where, piece.schools))
+            for days in buckets.days:
+                where = day_t.c.date.between(days.start, days.end)
+                parts.append(part(day_t, where, piece.schools))
+        if not parts:  # nothing within reach: an empty result of the right shape
+            parts.append(part(day_t, literal(False), ()))
         rows = union_all(*parts).subquery("buckets") if len(parts) > 1 else parts[0].subquery()
         return (
             select(rows.c.enrolment_id, *(func.sum(rows.c[c]).label(c) for c in COUNT_COLUMNS))
@@ -132,10 +140,10 @@ class MetricsRepository:
         return GroupMeasures(int(m["enrolments"]), counts, int(m["persistent"]), int(m["severe"]))
 
     def grouped_measures(
-        self, schools: Sequence[str] | None, period: Period, group_by: Sequence[str]
+        self, slices: Sequence[Slice], group_by: Sequence[str]
     ) -> list[tuple[tuple[str, ...], GroupMeasures]]:
         """Measures per combination of `group_by` (keys of GROUP_COLUMNS), cells only."""
-        per = self._per_enrolment(schools, period)
+        per = self._per_enrolment(slices)
         dims = [enrolment_t.c[GROUP_COLUMNS[g]] for g in group_by]
         stmt = (
             select(*dims, *self._measure_columns(per))
@@ -149,19 +157,22 @@ class MetricsRepository:
         ]
 
     def weekly_measures(
-        self, schools: Sequence[str] | None, period: Period, group_by: Sequence[str]
+        self, slices: Sequence[Slice], group_by: Sequence[str]
     ) -> list[tuple[dt.date, tuple[str, ...], GroupMeasures]]:
-        """Measures per Monday-start week starting in the period, per `group_by` combination."""
+        """Measures per Monday-start week starting in a slice, per `group_by` combination.
+
+        Persistent absence is judged per enrolment per week.
+        """
         dims = [enrolment_t.c[GROUP_COLUMNS[g]] for g in group_by]
-        per = (
-            select(week_t)
-            .where(
-                week_t.c.week_start.between(period.start, period.end),
+        parts = [
+            select(week_t).where(
+                week_t.c.week_start.between(piece.period.start, piece.period.end),
                 week_t.c.sess_possible > 0,
-                self._in_schools(week_t.c.enrolment_id, schools),
+                self._in_schools(week_t.c.enrolment_id, piece.schools),
             )
-            .subquery("weeks")
-        )
+            for piece in slices
+        ] or [select(week_t).where(literal(False))]
+        per = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("weeks")
         stmt = (
             select(per.c.week_start, *dims, *self._measure_columns(per))
             .select_from(per.join(enrolment_t, enrolment_t.c.id == per.c.enrolment_id))
@@ -173,11 +184,9 @@ class MetricsRepository:
             for row in self.connection.execute(stmt)
         ]
 
-    def enrolment_counts(
-        self, schools: Sequence[str] | None, period: Period
-    ) -> dict[int, SessionCounts]:
-        """Each enrolment's counts over the period (enrolments with possible sessions only)."""
-        per = self._per_enrolment(schools, period)
+    def enrolment_counts(self, slices: Sequence[Slice]) -> dict[int, SessionCounts]:
+        """Each enrolment's counts over its slices (enrolments with possible sessions only)."""
+        per = self._per_enrolment(slices)
         return {
             row.enrolment_id: SessionCounts.of(dict(row._mapping))
             for row in self.connection.execute(select(per))
@@ -245,14 +254,14 @@ class MetricsRepository:
         stmt = select(enrolment_t.c.school_urn).distinct().order_by(enrolment_t.c.school_urn)
         return list(self.connection.execute(stmt).scalars())
 
-    def school_weeks(self, schools: Sequence[str] | None, period: Period) -> list[dt.date]:
-        """Weeks (Mondays) in the period in which the schools recorded possible sessions."""
+    def school_weeks(self, enrolment_ids: Sequence[int], period: Period) -> list[dt.date]:
+        """Weeks (Mondays) in the period in which these enrolments had possible sessions."""
         stmt = (
             select(week_t.c.week_start)
             .where(
                 week_t.c.week_start.between(period.start, period.end),
                 week_t.c.sess_possible > 0,
-                self._in_schools(week_t.c.enrolment_id, schools),
+                week_t.c.enrolment_id.in_(sorted(enrolment_ids)),
             )
             .distinct()
             .order_by(week_t.c.week_start)

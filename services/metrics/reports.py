@@ -1,0 +1,208 @@
+"""Answering a question end to end: reach, scope, read-model query, grouping, suppression.
+
+The handlers stay thin; this module joins the sharing client (who may see what, the
+directory), the repository (the numbers) and the domain (margins, suppression).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.metrics.clients.sharing import Directory, SharingClient
+from services.metrics.domain.calendar import Period
+from services.metrics.domain.errors import InvalidQuery, NotVisible
+from services.metrics.domain.groups import NO_SOCIAL_CARE, Dimension
+from services.metrics.domain.measures import GroupMeasures
+from services.metrics.domain.reach import (
+    OPEN,
+    Scope,
+    ScopeKind,
+    Slice,
+    Window,
+    reach_of,
+)
+from services.metrics.domain.suppression import Family, redact, suppress
+from services.metrics.domain.tables import Key, ordered, regroup, with_margins
+from services.metrics.store.repository import GROUP_COLUMNS, MetricsRepository
+from shared.auth import Principal
+from shared.contracts.social_care import SocialCareCategory
+from shared.problems import ProblemItem
+
+UNKNOWN = "Unknown"
+_SOCIAL_CARE_ORDER = (
+    SocialCareCategory.LOOKED_AFTER,
+    SocialCareCategory.CHILD_PROTECTION_PLAN,
+    SocialCareCategory.CHILD_IN_NEED,
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A caller's reach: windows per school (None: every school) and the detail allowed."""
+
+    reach: dict[str, list[Window]] | None
+    pupil_level: bool
+
+
+def caller_of(principal: Principal, sharing: SharingClient) -> Caller:
+    """Ask sharing what the caller's organisation may see; no organisation sees nothing."""
+    if principal.organisation_id is None:
+        return Caller({}, pupil_level=False)
+    visible = sharing.visible_schools(principal.organisation_id)
+    reach = reach_of(
+        visible.all_schools, [(s.urn, s.from_date, s.to_date) for s in visible.schools]
+    )
+    return Caller(reach, visible.pupil_level)
+
+
+def scope_windows(scope: Scope, directory: Directory) -> dict[str, list[Window]] | None:
+    """The schools a scope names, each with the dates it belongs to it (None: national)."""
+    if scope.kind is ScopeKind.NATIONAL:
+        return None
+    if scope.kind is ScopeKind.SCHOOL:
+        return {scope.id: [OPEN]}
+    if scope.kind is ScopeKind.LOCAL_AUTHORITY:
+        return {urn: [OPEN] for urn in directory.in_area(scope.id)}
+    found: dict[str, list[Window]] = {}
+    for urn, spell in directory.in_trust(scope.id):
+        found.setdefault(urn, []).append((spell.start_date, spell.end_date))
+    return found
+
+
+def parse_group_by(values: Sequence[str]) -> list[str]:
+    """`group_by` as repeated or comma-separated names; every unknown name reported."""
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    known = {d.value for d in Dimension}
+    problems = [
+        ProblemItem(
+            location="query:group_by",
+            code="unknown_dimension",
+            detail=f"{n!r} is not one of {', '.join(sorted(known))}",
+        )
+        for n in names
+        if n not in known
+    ]
+    if len(set(names)) != len(names):
+        problems.append(
+            ProblemItem(location="query:group_by", code="repeated", detail="a name is repeated")
+        )
+    if problems:
+        raise InvalidQuery("group_by names unknown dimensions.", problems)
+    return names
+
+
+def social_care_status(
+    sharing: SharingClient, upns: Sequence[str], period: Period
+) -> dict[str, str]:
+    """Each child's most intensive social-care status overlapping the period (CLA > CPP > CIN)."""
+    found: dict[str, set[SocialCareCategory]] = {}
+    for e in sharing.social_care_episodes(upns):
+        if e.start_date <= period.end and (e.end_date is None or e.end_date >= period.start):
+            found.setdefault(e.upn, set()).add(e.category)
+    status: dict[str, str] = {}
+    for upn in upns:
+        held = found.get(upn, set())
+        status[upn] = next((c.value for c in _SOCIAL_CARE_ORDER if c in held), NO_SOCIAL_CARE)
+    return status
+
+
+@dataclass(frozen=True)
+class TableRow:
+    group: dict[str, str]
+    measures: dict[str, int | float | str | None]
+
+
+def cells(
+    repo: MetricsRepository,
+    sharing: SharingClient,
+    pieces: Sequence[Slice],
+    group_by: Sequence[str],
+    period: Period,
+) -> dict[Key, GroupMeasures]:
+    """The cells of a breakdown, including dimensions the read model does not hold."""
+    sql = [g for g in group_by if g in GROUP_COLUMNS]
+    if Dimension.PHASE in group_by and Dimension.SCHOOL not in sql:
+        sql.append(Dimension.SCHOOL)
+    if Dimension.SOCIAL_CARE_STATUS in group_by:
+        sql.append("upn")
+    rows = repo.grouped_measures(pieces, sql)
+    directory = sharing.directory() if Dimension.PHASE in group_by else Directory()
+    care = (
+        social_care_status(sharing, sorted({k[sql.index("upn")] for k, _ in rows}), period)
+        if "upn" in sql
+        else {}
+    )
+
+    def to_key(key: Key) -> Key:
+        values = dict(zip(sql, key, strict=True))
+        out = []
+        for g in group_by:
+            if g == Dimension.PHASE:
+                school = directory.schools.get(values[Dimension.SCHOOL])
+                out.append(school.phase if school and school.phase else UNKNOWN)
+            elif g == Dimension.SOCIAL_CARE_STATUS:
+                out.append(care.get(values["upn"], NO_SOCIAL_CARE))
+            else:
+                out.append(values[g])
+        return tuple(out)
+
+    return regroup(rows, to_key)
+
+
+def table(
+    cells_by_key: dict[Key, GroupMeasures],
+    group_by: Sequence[str],
+    *,
+    suppressed: bool,
+    threshold: int,
+) -> list[TableRow]:
+    """Cells plus every margin, suppressed when the caller may see aggregates only."""
+    full = with_margins(cells_by_key, len(group_by))
+    hidden: dict[Key, frozenset[Family]] = suppress(full, threshold=threshold) if suppressed else {}
+    return [
+        TableRow(
+            dict(zip(group_by, key, strict=True)),
+            redact(full[key].as_dict(), hidden.get(key, frozenset())),
+        )
+        for key in ordered(full)
+    ]
+
+
+def weekly_table(
+    repo: MetricsRepository,
+    pieces: Sequence[Slice],
+    group_by: Sequence[str],
+    *,
+    suppressed: bool,
+    threshold: int,
+) -> list[tuple[dt.date, TableRow]]:
+    """Per week: cells plus margins, each week's table suppressed on its own."""
+    by_week: dict[dt.date, list[tuple[Key, GroupMeasures]]] = {}
+    for week, key, measures in repo.weekly_measures(pieces, group_by):
+        by_week.setdefault(week, []).append((key, measures))
+    out: list[tuple[dt.date, TableRow]] = []
+    for week in sorted(by_week):
+        rows = table(dict(by_week[week]), group_by, suppressed=suppressed, threshold=threshold)
+        out += [(week, r) for r in rows]
+    return out
+
+
+def require_pupil_level(caller: Caller) -> None:
+    """Pupil-level views are for callers the policy allows them; others find nothing."""
+    if not caller.pupil_level:
+        raise NotVisible("Pupil-level data is not available to this caller.")
+
+
+def geography(scope: Scope, directory: Directory) -> dict[str, str]:
+    """DfE geography columns of a scope. `new_la_code` (the 9-character ONS code) is not
+    held by the directory, so it stays empty; `old_la_code` is the 3-digit code."""
+    if scope.kind is ScopeKind.SCHOOL:
+        school = directory.schools.get(scope.id)
+        return {"school_urn": scope.id, "old_la_code": school.la_code if school else ""}
+    if scope.kind is ScopeKind.LOCAL_AUTHORITY:
+        return {"old_la_code": scope.id}
+    if scope.kind is ScopeKind.TRUST:
+        return {"trust_uid": scope.id}
+    return {}

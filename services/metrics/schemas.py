@@ -1,0 +1,195 @@
+"""Request and response shapes of the metrics API (never a table model)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Count = int | Literal["c"]
+Rate = float | Literal["c"] | None
+
+
+class Measures(BaseModel):
+    """DfE's absence measures of one group. `c`: suppressed (see the API description)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enrolments: Count
+    sess_possible: Count
+    sess_attended: Count
+    sess_attended_percent: Rate
+    sess_authorised: Count
+    sess_unauthorised: Count
+    sess_overall: Count
+    sess_authorised_percent: Rate
+    sess_unauthorised_percent: Rate
+    sess_overall_percent: Rate
+    enrolments_pa_10_exact: Count
+    enrolments_pa_10_exact_percent: Rate
+    enrolments_pa_50_exact: Count
+    enrolments_pa_50_exact_percent: Rate
+    sess_auth_illness: Count
+    sess_auth_appointments: Count
+    sess_auth_religious: Count
+    sess_auth_study: Count
+    sess_auth_traveller: Count
+    sess_auth_holiday: Count
+    sess_auth_excluded: Count
+    sess_auth_other: Count
+    sess_auth_part_time: Count
+    sess_unauth_holiday: Count
+    sess_unauth_late: Count
+    sess_unauth_other: Count
+    sess_unauth_noyet: Count
+
+
+class Row(BaseModel):
+    """One cell or margin: `group` maps each dimension to a value, or `Total`."""
+
+    group: dict[str, str]
+    measures: Measures
+
+
+class PeriodPublic(BaseModel):
+    start: dt.date
+    end: dt.date
+    time_period: str = Field(description="DfE's academic-year label, e.g. 202324.")
+    time_identifier: str = Field(description="Academic year, Autumn term, Week, ...")
+
+
+class Comparison(BaseModel):
+    """The same breakdown for a comparator: last year, the local authority, England."""
+
+    comparator: Literal["last_year", "la", "national"]
+    scope: str
+    geographic_level: str
+    period: PeriodPublic
+    suppressed: bool
+    rows: list[Row]
+
+
+class AbsenceTable(BaseModel):
+    """A breakdown of absence for one scope and period, with every margin."""
+
+    scope: str
+    geographic_level: str
+    period: PeriodPublic
+    group_by: list[str]
+    suppressed: bool = Field(description="True when statistical disclosure control applied.")
+    rows: list[Row]
+    comparisons: list[Comparison] = Field(default_factory=list)
+
+
+class WeekRow(BaseModel):
+    week_start: dt.date
+    group: dict[str, str]
+    measures: Measures
+
+
+class TrendSeries(BaseModel):
+    """Weekly measures (Monday-start weeks) of one scope, per group and margin."""
+
+    scope: str
+    geographic_level: str
+    period: PeriodPublic
+    group_by: list[str]
+    suppressed: bool
+    weeks: list[WeekRow]
+
+
+class PupilMeasures(BaseModel):
+    """One enrolment's own measures over the period."""
+
+    sess_possible: int
+    sess_attended: int
+    sess_authorised: int
+    sess_unauthorised: int
+    sess_overall: int
+    sess_attended_percent: float | None
+    sess_overall_percent: float | None
+    persistent_absentee: bool
+    severe_absentee: bool
+
+
+class FlagPublic(BaseModel):
+    rule: str
+    reason: str
+
+
+class PupilPublic(BaseModel):
+    """A pupil on one school's roll, with characteristics and measures."""
+
+    upn: str
+    school_urn: str
+    legal_surname: str
+    legal_forename: str
+    date_of_birth: dt.date
+    gender: str
+    nc_year: str
+    sen_provision: str
+    fsm_eligible: bool
+    ethnicity: str
+    ethnicity_group: str
+    entry_date: dt.date
+    leaving_date: dt.date | None
+    measures: PupilMeasures
+    early_warnings: list[FlagPublic] | None = Field(
+        default=None, description="Present when at_risk was asked about."
+    )
+
+
+class PupilPage(BaseModel):
+    items: list[PupilPublic]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next.")
+
+
+class MarkPublic(BaseModel):
+    date: dt.date
+    session: str
+    code: str
+    category: str | None = Field(description="The statistical category; None if not in force.")
+
+
+class WeekAttendance(BaseModel):
+    week_start: dt.date
+    sess_possible: int
+    sess_attended: int
+    sess_attended_percent: float | None
+
+
+class EnrolmentAttendance(BaseModel):
+    """One enrolment's register and measures (headline sessions only in `measures`)."""
+
+    school_urn: str
+    entry_date: dt.date
+    leaving_date: dt.date | None
+    marks: list[MarkPublic]
+    weeks: list[WeekAttendance]
+    measures: PupilMeasures
+
+
+class PupilAttendance(BaseModel):
+    upn: str
+    period: PeriodPublic
+    enrolments: list[EnrolmentAttendance]
+
+
+class EarlyWarning(BaseModel):
+    upn: str
+    school_urn: str
+    legal_surname: str
+    legal_forename: str
+    nc_year: str
+    flags: list[FlagPublic]
+
+
+class EarlyWarningList(BaseModel):
+    as_of: dt.date
+    items: list[EarlyWarning]
+
+
+class NotificationAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    consumer_running: bool
