@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import bootstrap, dev, openapi, serve
+from services.cli import bootstrap, demo, dev, openapi, serve, submit
 from services.cli.db import db_app
 
 app = typer.Typer(
@@ -17,4 +17,6 @@ app.command("serve")(serve.command)
 app.command("dev")(dev.command)
 app.command("openapi")(openapi.command)
 app.command("bootstrap")(bootstrap.command)
+app.command("demo-data")(demo.command)
+app.command("submit")(submit.command)
 app.add_typer(db_app, name="db")

@@ -101,11 +101,9 @@ def school_events(school: School, calendar: SchoolCalendar, seed: int, snow: boo
 def _break_starts(calendar: SchoolCalendar) -> list[int]:
     """Indexes into pupil_days of the last day before each half term or holiday."""
     days = calendar.pupil_days
-    ends: list[int] = []
-    for index in range(len(days) - 1):
-        if (days[index + 1] - days[index]).days > 3:
-            ends.append(index)
-    ends.append(len(days) - 1)
+    ends = [i for i in range(len(days) - 1) if (days[i + 1] - days[i]).days > 3]
+    if calendar.weeks is None:
+        ends.append(len(days) - 1)  # the summer holiday; a cut-short year has not reached it
     return ends
 
 
@@ -212,8 +210,8 @@ class _EnrolmentMarks:
             return _Special(out, 0.0)
         position = {d: i for i, d in enumerate(self.calendar.pupil_days)}
         on_roll = set(pupil_days)
-        if rng.random() < 0.10 + 0.3 * self.child.propensity:
-            ends = _break_starts(self.calendar)
+        ends = _break_starts(self.calendar)
+        if ends and rng.random() < 0.10 + 0.3 * self.child.propensity:
             end = rng.choice(ends)
             length = rng.randint(3, 5)
             block = [self.calendar.pupil_days[i] for i in range(max(0, end - length + 1), end + 1)]

@@ -1,0 +1,272 @@
+"""Load a generated demo authority into running services, through their public APIs.
+
+`load_demo` creates the organisations and trust memberships (sharing), one OAuth client
+per organisation, and then submits every return as the school's or its trust's own
+client, in the manifest's order. It is safe to run again: an organisation that already
+exists (409) is looked up instead, a stored client is reused, and each return carries an
+Idempotency-Key derived from its bytes, so a second run gets the first receipts back.
+
+Client secrets are written to `<data_dir>/clients.json` (mode 0600) because the sharing
+service shows a secret only once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import typer
+
+from services.cli.demo.population import DemoConfig
+from services.cli.demo.writers import (
+    DIRECTORY,
+    MANIFEST,
+    Format,
+    ReturnEntry,
+    read_manifest,
+    write_demo,
+)
+from services.cli.submit import (
+    ReturnFormat,
+    access_token,
+    build_upload,
+    format_problem,
+    send_return,
+)
+from shared.service_client import ServiceClient
+
+CLIENTS_FILE = "clients.json"
+IDENTIFYING = ("urn", "group_uid", "la_code")
+
+
+@dataclass
+class LoadSummary:
+    """What a load did, for the printed summary and for tests."""
+
+    organisations_created: int = 0
+    organisations_existing: int = 0
+    memberships_created: int = 0
+    clients_created: int = 0
+    clients_reused: int = 0
+    returns_accepted: int = 0
+    returns_replayed: int = 0
+    marks_inserted: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"  organisations: {self.organisations_created} created, "
+            f"{self.organisations_existing} already there",
+            f"  trust memberships: {self.memberships_created} created",
+            f"  clients: {self.clients_created} created, {self.clients_reused} reused",
+            f"  returns: {self.returns_accepted} accepted, {self.returns_replayed} already "
+            f"accepted earlier; {self.marks_inserted} marks inserted",
+        ]
+        out += [f"  FAILED {failure}" for failure in self.failures]
+        return out
+
+
+class LoadError(RuntimeError):
+    """The directory could not be set up, so no return can be sent."""
+
+
+def _find_existing(admin: httpx.Client, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored organisation with the same type and identifier as `spec`."""
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"type": spec["type"], "limit": 200}
+        if cursor:
+            params["cursor"] = cursor
+        page = admin.get("/v1/organisations", params=params)
+        page.raise_for_status()
+        body = page.json()
+        for item in body["items"]:
+            if all(item.get(f) == spec.get(f) for f in IDENTIFYING if spec.get(f)):
+                found: dict[str, Any] = item
+                return found
+        cursor = body.get("next_cursor")
+        if not cursor:
+            return None
+
+
+def _organisations(
+    admin: httpx.Client, directory: dict[str, Any], summary: LoadSummary
+) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for spec in directory["organisations"]:
+        body = {k: v for k, v in spec.items() if k != "key"}
+        response = admin.post("/v1/organisations", json=body)
+        if response.status_code == 201:
+            ids[spec["key"]] = response.json()["id"]
+            summary.organisations_created += 1
+            continue
+        existing = _find_existing(admin, spec) if response.status_code == 409 else None
+        if existing is None:
+            raise LoadError(f"organisation {spec['name']}: {format_problem(response)}")
+        ids[spec["key"]] = existing["id"]
+        summary.organisations_existing += 1
+    return ids
+
+
+def _memberships(
+    admin: httpx.Client, directory: dict[str, Any], ids: dict[str, str], summary: LoadSummary
+) -> None:
+    for spec in directory["trust_memberships"]:
+        body = {
+            "school_id": ids[spec["school"]],
+            "trust_id": ids[spec["trust"]],
+            "start_date": spec["start_date"],
+            "end_date": spec["end_date"],
+        }
+        response = admin.post("/v1/trust-memberships", json=body)
+        if response.status_code == 201:
+            summary.memberships_created += 1
+        elif response.status_code != 409 or not _membership_exists(admin, body):
+            raise LoadError(f"trust membership {spec}: {format_problem(response)}")
+
+
+def _membership_exists(admin: httpx.Client, body: dict[str, Any]) -> bool:
+    response = admin.get("/v1/trust-memberships", params={"school_id": body["school_id"]})
+    response.raise_for_status()
+    return any(
+        m["trust_id"] == body["trust_id"]
+        and m["start_date"] == body["start_date"]
+        and m["end_date"] == body["end_date"]
+        for m in response.json()["items"]
+    )
+
+
+def _clients(
+    admin: httpx.Client,
+    directory: dict[str, Any],
+    ids: dict[str, str],
+    data_dir: Path,
+    summary: LoadSummary,
+) -> dict[str, tuple[str, str]]:
+    path = data_dir / CLIENTS_FILE
+    stored: dict[str, dict[str, str]] = (
+        json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    )
+    credentials: dict[str, tuple[str, str]] = {}
+    for spec in directory["clients"]:
+        key = spec["organisation"]
+        known = stored.get(key)
+        if known and known.get("organisation_id") == ids[key]:
+            check = admin.get(f"/v1/clients/{known['client_id']}")
+            if check.status_code == 200 and check.json().get("revoked_at") is None:
+                credentials[key] = (known["client_id"], known["client_secret"])
+                summary.clients_reused += 1
+                continue
+        response = admin.post(
+            "/v1/clients",
+            json={
+                "organisation_id": ids[key],
+                "role": spec["role"],
+                "scopes": spec["scopes"],
+                "name": spec["name"],
+            },
+        )
+        if response.status_code != 201:
+            raise LoadError(f"client for {key}: {format_problem(response)}")
+        created = response.json()
+        credentials[key] = (created["client_id"], created["client_secret"])
+        stored[key] = {
+            "organisation_id": ids[key],
+            "client_id": created["client_id"],
+            "client_secret": created["client_secret"],
+            "role": spec["role"],
+        }
+        summary.clients_created += 1
+    path.write_text(json.dumps(stored, indent=2) + "\n", encoding="utf-8")
+    os.chmod(path, 0o600)
+    return credentials
+
+
+def idempotency_key(data_dir: Path, entry: ReturnEntry) -> str:
+    """A key derived from the return's bytes: the same file always gets the same receipt."""
+    digest = hashlib.sha256()
+    for part in (entry.roll_path, entry.path):
+        if part:
+            digest.update((data_dir / part).read_bytes())
+    return f"attx-demo-{digest.hexdigest()[:48]}"
+
+
+def _submit(
+    http: httpx.Client, ingest_url: str, token: str, data_dir: Path, entry: ReturnEntry
+) -> httpx.Response:
+    upload = build_upload(
+        data_dir / entry.path,
+        ReturnFormat(entry.format.value),
+        roll=data_dir / entry.roll_path if entry.roll_path else None,
+        replace_from=entry.replace_from if entry.format is Format.CSV else None,
+        replace_to=entry.replace_to if entry.format is Format.CSV else None,
+    )
+    return send_return(
+        http,
+        ingest_url=ingest_url,
+        urn=entry.urn,
+        token=token,
+        upload=upload,
+        idempotency_key=idempotency_key(data_dir, entry),
+    )
+
+
+def load_demo(
+    sharing_url: str,
+    ingest_url: str,
+    admin_client_id: str,
+    admin_secret: str,
+    data_dir: Path,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    echo: Callable[[str], None] = typer.echo,
+) -> LoadSummary:
+    """Create the demo authority's directory and clients, then submit all its returns.
+
+    Generates the default demo data into `data_dir` first if it holds none.
+    """
+    if not (data_dir / MANIFEST).exists():
+        echo(f"  generating the demo authority into {data_dir}…")
+        write_demo(DemoConfig(), data_dir)
+    directory = json.loads((data_dir / DIRECTORY).read_text(encoding="utf-8"))
+    token_url = f"{sharing_url.rstrip('/')}/oauth/token"
+    summary = LoadSummary()
+    with ServiceClient(
+        base_url=sharing_url,
+        token_url=token_url,
+        client_id=admin_client_id,
+        client_secret=admin_secret,
+        scopes=["directory:read", "directory:write"],
+        transport=transport,
+        timeout=60.0,
+    ) as admin:
+        ids = _organisations(admin, directory, summary)
+        _memberships(admin, directory, ids, summary)
+        credentials = _clients(admin, directory, ids, data_dir, summary)
+    tokens: dict[str, str] = {}
+    entries = read_manifest(data_dir)
+    echo(f"  submitting {len(entries)} returns…")
+    with httpx.Client(transport=transport, timeout=httpx.Timeout(60.0, read=900.0)) as http:
+        for entry in entries:
+            if entry.submitter not in tokens:
+                client_id, secret = credentials[entry.submitter]
+                tokens[entry.submitter] = access_token(
+                    token_url, client_id, secret, transport=transport
+                )
+            response = _submit(http, ingest_url, tokens[entry.submitter], data_dir, entry)
+            if response.status_code == 201:
+                summary.returns_accepted += 1
+                summary.marks_inserted += int(response.json()["marks"]["inserted"])
+            elif response.status_code == 200:
+                summary.returns_replayed += 1
+            else:
+                summary.failures.append(f"{entry.path}: {format_problem(response)}")
+    for line in summary.lines():
+        echo(line)
+    return summary
