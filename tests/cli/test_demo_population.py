@@ -19,8 +19,17 @@ def population() -> Population:
 
 def _fingerprint(population: Population) -> list[tuple[object, ...]]:
     return [
-        (e.school.urn, e.child.upn, e.child.forename, e.child.surname, e.child.date_of_birth,
-         e.status, e.entry_date, e.leaving_date, round(e.child.propensity, 12))
+        (
+            e.school.urn,
+            e.child.upn,
+            e.child.forename,
+            e.child.surname,
+            e.child.date_of_birth,
+            e.status,
+            e.entry_date,
+            e.leaving_date,
+            round(e.child.propensity, 12),
+        )
         for e in population.enrolments
     ]
 
@@ -39,8 +48,9 @@ def test_the_default_authority_has_ten_schools_of_three_phases_and_about_5000_pu
 ) -> None:
     phases = Counter(s.phase.value for s in population.home_schools())
     assert phases == {"primary": 6, "secondary": 3, "special": 1}
-    home_children = {e.child.upn for e in population.enrolments
-                     if e.school.la_code == population.la.code}
+    home_children = {
+        e.child.upn for e in population.enrolments if e.school.la_code == population.la.code
+    }
     assert 4800 <= len(home_children) <= 5400
 
 
@@ -56,9 +66,13 @@ def test_dates_of_birth_agree_with_the_national_curriculum_year(population: Popu
     for child in population.children:
         # A child in year N is N + 4 on 31 August before the academic year.
         on_31_august = date(population.config.year, 8, 31)
-        age = on_31_august.year - child.date_of_birth.year - (
-            (on_31_august.month, on_31_august.day)
-            < (child.date_of_birth.month, child.date_of_birth.day)
+        age = (
+            on_31_august.year
+            - child.date_of_birth.year
+            - (
+                (on_31_august.month, on_31_august.day)
+                < (child.date_of_birth.month, child.date_of_birth.day)
+            )
         )
         assert age == child.nc_year + 4, child
 
@@ -124,18 +138,22 @@ def test_a_mover_has_two_enrolments_that_do_not_overlap(population: Population) 
     movers = [e for e in population.enrolments if Tag.MOVER_IN in e.tags]
     assert movers
     for joined in movers:
-        left = next(e for e in population.enrolments
-                    if e.child is joined.child and Tag.MOVER_OUT in e.tags)
+        left = next(
+            e for e in population.enrolments if e.child is joined.child and Tag.MOVER_OUT in e.tags
+        )
         assert left.school.key != joined.school.key
-        assert left.leaving_date is not None and left.leaving_date < joined.entry_date
+        assert left.leaving_date is not None
+        assert left.leaving_date < joined.entry_date
 
 
 def test_mid_year_joiners_and_leavers_are_present(population: Population) -> None:
     first = population.calendar.first_day
     joiners = [e for e in population.enrolments if Tag.JOINER in e.tags]
     leavers = [e for e in population.enrolments if Tag.LEAVER in e.tags]
-    assert joiners and all(e.entry_date > first for e in joiners)
-    assert leavers and all(e.leaving_date is not None for e in leavers)
+    assert joiners
+    assert all(e.entry_date > first for e in joiners)
+    assert leavers
+    assert all(e.leaving_date is not None for e in leavers)
 
 
 def test_a_dual_registered_child_is_main_at_one_school_and_subsidiary_at_another(
