@@ -43,7 +43,10 @@ class ServiceClient(OAuth2Client):  # type: ignore[misc]
         self._token_lock = threading.Lock()
 
     def request(self, method: str, url: Any, withhold_token: bool = False, **kwargs: Any) -> Any:
-        if not withhold_token and not self.token:
+        # The token request itself passes an explicit `auth` (client credentials): it must
+        # not wait for a token, or the first call deadlocks on the non-reentrant lock.
+        explicit_auth = kwargs.get("auth", httpx.USE_CLIENT_DEFAULT) is not httpx.USE_CLIENT_DEFAULT
+        if not withhold_token and not explicit_auth and not self.token:
             with self._token_lock:
                 if not self.token:
                     self.fetch_token(self._token_url, grant_type="client_credentials")
