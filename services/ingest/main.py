@@ -15,7 +15,10 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from services.ingest.api.errors import STATUS_MAP
+from services.ingest.api.returns import add_return_body_schemas
 from services.ingest.api.routes import api_router
+from services.ingest.clients.metrics import MetricsNotifier
+from services.ingest.clients.sharing import SharingClient
 from services.ingest.settings import IngestSettings
 from services.ingest.store.models import VERSION_TABLE
 from shared.auth import AUDIENCE_INGEST, TokenVerifier, verifier_from_settings
@@ -34,12 +37,14 @@ class State(TypedDict):
     engine: Engine
     token_verifier: TokenVerifier
     http: httpx.Client
+    sharing: SharingClient
+    notifier: MetricsNotifier
 
 
 def create_app(
     settings: IngestSettings | None = None, *, transport: httpx.BaseTransport | None = None
 ) -> FastAPI:
-    """Build the ingest app; `transport` carries all its outgoing HTTP (tests route it in-process)."""
+    """Build the ingest app; `transport` carries all its outgoing HTTP (tests: in-process)."""
     settings = settings or IngestSettings()
 
     @asynccontextmanager
@@ -47,9 +52,14 @@ def create_app(
         engine = create_db_engine(settings.database.url, echo=settings.database.echo)
         http = httpx.Client(transport=transport, timeout=10.0)
         verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_INGEST, http=http)
+        sharing = SharingClient.from_settings(settings, transport)
+        notifier = MetricsNotifier.from_settings(settings, transport)
         try:
-            yield State(settings=settings, engine=engine, token_verifier=verifier, http=http)
+            yield State(settings=settings, engine=engine, token_verifier=verifier, http=http,
+                        sharing=sharing, notifier=notifier)
         finally:
+            notifier.close()
+            sharing.close()
             http.close()
             engine.dispose()
 
@@ -64,4 +74,5 @@ def create_app(
     app.include_router(health_router(MIGRATIONS_DIR, VERSION_TABLE))
     app.include_router(api_router)
     customise_openapi(app, settings.oauth.token_url)
+    add_return_body_schemas(app)
     return app

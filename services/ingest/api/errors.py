@@ -2,6 +2,29 @@
 
 from __future__ import annotations
 
+from services.ingest.domain.problems import (
+    DirectoryUnavailable,
+    IdempotencyKeyReused,
+    InvalidCursor,
+    MalformedReturn,
+    NotSubmitter,
+    ReturnNotFound,
+    ReturnRejected,
+    ReturnTooLarge,
+    SchoolNotFound,
+    UnsupportedFormat,
+)
 from shared.problems import DomainError
 
-STATUS_MAP: dict[type[DomainError], int] = {}
+STATUS_MAP: dict[type[DomainError], int] = {
+    ReturnRejected: 422,
+    IdempotencyKeyReused: 422,
+    InvalidCursor: 422,
+    MalformedReturn: 400,
+    ReturnTooLarge: 413,
+    UnsupportedFormat: 415,
+    NotSubmitter: 403,
+    SchoolNotFound: 404,
+    ReturnNotFound: 404,
+    DirectoryUnavailable: 503,
+}

@@ -4,4 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.ingest.api import changes, returns
+
 api_router = APIRouter(prefix="/v1")
+api_router.include_router(returns.router)
+api_router.include_router(changes.router)

@@ -1,8 +1,19 @@
-"""Ingest's tables, declared on its own registry so its metadata holds only them."""
+"""Ingest's tables, declared on its own registry so its metadata holds only them.
+
+- `ingest_return`: one row per accepted return — its receipt.
+- `ingest_enrolment`: the stored roll, one row per (school, pupil).
+- `ingest_mark`: the current register, one row per (school, pupil, date, session); the
+  primary key is the "no duplicate marks" guarantee.
+- `ingest_change`: every change ever made, in commit order (`sequence`). It is both the
+  change feed and the amendment history: old code, new code, when, by which return.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import SQLModel
+import datetime as dt
+
+from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
 from shared.db import new_registry
 
@@ -10,6 +21,92 @@ registry = new_registry()
 metadata = registry.metadata
 VERSION_TABLE = "alembic_version_ingest"
 
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
 
 class IngestTable(SQLModel, registry=registry):
     """Base of every ingest table."""
+
+
+class ReturnRecord(IngestTable, table=True):
+    """An accepted return and its receipt."""
+
+    __tablename__ = "ingest_return"
+    __table_args__ = (UniqueConstraint("client_id", "idempotency_key"),)
+
+    seq: int | None = Field(default=None, sa_column=Column(BIG_ID, primary_key=True,
+                                                           autoincrement=True))
+    id: str = Field(max_length=36, unique=True)
+    school_urn: str = Field(max_length=6, index=True)
+    format: str = Field(max_length=8)
+    submitted_at: dt.datetime
+    client_id: str = Field(max_length=200)
+    organisation_id: str | None = Field(default=None, max_length=200)
+    checksum_sha256: str = Field(max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    replace_from: dt.date | None = None
+    replace_to: dt.date | None = None
+    pupils_inserted: int = 0
+    pupils_changed: int = 0
+    pupils_unchanged: int = 0
+    marks_inserted: int = 0
+    marks_changed: int = 0
+    marks_unchanged: int = 0
+    marks_withdrawn: int = 0
+    warnings: str = Field(default="[]", description="JSON list of data-quality warnings.")
+
+
+class EnrolmentRecord(IngestTable, table=True):
+    """A pupil on a school's stored roll."""
+
+    __tablename__ = "ingest_enrolment"
+
+    school_urn: str = Field(primary_key=True, max_length=6)
+    upn: str = Field(primary_key=True, max_length=13)
+    upn_temporary: bool = False
+    legal_surname: str = Field(max_length=100)
+    legal_forename: str = Field(max_length=100)
+    date_of_birth: dt.date
+    gender: str = Field(max_length=1)
+    nc_year: str = Field(max_length=2)
+    sen_provision: str = Field(max_length=1)
+    fsm_eligible: bool
+    ethnicity: str = Field(max_length=4)
+    enrolment_status: str = Field(max_length=1)
+    entry_date: dt.date
+    leaving_date: dt.date | None = None
+    return_id: str = Field(max_length=36)
+
+
+class MarkRecord(IngestTable, table=True):
+    """The current mark of one pupil-session at one school."""
+
+    __tablename__ = "ingest_mark"
+
+    school_urn: str = Field(primary_key=True, max_length=6)
+    upn: str = Field(primary_key=True, max_length=13)
+    date: dt.date = Field(primary_key=True)
+    session: str = Field(primary_key=True, max_length=2)
+    code: str = Field(max_length=2)
+    return_id: str = Field(max_length=36)
+
+
+class ChangeRecord(IngestTable, table=True):
+    """One change, in commit order: the feed and the history."""
+
+    __tablename__ = "ingest_change"
+    __table_args__ = (Index("ix_ingest_change_school_pupil", "school_urn", "upn", "date"),)
+
+    sequence: int | None = Field(default=None, sa_column=Column(BIG_ID, primary_key=True,
+                                                                autoincrement=True))
+    kind: str = Field(max_length=24)
+    recorded_at: dt.datetime
+    school_urn: str = Field(max_length=6)
+    upn: str = Field(max_length=13)
+    date: dt.date | None = None
+    session: str | None = Field(default=None, max_length=2)
+    code: str | None = Field(default=None, max_length=2)
+    previous_code: str | None = Field(default=None, max_length=2)
+    return_id: str | None = Field(default=None, max_length=36)
+    enrolment: str | None = Field(default=None, description="Enrolment JSON, for enrolment.*")

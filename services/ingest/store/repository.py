@@ -1,0 +1,350 @@
+"""Ingest's queries: the set-based write of a return, the feed, history and receipts.
+
+A return's marks go through a per-transaction staging table — filled with COPY on
+PostgreSQL and executemany on SQLite — and are then compared with and merged into
+`ingest_mark` by a handful of set-based statements, the same SQL on both backends.
+No ORM object is built per mark.
+
+Ordering of the change feed (why readers never skip a change): sequence numbers come
+from `ingest_change.sequence` and are assigned only while holding a single global
+PostgreSQL advisory transaction lock (`FEED_LOCK`), taken as the very last step before
+commit. Two writers therefore cannot hold uncommitted sequence numbers at the same time,
+so numbers become visible in increasing order and a reader that has seen N never later
+finds a committed change below N. The expensive work (COPY, diff, upsert) happens
+before the lock under the per-school lock only, so the global section is one
+INSERT ... SELECT plus the commit. SQLite has one writer at a time (BEGIN IMMEDIATE),
+which gives the same guarantee for free.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    text,
+)
+from sqlmodel import Session
+
+from services.ingest.domain.model import DateRange, Pupil
+from services.ingest.domain.parsing import MarkRow
+from services.ingest.store.models import ChangeRecord, EnrolmentRecord, MarkRecord, ReturnRecord
+from shared.contracts.changes import EnrolmentStatus, SenProvision
+
+FEED_LOCK = 0x1A77_0001
+"""The advisory lock key serialising sequence assignment across schools (PostgreSQL)."""
+STAGE = "ingest_stage_marks"
+RETURNS = cast(Table, ReturnRecord.__table__)  # type: ignore[attr-defined]
+ENROLMENTS = cast(Table, EnrolmentRecord.__table__)  # type: ignore[attr-defined]
+MARKS = cast(Table, MarkRecord.__table__)  # type: ignore[attr-defined]
+CHANGES = cast(Table, ChangeRecord.__table__)  # type: ignore[attr-defined]
+STAGE_WITHDRAWN = "ingest_stage_withdrawn"
+
+
+@dataclass(frozen=True)
+class MarkCounts:
+    """What a return did to the stored marks."""
+
+    inserted: int
+    changed: int
+    unchanged: int
+    withdrawn: int
+
+
+class IngestRepository:
+    """Queries over ingest's tables, within the request's one transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def _conn(self) -> Connection:
+        return self.session.connection()
+
+    @property
+    def _postgres(self) -> bool:
+        return self._conn.dialect.name == "postgresql"
+
+    # --- locks ----------------------------------------------------------------------
+
+    def lock_school(self, urn: str) -> None:
+        """Serialise writers of one school until commit (SQLite already is: BEGIN IMMEDIATE)."""
+        if self._postgres:
+            self._conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"school:{urn}"}
+            )
+
+    def _lock_feed(self) -> None:
+        if self._postgres:
+            self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+
+    # --- receipts -------------------------------------------------------------------
+
+    def _one_receipt(self, *conditions: ColumnElement[bool]) -> ReturnRecord | None:
+        row = self._conn.execute(select(RETURNS).where(*conditions)).mappings().first()
+        return ReturnRecord.model_validate(dict(row)) if row else None
+
+    def receipt_by_key(self, client_id: str, key: str) -> ReturnRecord | None:
+        """The return this client sent before with this Idempotency-Key, if any."""
+        return self._one_receipt(RETURNS.c.client_id == client_id,
+                                 RETURNS.c.idempotency_key == key)
+
+    def receipt(self, urn: str, return_id: str) -> ReturnRecord | None:
+        """One receipt of one school."""
+        return self._one_receipt(RETURNS.c.school_urn == urn, RETURNS.c.id == return_id)
+
+    def receipts(
+        self, urn: str, *, after_seq: int, limit: int, windows: Sequence[DateRange] | None
+    ) -> list[ReturnRecord]:
+        """Receipts of a school in submission order; `windows` limits them to those dates."""
+        query = select(RETURNS).where(RETURNS.c.school_urn == urn, RETURNS.c.seq > after_seq)
+        if windows is not None:
+            day = func.date(RETURNS.c.submitted_at)
+            query = query.where(
+                or_(false(), *[and_(day >= w.start.isoformat(), day <= w.end.isoformat())
+                               for w in windows])
+            )
+        rows = self._conn.execute(query.order_by(RETURNS.c.seq).limit(limit)).mappings()
+        return [ReturnRecord.model_validate(dict(r)) for r in rows]
+
+    def add_receipt(self, record: ReturnRecord) -> None:
+        """Store a receipt."""
+        self.session.add(record)
+        self.session.flush()
+
+    # --- roll -----------------------------------------------------------------------
+
+    def roll(self, urn: str) -> dict[str, Pupil]:
+        """The stored roll of a school, by UPN."""
+        rows = self._conn.execute(
+            select(ENROLMENTS).where(ENROLMENTS.c.school_urn == urn)
+        ).mappings()
+        return {
+            r["upn"]: Pupil(
+                upn=r["upn"], legal_surname=r["legal_surname"],
+                legal_forename=r["legal_forename"], date_of_birth=r["date_of_birth"],
+                gender=r["gender"], nc_year=r["nc_year"],
+                sen_provision=SenProvision(r["sen_provision"]),
+                fsm_eligible=bool(r["fsm_eligible"]), ethnicity=r["ethnicity"],
+                enrolment_status=EnrolmentStatus(r["enrolment_status"]),
+                entry_date=r["entry_date"], leaving_date=r["leaving_date"],
+                upn_temporary=bool(r["upn_temporary"]),
+            )
+            for r in rows
+        }
+
+    def upsert_pupils(
+        self, urn: str, pupils: Sequence[Pupil], stored: dict[str, Pupil], return_id: str
+    ) -> list[Pupil]:
+        """Write new and changed roll entries; returns them (unchanged ones are skipped)."""
+        changed = [p for p in pupils if stored.get(p.upn) != p]
+        if not changed:
+            return []
+        table = ENROLMENTS
+        rows = [_enrolment_row(urn, p, return_id) for p in changed]
+        keys = [{"urn": urn, "upn": p.upn} for p in changed if p.upn in stored]
+        if keys:
+            self._conn.execute(
+                table.delete().where(
+                    table.c.school_urn == bindparam("urn"), table.c.upn == bindparam("upn")
+                ),
+                keys,
+            )
+        self._conn.execute(table.insert(), rows)
+        return changed
+
+    # --- marks ----------------------------------------------------------------------
+
+    def _create_stage(self) -> None:
+        suffix = " ON COMMIT DROP" if self._postgres else ""
+        self._conn.execute(text(
+            f"CREATE TEMPORARY TABLE {STAGE} (upn varchar(13) NOT NULL, date date NOT NULL, "
+            "session varchar(2) NOT NULL, code varchar(2) NOT NULL, "
+            f"previous_code varchar(2), existed boolean NOT NULL DEFAULT false){suffix}"
+        ))
+        self._conn.execute(text(
+            f"CREATE TEMPORARY TABLE {STAGE_WITHDRAWN} (upn varchar(13) NOT NULL, "
+            "date date NOT NULL, session varchar(2) NOT NULL, "
+            f"previous_code varchar(2) NOT NULL){suffix}"
+        ))
+
+    def _drop_stage(self) -> None:
+        if not self._postgres:
+            self._conn.execute(text(f"DROP TABLE {STAGE}"))
+            self._conn.execute(text(f"DROP TABLE {STAGE_WITHDRAWN}"))
+
+    def _fill_stage(self, marks: Iterable[MarkRow]) -> None:
+        if self._postgres:
+            raw = self._conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cursor, cursor.copy(
+                f"COPY {STAGE} (upn, date, session, code) FROM STDIN"
+            ) as copy:
+                copy.set_types(["text", "date", "text", "text"])
+                for upn, day, session, code, _ref in marks:
+                    copy.write_row((upn, day, session, code))
+            return
+        self._conn.exec_driver_sql(
+            f"INSERT INTO {STAGE} (upn, date, session, code) VALUES (?, ?, ?, ?)",
+            [(u, d.isoformat(), s, c) for u, d, s, c, _ in marks],
+        )
+
+    def write_marks(
+        self, urn: str, marks: Sequence[MarkRow], replace_range: DateRange | None,
+        return_id: str,
+    ) -> MarkCounts:
+        """Merge a return's marks into the register; withdraw absent ones in `replace_range`.
+
+        Leaves the changes to publish in the staging tables for `publish_changes`.
+        """
+        self._create_stage()
+        self._fill_stage(marks)
+        params = {"urn": urn, "rid": return_id}
+        self._conn.execute(text(
+            f"UPDATE {STAGE} SET previous_code = m.code, existed = true FROM ingest_mark m "
+            f"WHERE m.school_urn = :urn AND m.upn = {STAGE}.upn AND m.date = {STAGE}.date "
+            f"AND m.session = {STAGE}.session"
+        ), params)
+        inserted, changed, unchanged = self._conn.execute(text(
+            f"SELECT coalesce(sum(CASE WHEN NOT existed THEN 1 ELSE 0 END), 0), "
+            f"coalesce(sum(CASE WHEN existed AND previous_code <> code THEN 1 ELSE 0 END), 0), "
+            f"coalesce(sum(CASE WHEN existed AND previous_code = code THEN 1 ELSE 0 END), 0) "
+            f"FROM {STAGE}"
+        )).one()
+        withdrawn = 0
+        if replace_range is not None:
+            range_params = {**params, "start": replace_range.start, "end": replace_range.end}
+            self._conn.execute(text(
+                f"INSERT INTO {STAGE_WITHDRAWN} (upn, date, session, previous_code) "
+                "SELECT m.upn, m.date, m.session, m.code FROM ingest_mark m "
+                "WHERE m.school_urn = :urn AND m.date BETWEEN :start AND :end AND NOT EXISTS "
+                f"(SELECT 1 FROM {STAGE} s WHERE s.upn = m.upn AND s.date = m.date "
+                "AND s.session = m.session)"
+            ), range_params)
+            withdrawn = self._conn.execute(
+                text(f"SELECT count(*) FROM {STAGE_WITHDRAWN}")
+            ).scalar_one()
+            self._conn.execute(text(
+                "DELETE FROM ingest_mark WHERE school_urn = :urn AND EXISTS "
+                f"(SELECT 1 FROM {STAGE_WITHDRAWN} w WHERE w.upn = ingest_mark.upn "
+                "AND w.date = ingest_mark.date AND w.session = ingest_mark.session)"
+            ), params)
+        # `WHERE true` lets SQLite parse ON CONFLICT after a SELECT.
+        self._conn.execute(text(
+            "INSERT INTO ingest_mark (school_urn, upn, date, session, code, return_id) "
+            f"SELECT :urn, upn, date, session, code, :rid FROM {STAGE} "
+            "WHERE NOT existed OR previous_code <> code "
+            "ON CONFLICT (school_urn, upn, date, session) DO UPDATE "
+            "SET code = excluded.code, return_id = excluded.return_id"
+        ), params)
+        return MarkCounts(int(inserted), int(changed), int(unchanged), int(withdrawn))
+
+    def publish_changes(
+        self, urn: str, pupils: Sequence[Pupil], return_id: str, recorded_at: datetime
+    ) -> None:
+        """Append this return's changes to the feed. Call last: it takes the feed lock."""
+        self._lock_feed()
+        table = CHANGES
+        if pupils:
+            self._conn.execute(table.insert(), [
+                {"kind": "enrolment.upserted", "recorded_at": recorded_at, "school_urn": urn,
+                 "upn": p.upn, "return_id": return_id,
+                 "enrolment": p.to_enrolment(urn).model_dump_json()}
+                for p in pupils
+            ])
+        params = {"urn": urn, "rid": return_id, "at": recorded_at}
+        self._conn.execute(text(
+            "INSERT INTO ingest_change (kind, recorded_at, school_urn, upn, date, session, "
+            "code, previous_code, return_id) "
+            "SELECT 'mark.upserted', :at, :urn, upn, date, session, code, previous_code, :rid "
+            f"FROM {STAGE} WHERE NOT existed OR previous_code <> code "
+            "ORDER BY upn, date, session"
+        ), params)
+        self._conn.execute(text(
+            "INSERT INTO ingest_change (kind, recorded_at, school_urn, upn, date, session, "
+            "previous_code, return_id) "
+            "SELECT 'mark.withdrawn', :at, :urn, upn, date, session, previous_code, :rid "
+            f"FROM {STAGE_WITHDRAWN} ORDER BY upn, date, session"
+        ), params)
+        self._drop_stage()
+
+    def unresolved_n(
+        self, urn: str, before: date, limit: int
+    ) -> tuple[list[tuple[str, date, str]], int]:
+        """Stored `N` marks of a school dated before `before`: the first `limit`, and how many."""
+        where = and_(MARKS.c.school_urn == urn, MARKS.c.code == "N", MARKS.c.date < before)
+        total = self._conn.execute(select(func.count()).select_from(MARKS).where(where))
+        rows = self._conn.execute(
+            select(MARKS.c.upn, MARKS.c.date, MARKS.c.session).where(where)
+            .order_by(MARKS.c.date, MARKS.c.upn, MARKS.c.session).limit(limit)
+        ).all()
+        return [(r[0], r[1], r[2]) for r in rows], int(total.scalar_one())
+
+    # --- reads ----------------------------------------------------------------------
+
+    def marks_of_pupil(
+        self, urn: str, upn: str, windows: Sequence[DateRange]
+    ) -> list[MarkRecord]:
+        """The current marks of one pupil at one school within `windows`, by date, session."""
+        query = select(MARKS).where(MARKS.c.school_urn == urn, MARKS.c.upn == upn,
+                                    _within(MARKS.c.date, windows))
+        rows = self._conn.execute(query.order_by(MARKS.c.date, MARKS.c.session)).mappings()
+        return [MarkRecord.model_validate(dict(r)) for r in rows]
+
+    def history_of_pupil(
+        self, urn: str, upn: str, windows: Sequence[DateRange]
+    ) -> list[tuple[ChangeRecord, str | None]]:
+        """Every mark change of one pupil at one school, with the client that made it."""
+        query = (
+            select(CHANGES, RETURNS.c.client_id)
+            .join(RETURNS, RETURNS.c.id == CHANGES.c.return_id, isouter=True)
+            .where(CHANGES.c.school_urn == urn, CHANGES.c.upn == upn,
+                   CHANGES.c.kind.in_(("mark.upserted", "mark.withdrawn")),
+                   _within(CHANGES.c.date, windows))
+            .order_by(CHANGES.c.sequence)
+        )
+        out: list[tuple[ChangeRecord, str | None]] = []
+        for row in self._conn.execute(query).mappings():
+            values = dict(row)
+            client = values.pop("client_id")
+            out.append((ChangeRecord.model_validate(values), client))
+        return out
+
+    def changes(self, after: int, limit: int) -> list[ChangeRecord]:
+        """Feed entries after sequence `after`, in order."""
+        query = (select(CHANGES).where(CHANGES.c.sequence > after)
+                 .order_by(CHANGES.c.sequence).limit(limit))
+        return [ChangeRecord.model_validate(dict(r))
+                for r in self._conn.execute(query).mappings()]
+
+
+def _within(column: ColumnElement[date], windows: Sequence[DateRange]) -> ColumnElement[bool]:
+    return or_(false(), *[column.between(w.start, w.end) for w in windows])
+
+
+def _enrolment_row(urn: str, p: Pupil, return_id: str) -> dict[str, object]:
+    return {
+        "school_urn": urn, "upn": p.upn, "upn_temporary": p.upn_temporary,
+        "legal_surname": p.legal_surname, "legal_forename": p.legal_forename,
+        "date_of_birth": p.date_of_birth, "gender": p.gender, "nc_year": p.nc_year,
+        "sen_provision": p.sen_provision.value, "fsm_eligible": p.fsm_eligible,
+        "ethnicity": p.ethnicity, "enrolment_status": p.enrolment_status.value,
+        "entry_date": p.entry_date, "leaving_date": p.leaving_date, "return_id": return_id,
+    }
+
+
+def warnings_json(warnings: Iterable[object]) -> str:
+    """Serialise receipt warnings for the `warnings` column."""
+    return json.dumps(list(warnings), default=str)
