@@ -79,8 +79,12 @@ def resource(system: System) -> Iterator[ResourceServer]:
     transport = CountingTransport(system.transport)
     http = httpx.Client(transport=transport)
     verifier = TokenVerifier(
-        issuer=ISSUER, audience=AUDIENCE_METRICS, jwks_url=f"{ISSUER}/.well-known/jwks.json",
-        http=http, refetch_interval=REFETCH_INTERVAL, clock=clock,
+        issuer=ISSUER,
+        audience=AUDIENCE_METRICS,
+        jwks_url=f"{ISSUER}/.well-known/jwks.json",
+        http=http,
+        refetch_interval=REFETCH_INTERVAL,
+        clock=clock,
     )
 
     @asynccontextmanager
@@ -124,8 +128,14 @@ def signed(claims: dict[str, Any], key: ECKey) -> str:
 def valid_claims(**changes: Any) -> dict[str, Any]:
     now = int(time.time())
     claims = {
-        "iss": ISSUER, "sub": "c1", "client_id": "c1", "aud": [AUDIENCE_METRICS],
-        "iat": now, "exp": now + 600, "jti": "j1", "scope": "metrics:read",
+        "iss": ISSUER,
+        "sub": "c1",
+        "client_id": "c1",
+        "aud": [AUDIENCE_METRICS],
+        "iat": now,
+        "exp": now + 600,
+        "jti": "j1",
+        "scope": "metrics:read",
     }
     return claims | changes
 
