@@ -45,6 +45,7 @@ class Scope(StrEnum):
     DIRECTORY_READ = "directory:read"
     DIRECTORY_WRITE = "directory:write"
     AUDIT_READ = "audit:read"
+    AUDIT_WRITE = "audit:write"
     CHANGES_READ = "changes:read"
     POLICY_READ = "policy:read"
     FEED_NOTIFY = "feed:notify"
@@ -58,6 +59,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.DIRECTORY_READ: "Read the organisation directory.",
     Scope.DIRECTORY_WRITE: "Administer organisations, relationships and OAuth clients.",
     Scope.AUDIT_READ: "Read the audit trail of accesses to one's own pupils or area.",
+    Scope.AUDIT_WRITE: "Service only: record pupil-level reads in the audit trail.",
     Scope.CHANGES_READ: "Service only: read ingest's change feed.",
     Scope.POLICY_READ: "Service only: ask the sharing service for access decisions.",
     Scope.FEED_NOTIFY: "Service only: tell the metrics service that new changes are waiting.",
@@ -76,6 +78,7 @@ SCOPE_AUDIENCES: dict[str, tuple[str, ...]] = {
     Scope.DIRECTORY_READ: (AUDIENCE_SHARING,),
     Scope.DIRECTORY_WRITE: (AUDIENCE_SHARING,),
     Scope.AUDIT_READ: (AUDIENCE_SHARING,),
+    Scope.AUDIT_WRITE: (AUDIENCE_SHARING,),
     Scope.POLICY_READ: (AUDIENCE_SHARING,),
     Scope.FEED_NOTIFY: (AUDIENCE_METRICS,),
 }

@@ -32,6 +32,7 @@ SERVICE_SCOPES = [
     Scope.FEED_NOTIFY,
     Scope.ATTENDANCE_READ,
     Scope.METRICS_READ,
+    Scope.AUDIT_WRITE,
 ]
 
 

@@ -38,6 +38,20 @@ def _administrator(
 
 CanAdminister = Annotated[Principal, Depends(_administrator)]
 
+CanReadAudit = Annotated[Principal, Security(authenticate, scopes=[Scope.AUDIT_READ])]
+
+
+def _audit_reporter(
+    principal: Annotated[Principal, Security(authenticate, scopes=[Scope.AUDIT_WRITE])],
+) -> Principal:
+    # Only the platform's own services report reads; nobody else writes the trail.
+    if principal.role != Role.SERVICE:
+        raise HTTPException(403, "Only a client with the role service may record audit events.")
+    return principal
+
+
+CanRecordAudit = Annotated[Principal, Depends(_audit_reporter)]
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[
     str | None, Query(description="The next_cursor of the previous page; omit for the first.")

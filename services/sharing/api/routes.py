@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.sharing.api import clients, keys, oauth, organisations, policy
+from services.sharing.api import audit, clients, keys, oauth, organisations, policy
 
 api_router = APIRouter(prefix="/v1")
 api_router.include_router(organisations.router)
 api_router.include_router(clients.router)
 api_router.include_router(keys.router)
 api_router.include_router(policy.router)
+api_router.include_router(audit.router)
 
 public_router = oauth.router
 """The OAuth endpoints and well-known documents, outside /v1 and without a token."""

@@ -37,6 +37,7 @@ RESTRICTED_SCOPES: dict[Scope, frozenset[Role]] = {
     Scope.CHANGES_READ: frozenset({Role.SERVICE}),
     Scope.POLICY_READ: frozenset({Role.SERVICE}),
     Scope.FEED_NOTIFY: frozenset({Role.SERVICE}),
+    Scope.AUDIT_WRITE: frozenset({Role.SERVICE}),
     Scope.DIRECTORY_WRITE: frozenset({Role.ADMIN}),
     Scope.RETURNS_WRITE: frozenset({Role.SCHOOL_SYSTEM, Role.TRUST_SYSTEM}),
 }

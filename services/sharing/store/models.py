@@ -106,3 +106,8 @@ class SigningKey(SharingTable, table=True):
     private_jwk: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UtcDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+# The audit trail's tables live in their own module; importing it here puts them on this
+# registry whenever the models are loaded (Alembic autogenerate, test fixtures, the app).
+from services.sharing.store import audit_models as _audit_models  # noqa: E402, F401

@@ -1,0 +1,276 @@
+"""The audit trail's rules: the hash chain, its verification, and who may read which entries.
+
+The chain. Entries are numbered 1, 2, 3, ... (`position`). Each stores the hash of the
+entry before it (`previous_hash`; the first stores `GENESIS_HASH`) and its own hash::
+
+    entry_hash = SHA-256( canonical_json(content + {"position": n, "previous_hash": p}) )
+
+where `canonical_json` is JSON with sorted keys, no insignificant whitespace, UTF-8, and
+timestamps in UTC ISO 8601 with microseconds. Changing any field of any entry, removing an
+entry from the middle, or reordering entries breaks the chain at the first entry affected.
+Removing entries from the *end* leaves a shorter valid chain: `attx audit verify` prints the
+head (position and hash) so an operator can anchor it elsewhere and compare later.
+
+Plain values in, plain values out: no database here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from services.sharing.domain.organisations import OrganisationType
+from services.sharing.domain.roles import Role
+from shared.identifiers import check_upn
+from shared.problems import ProblemItem
+
+GENESIS_HASH = "0" * 64
+"""The `previous_hash` of the first entry."""
+
+
+@dataclass(frozen=True)
+class Child:
+    """One child read, at one school."""
+
+    upn: str
+    school_urn: str
+
+
+@dataclass(frozen=True)
+class EntryContent:
+    """Everything an entry says, i.e. everything its hash covers apart from its place."""
+
+    id: str
+    recorded_at: datetime
+    occurred_at: datetime
+    service: str
+    endpoint: str
+    accessor_organisation_id: str
+    accessor_organisation_type: str
+    client_id: str
+    role: str
+    actor: str | None
+    purpose: str
+    legal_basis: str
+    reported_by: str
+    children: tuple[Child, ...]
+
+
+@dataclass(frozen=True)
+class ChainedEntry:
+    """An entry as stored: its content, its place, and the two hashes."""
+
+    position: int
+    content: EntryContent
+    previous_hash: str
+    entry_hash: str
+    indexed_children: tuple[Child, ...] | None = None
+    """As stored, the rows of the children index, which must list exactly `content.children`."""
+
+
+def _timestamp(value: datetime) -> str:
+    # The same instant must serialise the same whatever zone the driver hands back.
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def sorted_children(children: Iterable[Child]) -> tuple[Child, ...]:
+    """Children in their canonical order, duplicates dropped."""
+    return tuple(sorted(set(children), key=lambda c: (c.school_urn, c.upn)))
+
+
+def canonical_bytes(content: EntryContent, *, position: int, previous_hash: str) -> bytes:
+    """The exact bytes an entry's hash is taken over."""
+    document: dict[str, Any] = {
+        "position": position,
+        "previous_hash": previous_hash,
+        "id": content.id,
+        "recorded_at": _timestamp(content.recorded_at),
+        "occurred_at": _timestamp(content.occurred_at),
+        "service": content.service,
+        "endpoint": content.endpoint,
+        "accessor_organisation_id": content.accessor_organisation_id,
+        "accessor_organisation_type": content.accessor_organisation_type,
+        "client_id": content.client_id,
+        "role": content.role,
+        "actor": content.actor,
+        "purpose": content.purpose,
+        "legal_basis": content.legal_basis,
+        "reported_by": content.reported_by,
+        "children": [[c.upn, c.school_urn] for c in sorted_children(content.children)],
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def entry_hash(content: EntryContent, *, position: int, previous_hash: str) -> str:
+    """The SHA-256 (hex) of the entry's canonical serialisation."""
+    return hashlib.sha256(
+        canonical_bytes(content, position=position, previous_hash=previous_hash)
+    ).hexdigest()
+
+
+def chain(
+    contents: Sequence[EntryContent], *, head_position: int, head_hash: str
+) -> list[ChainedEntry]:
+    """Append `contents` in order after the head (position 0 and GENESIS_HASH when empty)."""
+    entries: list[ChainedEntry] = []
+    position, previous = head_position, head_hash
+    for content in contents:
+        position += 1
+        digest = entry_hash(content, position=position, previous_hash=previous)
+        entries.append(ChainedEntry(position, content, previous, digest))
+        previous = digest
+    return entries
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first entry at which the chain does not hold, and why."""
+
+    position: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What walking the chain found."""
+
+    entries: int
+    head_position: int
+    head_hash: str
+    broken: ChainBreak | None
+
+
+def verify_chain(entries: Iterable[ChainedEntry]) -> ChainReport:
+    """Walk entries in position order; report the first that is altered, missing or misplaced."""
+    expected_position, previous, count = 1, GENESIS_HASH, 0
+    for entry in entries:
+        count += 1
+        if entry.position != expected_position:
+            missing = (
+                f"{expected_position}"
+                if entry.position == expected_position + 1
+                else (f"{expected_position} to {entry.position - 1}")
+            )
+            reason = (
+                f"entry {missing} is missing: the chain jumps to {entry.position}"
+                if entry.position > expected_position
+                else f"entry {entry.position} appears out of order"
+            )
+            return ChainReport(
+                count, expected_position - 1, previous, ChainBreak(expected_position, reason)
+            )
+        if entry.previous_hash != previous:
+            return ChainReport(
+                count,
+                entry.position - 1,
+                previous,
+                ChainBreak(
+                    entry.position,
+                    "its previous_hash is not the hash of the entry before it "
+                    "(an entry before it was removed or replaced)",
+                ),
+            )
+        recomputed = entry_hash(entry.content, position=entry.position, previous_hash=previous)
+        if recomputed != entry.entry_hash:
+            return ChainReport(
+                count,
+                entry.position - 1,
+                previous,
+                ChainBreak(
+                    entry.position, "its content no longer matches its hash (the entry was altered)"
+                ),
+            )
+        if entry.indexed_children is not None and sorted_children(
+            entry.indexed_children
+        ) != sorted_children(entry.content.children):
+            return ChainReport(
+                count,
+                entry.position - 1,
+                previous,
+                ChainBreak(
+                    entry.position,
+                    "its children index does not list exactly its children "
+                    "(index rows were added or removed)",
+                ),
+            )
+        previous = entry.entry_hash
+        expected_position += 1
+    return ChainReport(count, expected_position - 1, previous, None)
+
+
+@dataclass(frozen=True)
+class SchoolReach:
+    """Entries about one school's pupils that a caller may read, by date read (inclusive)."""
+
+    urn: str
+    from_date: date | None = None
+    to_date: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditReach:
+    """Which entries a caller may read: everything, or reads of pupils at some schools."""
+
+    everything: bool = False
+    schools: tuple[SchoolReach, ...] = ()
+
+
+def event_problems(children_upns: Sequence[Sequence[str]]) -> list[ProblemItem]:
+    """Every UPN in a batch that is not a valid UPN, located as /events/i/children/j/upn."""
+    problems: list[ProblemItem] = []
+    for i, upns in enumerate(children_upns):
+        for j, upn in enumerate(upns):
+            result = check_upn(upn)
+            if not result.valid:
+                problems.append(
+                    ProblemItem(
+                        location=f"/events/{i}/children/{j}/upn",
+                        code="invalid_upn",
+                        detail=result.problem or "not a UPN",
+                    )
+                )
+    return problems
+
+
+def audit_reach(
+    *,
+    organisation_type: str | None,
+    role: str | None,
+    school_urn: str | None = None,
+    trust_memberships: Iterable[SchoolReach] = (),
+    area_urns: Iterable[str] = (),
+) -> AuditReach:
+    """Whose reads a caller may see: a school its pupils', a trust its schools' over the time
+    it ran them, a local authority its area's schools', the operator's admin everything.
+
+    Nobody else (virtual schools, social care, the DfE, services) reads the trail.
+    """
+    if organisation_type == OrganisationType.OPERATOR and role == Role.ADMIN:
+        return AuditReach(everything=True)
+    if organisation_type == OrganisationType.SCHOOL and school_urn is not None:
+        return AuditReach(schools=(SchoolReach(school_urn),))
+    if organisation_type == OrganisationType.TRUST:
+        return AuditReach(schools=tuple(trust_memberships))
+    if organisation_type == OrganisationType.LOCAL_AUTHORITY:
+        return AuditReach(schools=tuple(SchoolReach(u) for u in sorted(set(area_urns))))
+    return AuditReach()
+
+
+def child_visible(reach: AuditReach, school_urn: str, read_on: date) -> bool:
+    """Whether a caller with `reach` may see that this child, read on `read_on`, was read."""
+    if reach.everything:
+        return True
+    return any(
+        s.urn == school_urn
+        and (s.from_date is None or s.from_date <= read_on)
+        and (s.to_date is None or read_on <= s.to_date)
+        for s in reach.schools
+    )
