@@ -49,6 +49,10 @@ class Scope(StrEnum):
     CHANGES_READ = "changes:read"
     POLICY_READ = "policy:read"
     FEED_NOTIFY = "feed:notify"
+    SOCIAL_CARE_WRITE = "social_care:write"
+    SOCIAL_CARE_READ = "social_care:read"
+    AGREEMENTS_WRITE = "agreements:write"
+    AGREEMENTS_READ = "agreements:read"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -63,6 +67,10 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.CHANGES_READ: "Service only: read ingest's change feed.",
     Scope.POLICY_READ: "Service only: ask the sharing service for access decisions.",
     Scope.FEED_NOTIFY: "Service only: tell the metrics service that new changes are waiting.",
+    Scope.SOCIAL_CARE_WRITE: "Children's social care: record, correct and close episodes.",
+    Scope.SOCIAL_CARE_READ: "Read the social-care episodes of one's own area or caseload.",
+    Scope.AGREEMENTS_WRITE: "Schools and trusts: grant and revoke data-sharing agreements.",
+    Scope.AGREEMENTS_READ: "Read the agreements (and receipts) one is a party to.",
 }
 
 AUDIENCE_INGEST = "attx-ingest"
@@ -81,6 +89,10 @@ SCOPE_AUDIENCES: dict[str, tuple[str, ...]] = {
     Scope.AUDIT_WRITE: (AUDIENCE_SHARING,),
     Scope.POLICY_READ: (AUDIENCE_SHARING,),
     Scope.FEED_NOTIFY: (AUDIENCE_METRICS,),
+    Scope.SOCIAL_CARE_WRITE: (AUDIENCE_SHARING,),
+    Scope.SOCIAL_CARE_READ: (AUDIENCE_SHARING,),
+    Scope.AGREEMENTS_WRITE: (AUDIENCE_SHARING,),
+    Scope.AGREEMENTS_READ: (AUDIENCE_SHARING,),
 }
 """Which services accept a scope. A token's `aud` is the union over its granted scopes."""
 
@@ -124,6 +136,7 @@ class TokenVerifier:
         jwks_url: str,
         http: httpx.Client,
         refetch_interval: float = 10.0,
+        max_age: float = 300.0,
         leeway: int = 30,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -132,6 +145,7 @@ class TokenVerifier:
         self.jwks_url = jwks_url
         self._http = http
         self._refetch_interval = refetch_interval
+        self._max_age = max_age
         self._leeway = leeway
         self._clock = clock
         self._keys: KeySet | None = None
@@ -151,7 +165,9 @@ class TokenVerifier:
         with self._lock:
             keys = self._keys
             known = keys is not None and (kid is None or _has_kid(keys, kid))
-            if keys is not None and known and not force:
+            # Refetch after max_age even for a known kid, so a retired key stops verifying.
+            fresh = self._clock() - self._fetched_at < self._max_age
+            if keys is not None and known and fresh and not force:
                 return keys
             if keys is None or self._clock() - self._fetched_at >= self._refetch_interval:
                 try:
@@ -278,5 +294,6 @@ def verifier_from_settings(
         jwks_url=oauth.resolved_jwks_url,
         http=http,
         refetch_interval=oauth.jwks_refetch_interval_seconds,
+        max_age=oauth.jwks_max_age_seconds,
         leeway=oauth.leeway_seconds,
     )

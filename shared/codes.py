@@ -70,8 +70,12 @@ class AttendanceCode:
     valid_until: date | None = None
 
 
-def _codes(code_set: CodeSet, rows: list[tuple[str, Category, str, str | None]]) -> dict[str, AttendanceCode]:
-    return {c: AttendanceCode(c, cat, meaning, code_set, reason) for c, cat, meaning, reason in rows}
+def _codes(
+    code_set: CodeSet, rows: list[tuple[str, Category, str, str | None]]
+) -> dict[str, AttendanceCode]:
+    return {
+        c: AttendanceCode(c, cat, meaning, code_set, reason) for c, cat, meaning, reason in rows
+    }
 
 
 P, A, AU, UN, NP = (
@@ -110,8 +114,12 @@ CODES_2024: dict[str, AttendanceCode] = _codes(
         ("T", AU, "Parent travelling for occupational purposes", "sess_auth_traveller"),
         ("R", AU, "Religious observance", "sess_auth_religious"),
         ("I", AU, "Illness (not medical or dental appointment)", "sess_auth_illness"),
-        ("E", AU, "Suspended or permanently excluded, no alternative provision",
-         "sess_auth_excluded"),
+        (
+            "E",
+            AU,
+            "Suspended or permanently excluded, no alternative provision",
+            "sess_auth_excluded",
+        ),
         ("D", NP, "Dual registered: at another school", None),
         ("X", NP, "Non-compulsory school age, not required to attend", None),
         ("Q", NP, "Unable to attend: lack of access arrangements", None),
@@ -152,14 +160,27 @@ CODES_2006: dict[str, AttendanceCode] = _codes(
     ],
 )
 CODES_2006["F"] = AttendanceCode(
-    "F", AU, "Extended family holiday (agreed)", CodeSet.REGULATIONS_2006,
-    "sess_auth_holiday", valid_until=FAMILY_HOLIDAY_WITHDRAWN,
+    "F",
+    AU,
+    "Extended family holiday (agreed)",
+    CodeSet.REGULATIONS_2006,
+    "sess_auth_holiday",
+    valid_until=FAMILY_HOLIDAY_WITHDRAWN,
 )
 
 DFE_REASONS: tuple[str, ...] = (
-    "sess_auth_illness", "sess_auth_appointments", "sess_auth_religious", "sess_auth_study",
-    "sess_auth_traveller", "sess_auth_holiday", "sess_auth_excluded", "sess_auth_other",
-    "sess_auth_part_time", "sess_unauth_holiday", "sess_unauth_late", "sess_unauth_other",
+    "sess_auth_illness",
+    "sess_auth_appointments",
+    "sess_auth_religious",
+    "sess_auth_study",
+    "sess_auth_traveller",
+    "sess_auth_holiday",
+    "sess_auth_excluded",
+    "sess_auth_other",
+    "sess_auth_part_time",
+    "sess_unauth_holiday",
+    "sess_unauth_late",
+    "sess_unauth_other",
     "sess_unauth_noyet",
 )
 """DfE absence-by-reason variables, in the order DfE's files list them."""

@@ -126,7 +126,10 @@ def run_alembic_env(metadata: MetaData) -> None:
         engine.dispose()
     else:
         _configure_and_run(
-            context, connectable, metadata, version_table,
+            context,
+            connectable,
+            metadata,
+            version_table,
             connectable.dialect.name == "sqlite",
         )
 

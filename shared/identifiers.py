@@ -44,7 +44,8 @@ def check_upn(raw: str) -> UpnCheck:
         return UpnCheck(upn, False, problem=f"a UPN has 13 characters, not {len(upn)}")
     if not _UPN_SHAPE.match(upn):
         return UpnCheck(
-            upn, False,
+            upn,
+            False,
             problem="a UPN is a check letter, 11 digits, then a digit or (temporary) a letter",
         )
     expected = calc_check_digit(upn[1:])

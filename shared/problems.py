@@ -115,8 +115,11 @@ def _pointer(loc: Sequence[Any]) -> str:
 def validation_items(errors: Iterable[Mapping[str, Any]]) -> list[ProblemItem]:
     """Convert pydantic/FastAPI validation errors to problem items with JSON pointers."""
     return [
-        ProblemItem(location=_pointer(e.get("loc", ())), code=e.get("type", "invalid"),
-                    detail=e.get("msg", "invalid"))
+        ProblemItem(
+            location=_pointer(e.get("loc", ())),
+            code=e.get("type", "invalid"),
+            detail=e.get("msg", "invalid"),
+        )
         for e in errors
     ]
 
@@ -165,7 +168,8 @@ def install_problem_handlers(
         items = validation_items(raw)
         return problem_response(
             400 if malformed else 422,
-            detail="The request body is not valid JSON." if malformed
+            detail="The request body is not valid JSON."
+            if malformed
             else f"The request has {len(items)} problem(s).",
             instance=request.url.path,
             kind="malformed-request" if malformed else "validation-error",

@@ -50,6 +50,11 @@ class OAuthSettings(BaseModel):
         description="At most one JWKS refetch per this many seconds when a token names an "
         "unknown key, so a flood of bad tokens cannot hammer the issuer.",
     )
+    jwks_max_age_seconds: float = Field(
+        default=300.0,
+        description="Cached signing keys are refetched after this long, so a retired key "
+        "stops verifying within it.",
+    )
     leeway_seconds: int = Field(default=30, description="Clock skew tolerated on exp/iat.")
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,9 +23,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_factory(backend: str, tmp_path_factory: pytest.TempPathFactory) -> DatabaseFactory:
+def database_factory(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DatabaseFactory]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return DatabaseFactory(backend, tmp_path_factory.mktemp(f"db-{backend}"), worker)
+    factory = DatabaseFactory(backend, tmp_path_factory.mktemp(f"db-{backend}"), worker)
+    yield factory
+    factory.drop_all()
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from tests.support.system import (
     System,
 )
 
+MAX_AGE = 300.0
 REFETCH_INTERVAL = 10.0
 
 
@@ -84,6 +85,7 @@ def resource(system: System) -> Iterator[ResourceServer]:
         jwks_url=f"{ISSUER}/.well-known/jwks.json",
         http=http,
         refetch_interval=REFETCH_INTERVAL,
+        max_age=MAX_AGE,
         clock=clock,
     )
 
@@ -243,4 +245,15 @@ def test_tokens_of_a_retired_key_stop_verifying(system: System, resource: Resour
         "/v1/signing-keys/retire-previous", headers=system.admin_headers()
     )
     assert retired.status_code == 200
+    assert resource.get(before).status_code == 401
+
+
+def test_a_key_retired_after_it_was_cached_stops_verifying_once_the_cache_is_stale(
+    system: System, resource: ResourceServer
+) -> None:
+    before = metrics_token(system)
+    assert resource.get(before).status_code == 200
+    rotate(system)
+    system.sharing.post("/v1/signing-keys/retire-previous", headers=system.admin_headers())
+    resource.clock.now += MAX_AGE
     assert resource.get(before).status_code == 401

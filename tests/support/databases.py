@@ -51,6 +51,7 @@ class DatabaseFactory:
         self.workdir = workdir
         self.worker = worker
         self._templates: dict[str, str] = {}
+        self._created: list[str] = []
 
     def _template(self, schema: ServiceSchema) -> str:
         if schema.name in self._templates:
@@ -60,16 +61,30 @@ class DatabaseFactory:
             url = f"sqlite:///{path}"
         else:
             admin = make_url(postgres_admin_url() or "")
-            dbname = f"attx_test_{schema.name}_{self.worker}"
+            # The pid keeps concurrent runs (two developers, CI) out of each other's databases.
+            dbname = f"attx_test_{schema.name}_{self.worker}_{os.getpid()}"
             engine = create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{dbname}"'))
             engine.dispose()
             url = admin.set(database=dbname).render_as_string(hide_password=False)
+            self._created.append(dbname)
         upgrade_to_head(url, schema.migrations_dir, schema.version_table)
         self._templates[schema.name] = url
         return url
+
+    def drop_all(self) -> None:
+        """Drop the PostgreSQL databases this run created."""
+        if not self._created:
+            return
+        engine = create_engine(
+            make_url(postgres_admin_url() or ""), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        )
+        with engine.connect() as conn:
+            for dbname in self._created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        engine.dispose()
 
     def fresh(self, name: str, test_dir: Path) -> str:
         """An empty, migrated database for service `name`."""
@@ -83,8 +98,12 @@ class DatabaseFactory:
         if tables:
             engine = create_engine(template, poolclass=NullPool)
             with engine.begin() as conn:
-                conn.execute(text(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-                ))
+                conn.execute(
+                    text(
+                        "TRUNCATE "
+                        + ", ".join(f'"{t}"' for t in tables)
+                        + " RESTART IDENTITY CASCADE"
+                    )
+                )
             engine.dispose()
         return template

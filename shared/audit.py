@@ -1,0 +1,216 @@
+"""Putting pupil-level reads on record: the client every service calls before it answers.
+
+A handler that serves pupil-level data calls `AuditRecorder.record_read` with the caller
+(`Principal`), the children it is about to return (UPN and school URN), the endpoint, the
+purpose and the legal basis. The recorder POSTs the event to the sharing service's
+`/v1/audit/events` with the service's own client-credentials token (scope `audit:write`).
+
+**Failure mode: fail closed, synchronously.** The event is recorded *before* the data is
+returned; if the sharing service cannot be reached or refuses the event, `record_read`
+raises `AuditUnavailable`, which every service maps to 503, and the caller gets no data.
+A pupil-level read is never served without its audit entry. (The cost: reads of pupil-level
+data are unavailable while the audit service is. An outbox would trade that for a delay.)
+A read that returns no child records nothing.
+
+**Purpose.** The caller may say why it reads with the `X-Purpose` request header, one of
+`shared.contracts.audit.Purpose`; without it the role's default below is recorded. An
+unknown value is refused with 422 like any other bad parameter.
+
+**Legal basis.** The basis of the policy decision that allowed the read when the service has
+one; otherwise the role's statutory basis from `STATUTORY_BASIS` below (the gateways each
+role's statutory duties rest on; UK GDPR Art. 6(1)(e) public task for all of them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+import httpx2 as httpx
+from authlib.common.errors import AuthlibBaseError
+from fastapi import Depends, Header, Request
+
+from shared.auth import Principal, Scope
+from shared.contracts.audit import (
+    AuditAccessor,
+    AuditChild,
+    AuditEventBatch,
+    AuditEventCreate,
+    Purpose,
+)
+from shared.problems import DomainError
+from shared.service_client import ServiceClient
+from shared.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+PURPOSE_HEADER = "X-Purpose"
+
+DEFAULT_PURPOSE: dict[str, Purpose] = {
+    "school_system": Purpose.REGISTER_KEEPING,
+    "trust_system": Purpose.REGISTER_KEEPING,
+    "la_attendance": Purpose.ATTENDANCE_SUPPORT,
+    "virtual_school": Purpose.LOOKED_AFTER_EDUCATION,
+    "social_care": Purpose.SAFEGUARDING,
+    "dfe_analyst": Purpose.STATISTICS,
+    "admin": Purpose.OPERATIONS,
+    "service": Purpose.OPERATIONS,
+}
+"""The purpose recorded when a caller of this role sends no `X-Purpose` header."""
+
+PUBLIC_TASK = "UK GDPR Art. 6(1)(e) public task"
+STATUTORY_BASIS: dict[str, str] = {
+    "school_system": f"{PUBLIC_TASK}; Education Act 1996 s.434 and the School Attendance "
+    "(Pupil Registration) (England) Regulations 2024 (the attendance register)",
+    "trust_system": f"{PUBLIC_TASK}; the School Attendance (Pupil Registration) (England) "
+    "Regulations 2024, as proprietor of its academies",
+    "la_attendance": f"{PUBLIC_TASK}; Education Act 1996 s.436A and DfE Working together to "
+    "improve school attendance (statutory from 19 August 2024)",
+    "virtual_school": f"{PUBLIC_TASK}; Children Act 1989 s.22(3A)-(3B) (promoting the "
+    "educational achievement of looked-after children)",
+    "social_care": f"{PUBLIC_TASK} and Art. 9(2)(g); Children Act 1989 s.17 and s.47; "
+    "Children Act 2004 s.11",
+    "dfe_analyst": f"{PUBLIC_TASK}; Education Act 1996 s.537A",
+    "admin": f"{PUBLIC_TASK}: operating the service as processor for the controllers",
+    "service": f"{PUBLIC_TASK}: operating the service as processor for the controllers",
+}
+"""The basis recorded when the service has no per-decision basis from the policy."""
+
+UNKNOWN_ROLE_BASIS = f"{PUBLIC_TASK}: no statutory basis is recorded for this role"
+
+
+@dataclass
+class AuditUnavailable(DomainError):
+    """The read could not be put on record, so it is not served (map to 503)."""
+
+    kind: str = "audit-unavailable"
+
+
+def purpose_for(header: Purpose | None, role: str | None) -> Purpose:
+    """The purpose to record: the caller's `X-Purpose`, else its role's default."""
+    if header is not None:
+        return header
+    return DEFAULT_PURPOSE.get(role or "", Purpose.OPERATIONS)
+
+
+def legal_basis_for(role: str | None, decision_basis: str | None = None) -> str:
+    """The policy decision's basis when given, else the role's statutory basis."""
+    if decision_basis:
+        return decision_basis
+    return STATUTORY_BASIS.get(role or "", UNKNOWN_ROLE_BASIS)
+
+
+def _purpose_header(
+    x_purpose: Annotated[
+        Purpose | None,
+        Header(
+            alias=PURPOSE_HEADER,
+            description="Why the data is read; recorded in the audit trail. Defaults by "
+            "role (a school: register_keeping, an LA: attendance_support, a virtual school: "
+            "looked_after_education, social care: safeguarding).",
+        ),
+    ] = None,
+) -> Purpose | None:
+    return x_purpose
+
+
+PurposeHeader = Annotated[Purpose | None, Depends(_purpose_header)]
+"""A handler parameter: the `X-Purpose` header, validated against `Purpose`."""
+
+
+class AuditRecorder:
+    """Records pupil-level reads with the sharing service, synchronously, failing closed."""
+
+    def __init__(self, http: ServiceClient, *, service: str) -> None:
+        self._http = http
+        self._service = service
+
+    @classmethod
+    def from_settings(
+        cls, settings: ServiceSettings, transport: httpx.BaseTransport | None, *, service: str
+    ) -> AuditRecorder:
+        """A recorder with the service's own client-credentials token, over `transport`."""
+        return cls(
+            ServiceClient(
+                base_url=settings.sharing_url,
+                token_url=settings.oauth.token_url,
+                client_id=settings.service_client.client_id,
+                client_secret=settings.service_client.client_secret.get_secret_value(),
+                scopes=[Scope.AUDIT_WRITE],
+                transport=transport,
+                timeout=5.0,
+            ),
+            service=service,
+        )
+
+    def record_read(
+        self,
+        *,
+        principal: Principal,
+        children: Iterable[tuple[str, str]],
+        endpoint: str,
+        purpose: Purpose | None,
+        decision_basis: str | None = None,
+    ) -> None:
+        """Record that `principal` read these (UPN, school URN) children; raise if it cannot.
+
+        Call it after the data is assembled and before it is returned.
+        """
+        unique = sorted(set(children))
+        if not unique:
+            return
+        event = AuditEventCreate(
+            occurred_at=datetime.now(UTC),
+            service=self._service,
+            endpoint=endpoint,
+            accessor=AuditAccessor(
+                organisation_id=principal.organisation_id or principal.client_id,
+                organisation_type=principal.organisation_type or "unknown",
+                client_id=principal.client_id,
+                role=principal.role or "unknown",
+                actor=principal.actor,
+            ),
+            purpose=purpose_for(purpose, principal.role),
+            legal_basis=legal_basis_for(principal.role, decision_basis),
+            children=[AuditChild(upn=upn, school_urn=urn) for upn, urn in unique],
+        )
+        self._send(AuditEventBatch(events=[event]))
+
+    def _send(self, batch: AuditEventBatch) -> None:
+        try:
+            response = self._http.post(
+                "/v1/audit/events", content=batch.model_dump_json(), headers=_JSON
+            )
+        except (httpx.HTTPError, AuthlibBaseError, OSError) as exc:
+            logger.warning("audit trail unreachable; refusing the read: %s", exc)
+            raise AuditUnavailable(
+                "The read could not be recorded in the audit trail, so it is not served; "
+                "try again shortly."
+            ) from exc
+        if response.status_code != 201:
+            logger.warning(
+                "audit trail refused the event (%s): %s", response.status_code, response.text
+            )
+            raise AuditUnavailable(
+                f"The audit trail refused the record ({response.status_code}), "
+                "so the read is not served."
+            )
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _recorder(request: Request) -> AuditRecorder:
+    recorder: AuditRecorder = request.state.audit_recorder
+    return recorder
+
+
+AuditRecorderDep = Annotated[AuditRecorder, Depends(_recorder)]
+"""A handler parameter: the recorder the app's lifespan put in its state (`audit_recorder`)."""

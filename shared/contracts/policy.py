@@ -1,0 +1,112 @@
+"""The access policy's answer: which schools and children a caller may see, when, and what.
+
+`GET /v1/policy/reach?organisation_id=&actor=` on the sharing service (scope `policy:read`,
+service clients only). How a data service applies it:
+
+- `schools`: the caller sees a pupil's data at school `urn` only on days that are both in
+  the window [from_date, to_date] and in the pupil's own enrolment at that school (the
+  data service holds enrolment dates; sharing does not). Only `fields` of those pupils.
+- `children`: the caller sees one child (by UPN) on days in [from_date, to_date], at any
+  school (`schools` null: a virtual school follows its children into other authorities)
+  or only at the listed schools and their windows (an agreement: no more than the
+  grantor itself can see). A child may have several windows, each with its own basis:
+  take their union, and the fields of the windows covering each day.
+- `all_schools`: every school (the DfE); `pupil_level` false means aggregates only,
+  under disclosure control, and never a pupil's identity.
+
+Every window names its `basis`: why it is allowed (the statutory basis or the agreement).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.social_care import SocialCareCategory
+
+
+class PupilField(StrEnum):
+    """What a caller may see of a pupil; a data service maps its columns onto these."""
+
+    ATTENDANCE = "attendance"
+    """Sessions, marks and codes, and every measure derived from them."""
+    ENROLMENT = "enrolment"
+    """Which school, entry and leaving dates, enrolment status, national curriculum year."""
+    IDENTITY = "identity"
+    """Legal names and date of birth (the UPN itself comes with any pupil-level window)."""
+    GENDER = "gender"
+    FSM = "fsm_eligible"
+    SEN = "sen_provision"
+    ETHNICITY = "ethnicity"
+    SOCIAL_CARE = "social_care"
+    """The child's social-care category (CIN, CPP, CLA) in the window."""
+
+
+class BasisKind(StrEnum):
+    OWN_PUPILS = "own_pupils"
+    TRUST_MEMBERSHIP = "trust_membership"
+    STATUTORY = "statutory"
+    AGREEMENT = "agreement"
+
+
+class Basis(BaseModel):
+    """Why a window is allowed."""
+
+    kind: BasisKind
+    id: str = Field(
+        description="statutory:<name>, own_pupils, trust_membership:<id>, or the agreement id."
+    )
+    legal_basis: str = Field(description="The law (and UK GDPR articles) relied on.")
+    episode_id: str | None = Field(
+        default=None, description="The social-care episode the window follows, if any."
+    )
+
+
+class SchoolWindow(BaseModel):
+    """A school whose pupils' data may be seen from `from_date` to `to_date` (null: open)."""
+
+    urn: str
+    from_date: date | None = None
+    to_date: date | None = None
+
+
+class SchoolReach(SchoolWindow):
+    """A school window with what may be seen and why."""
+
+    fields: list[PupilField]
+    basis: Basis
+
+
+class ChildWindow(BaseModel):
+    """One child the caller may see from `from_date` to `to_date` inclusive."""
+
+    upn: str
+    from_date: date | None = None
+    to_date: date | None = None
+    fields: list[PupilField]
+    basis: Basis
+    category: SocialCareCategory | None = Field(
+        default=None, description="The social-care category, when `fields` has social_care."
+    )
+    schools: list[SchoolWindow] | None = Field(
+        default=None,
+        description="null: at any school. Otherwise only at these schools, in these windows.",
+    )
+
+
+class Reach(BaseModel):
+    """Everything one caller (an organisation, maybe acting for a practitioner) may see."""
+
+    organisation_id: str
+    organisation_type: str
+    actor: str | None = Field(default=None, description="The practitioner acted for, if any.")
+    as_of: date = Field(description="The day the decision was made on (episodes, agreements).")
+    all_schools: bool = False
+    all_schools_fields: list[PupilField] = Field(
+        default_factory=list, description="With all_schools: the fields aggregates may use."
+    )
+    pupil_level: bool = True
+    schools: list[SchoolReach] = Field(default_factory=list)
+    children: list[ChildWindow] = Field(default_factory=list)
