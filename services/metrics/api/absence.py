@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.metrics.api.csv_export import GEOGRAPHY_COLUMNS, csv_response
 from services.metrics.api.deps import CanReadMetrics, SessionDep, SettingsDep, SharingDep
-from services.metrics.api.params import CSV_RESPONSE, GroupBy, PeriodDep, ScopeDep, wants_csv
+from services.metrics.api.params import CSV_RESPONSE, QuestionDep, wants_csv
 from services.metrics.clients.sharing import Directory
 from services.metrics.domain.errors import InvalidQuery
 from services.metrics.domain.measures import GroupMeasures
@@ -27,7 +27,6 @@ from services.metrics.reports import (
     caller_of,
     cells,
     geography,
-    parse_group_by,
     scope_windows,
     table,
 )
@@ -114,15 +113,13 @@ def absence(
     session: SessionDep,
     settings: SettingsDep,
     sharing: SharingDep,
-    scope: ScopeDep,
-    asked: PeriodDep,
-    group_by: GroupBy = [],  # noqa: B006 - FastAPI copies list defaults per request
+    q: QuestionDep,
     compare: Annotated[
         list[Comparator], Query(description="last_year, la, national (repeatable).")
-    ] = [],  # noqa: B006
+    ] = [],  # noqa: B006 - FastAPI copies list defaults per request
 ) -> AbsenceTable | Response:
     """Absence measures of a school, trust, local authority or England."""
-    dims = parse_group_by(group_by)
+    scope, asked, dims = q.scope, q.asked, q.group_by
     caller = caller_of(principal, sharing)
     directory = sharing.directory()
     repo = MetricsRepository(session.connection())

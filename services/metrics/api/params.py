@@ -1,23 +1,29 @@
-"""Query parameters several routes share, described once."""
+"""Query parameters several routes share, described once, validated together."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
 from services.metrics.domain.calendar import Term
+from services.metrics.domain.errors import InvalidQuery
 from services.metrics.domain.reach import PeriodAsked, Scope, parse_scope, resolve_period
+from services.metrics.reports import parse_group_by
+from shared.problems import ProblemItem
 
 CSV_MEDIA_TYPE = "text/csv"
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CSV_MEDIA_TYPE: {}}, "description": "JSON, or CSV on request."}
+}
 
 ScopeText = Annotated[
     str,
     Query(
-        alias="scope",
         description="`school:<urn>`, `trust:<group uid>`, `la:<3-digit code>` or `national`.",
-        examples=["school:100001", "la:202", "national"],
+        examples=["la:202"],
     ),
 ]
 GroupBy = Annotated[
@@ -29,7 +35,7 @@ GroupBy = Annotated[
 ]
 
 
-def period_asked(
+def _period(
     start: Annotated[dt.date | None, Query(alias="from", description="First day.")] = None,
     end: Annotated[dt.date | None, Query(alias="to", description="Last day.")] = None,
     academic_year: Annotated[
@@ -39,31 +45,66 @@ def period_asked(
     week: Annotated[
         dt.date | None, Query(description="Any day of a week; the Monday-to-Sunday week.")
     ] = None,
-) -> PeriodAsked:
+) -> PeriodAsked | InvalidQuery:
     """One of from+to, academic_year (+term), or week; none: the academic year to date."""
-    return resolve_period(
-        start=start,
-        end=end,
-        academic_year=academic_year,
-        term=term,
-        week=week,
-        today=dt.date.today(),
-    )
+    try:
+        return resolve_period(
+            start=start,
+            end=end,
+            academic_year=academic_year,
+            term=term,
+            week=week,
+            today=dt.date.today(),
+        )
+    except InvalidQuery as exc:
+        return exc
 
 
-def scope_of(scope: ScopeText) -> Scope:
-    return parse_scope(scope)
+def period_asked(asked: Annotated[PeriodAsked | InvalidQuery, Depends(_period)]) -> PeriodAsked:
+    if isinstance(asked, InvalidQuery):
+        raise asked
+    return asked
 
 
 PeriodDep = Annotated[PeriodAsked, Depends(period_asked)]
-ScopeDep = Annotated[Scope, Depends(scope_of)]
+
+
+@dataclass(frozen=True)
+class Question:
+    """Scope, period and grouping of a breakdown, validated together."""
+
+    scope: Scope
+    asked: PeriodAsked
+    group_by: list[str]
+
+
+def question(
+    scope: ScopeText,
+    asked: Annotated[PeriodAsked | InvalidQuery, Depends(_period)],
+    group_by: GroupBy = [],  # noqa: B006 - FastAPI copies list defaults per request
+) -> Question:
+    """Every problem with scope, period and group_by, in one 422."""
+    problems: list[ProblemItem] = []
+    found_scope: Scope | None = None
+    dims: list[str] | None = None
+    try:
+        found_scope = parse_scope(scope)
+    except InvalidQuery as exc:
+        problems += exc.errors
+    try:
+        dims = parse_group_by(group_by)
+    except InvalidQuery as exc:
+        problems += exc.errors
+    if isinstance(asked, InvalidQuery):
+        problems += asked.errors
+    if found_scope is None or dims is None or isinstance(asked, InvalidQuery):
+        raise InvalidQuery("The question is not valid.", problems)
+    return Question(found_scope, asked, dims)
+
+
+QuestionDep = Annotated[Question, Depends(question)]
 
 
 def wants_csv(request: Request) -> bool:
     """Whether the client asked for CSV (`Accept: text/csv`)."""
     return CSV_MEDIA_TYPE in request.headers.get("accept", "")
-
-
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {CSV_MEDIA_TYPE: {}}, "description": "JSON, or CSV on request."}
-}
