@@ -6,6 +6,7 @@ import typer
 
 from services.cli import bootstrap, demo, dev, openapi, serve, submit
 from services.cli.audit import audit_app
+from services.cli.audit import audit_app
 from services.cli.db import db_app
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.command("bootstrap")(bootstrap.command)
 app.command("demo-data")(demo.command)
 app.command("submit")(submit.command)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(audit_app, name="audit")
 
 

@@ -1,0 +1,51 @@
+"""`attx audit verify`: walk the audit trail's hash chain and report the first broken entry.
+
+Exit status 0 when every entry's hash, previous hash, position and children index hold;
+1 at the first entry that does not (altered, missing, out of order), naming it. The head
+(position and hash) is printed either way: record it somewhere else, since removing
+entries from the *end* of a chain leaves a shorter chain that is still valid.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from services.sharing.domain.audit import verify_chain
+from services.sharing.settings import SharingSettings
+from services.sharing.store.audit_repository import AuditRepository
+from shared.db import create_db_engine
+
+audit_app = typer.Typer(help="The audit trail of pupil-level reads.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def verify(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="The sharing database; default from SHARING_DATABASE__URL."),
+    ] = None,
+) -> None:
+    """Check every entry of the audit trail's hash chain, in order."""
+    engine = create_db_engine(database_url or SharingSettings().database.url)
+    try:
+        with Session(engine) as session:
+            report = verify_chain(AuditRepository(session).walk())
+    finally:
+        engine.dispose()
+    if report.broken is not None:
+        typer.echo(
+            f"audit trail BROKEN at entry {report.broken.position}: {report.broken.reason}",
+            err=True,
+        )
+        typer.echo(
+            f"last good entry: position {report.head_position}, hash {report.head_hash}",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(
+        f"audit trail intact: {report.entries} entries; "
+        f"head position {report.head_position}, hash {report.head_hash}"
+    )

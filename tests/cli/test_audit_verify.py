@@ -1,0 +1,88 @@
+"""`attx audit verify` walks the chain: intact passes; an edited, removed or re-indexed entry
+(written straight to the database with the append-only triggers out of the way) is named."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from services.cli.main import app
+from shared.db import create_db_engine
+from tests.sharing.audit_support import event, record, upn
+from tests.support.system import System
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def three_entries(system: System) -> str:
+    """The sharing database URL, with three recorded reads."""
+    record(system, *(event([(upn(n), "100001")]) for n in (1, 2, 3)))
+    return str(system.settings["sharing"].database.url)
+
+
+@pytest.fixture
+def engine(three_entries: str) -> Iterator[Engine]:
+    engine = create_db_engine(three_entries)
+    yield engine
+    engine.dispose()
+
+
+def tamper(engine: Engine, table: str, statement: str) -> None:
+    """Run `statement` past the append-only triggers, as someone with the owner's rights could."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Disabling is transactional, so the shared test database keeps its triggers.
+            connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            connection.execute(text(statement))
+            connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        else:
+            for operation in ("update", "delete"):
+                connection.execute(text(f"DROP TRIGGER {table}_no_{operation}"))
+            connection.execute(text(statement))
+
+
+def verify(url: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", "verify", "--database-url", url])
+    return result.exit_code, result.output
+
+
+def test_an_intact_chain_verifies(three_entries: str) -> None:
+    code, output = verify(three_entries)
+    assert (code, "intact: 3 entries" in output) == (0, True)
+
+
+def test_an_empty_trail_verifies(system: System) -> None:
+    code, _output = verify(str(system.settings["sharing"].database.url))
+    assert code == 0
+
+
+def test_an_edited_entry_is_named(three_entries: str, engine: Engine) -> None:
+    tamper(
+        engine, "audit_entry", "UPDATE audit_entry SET purpose = 'statistics' WHERE position = 2"
+    )
+    code, output = verify(three_entries)
+    assert (code, "BROKEN at entry 2" in output, "altered" in output) == (1, True, True)
+
+
+def test_an_edited_child_list_is_named(three_entries: str, engine: Engine) -> None:
+    tamper(engine, "audit_entry", "UPDATE audit_entry SET children = '[]' WHERE position = 3")
+    code, output = verify(three_entries)
+    assert (code, "BROKEN at entry 3" in output) == (1, True)
+
+
+def test_a_removed_entry_is_named(three_entries: str, engine: Engine) -> None:
+    tamper(engine, "audit_entry_child", "DELETE FROM audit_entry_child WHERE position = 2")
+    tamper(engine, "audit_entry", "DELETE FROM audit_entry WHERE position = 2")
+    code, output = verify(three_entries)
+    assert (code, "BROKEN at entry 2" in output, "missing" in output) == (1, True, True)
+
+
+def test_a_removed_index_row_is_named(three_entries: str, engine: Engine) -> None:
+    # Hiding a read from a school by deleting its index row must not go unnoticed.
+    tamper(engine, "audit_entry_child", "DELETE FROM audit_entry_child WHERE position = 1")
+    code, output = verify(three_entries)
+    assert (code, "BROKEN at entry 1" in output, "index" in output) == (1, True, True)
