@@ -59,8 +59,11 @@ def parse_body(body: ReturnBody, problems: Problems) -> ParsedReturn:
     if missing:
         raise MalformedReturn(f"The multipart return lacks the part(s): {', '.join(missing)}.")
     return parse_csv(
-        body.parts["roll"], body.parts["marks"], problems,
-        replace_from=body.fields.get("replace_from"), replace_to=body.fields.get("replace_to"),
+        body.parts["roll"],
+        body.parts["marks"],
+        problems,
+        replace_from=body.fields.get("replace_from"),
+        replace_to=body.fields.get("replace_to"),
     )
 
 
@@ -105,7 +108,9 @@ def accept_return(
     validate_return(
         parsed,
         stored_roll={u: (p.entry_date, p.leaving_date) for u, p in stored.items()},
-        today=today, problems=problems, school_dfe_number=school.dfe_number,
+        today=today,
+        problems=problems,
+        school_dfe_number=school.dfe_number,
     )
     problems.raise_if_any()
 
@@ -117,22 +122,32 @@ def accept_return(
         urn, school_days_before(today, N_CODE_SCHOOL_DAYS), WARNING_EXAMPLES
     )
     warnings = [
-        w for w in (
+        w
+        for w in (
             no_mark_warning(parsed.no_marks),
             unresolved_n_warning(n_marks, n_total),
             pupils_without_marks_warning(parsed),
-        ) if w is not None
+        )
+        if w is not None
     ]
     record = ReturnRecord(
-        id=return_id, school_urn=urn, format=body.format, submitted_at=now,
-        client_id=principal.client_id, organisation_id=principal.organisation_id,
-        checksum_sha256=body.sha256, idempotency_key=idempotency_key,
+        id=return_id,
+        school_urn=urn,
+        format=body.format,
+        submitted_at=now,
+        client_id=principal.client_id,
+        organisation_id=principal.organisation_id,
+        checksum_sha256=body.sha256,
+        idempotency_key=idempotency_key,
         replace_from=parsed.replace_range.start if parsed.replace_range else None,
         replace_to=parsed.replace_range.end if parsed.replace_range else None,
-        pupils_inserted=new_pupils, pupils_changed=len(written) - new_pupils,
+        pupils_inserted=new_pupils,
+        pupils_changed=len(written) - new_pupils,
         pupils_unchanged=len(parsed.pupils) - len(written),
-        marks_inserted=counts.inserted, marks_changed=counts.changed,
-        marks_unchanged=counts.unchanged, marks_withdrawn=counts.withdrawn,
+        marks_inserted=counts.inserted,
+        marks_changed=counts.changed,
+        marks_unchanged=counts.unchanged,
+        marks_withdrawn=counts.withdrawn,
         warnings=warnings_json(_warning_dict(w) for w in warnings),
     )
     repo.add_receipt(record)

@@ -55,8 +55,14 @@ def create_app(
         sharing = SharingClient.from_settings(settings, transport)
         notifier = MetricsNotifier.from_settings(settings, transport)
         try:
-            yield State(settings=settings, engine=engine, token_verifier=verifier, http=http,
-                        sharing=sharing, notifier=notifier)
+            yield State(
+                settings=settings,
+                engine=engine,
+                token_verifier=verifier,
+                http=http,
+                sharing=sharing,
+                notifier=notifier,
+            )
         finally:
             notifier.close()
             sharing.close()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import datetime as dt
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -99,16 +99,28 @@ class ReceiptPublic(BaseModel):
         """The public receipt of a stored return."""
         warnings: list[dict[str, Any]] = json.loads(r.warnings)
         return cls(
-            id=r.id, school_urn=r.school_urn, format=r.format,
-            submitted_at=r.submitted_at, client_id=r.client_id,
-            organisation_id=r.organisation_id, checksum_sha256=r.checksum_sha256,
+            id=r.id,
+            school_urn=r.school_urn,
+            format=r.format,
+            submitted_at=r.submitted_at,
+            client_id=r.client_id,
+            organisation_id=r.organisation_id,
+            checksum_sha256=r.checksum_sha256,
             idempotency_key=r.idempotency_key,
-            replace_range=(ReplaceRange(from_=r.replace_from, to=r.replace_to)
-                           if r.replace_from and r.replace_to else None),
-            pupils=PupilCounts(inserted=r.pupils_inserted, changed=r.pupils_changed,
-                               unchanged=r.pupils_unchanged),
-            marks=MarkCounts(inserted=r.marks_inserted, changed=r.marks_changed,
-                             unchanged=r.marks_unchanged, withdrawn=r.marks_withdrawn),
+            replace_range=(
+                ReplaceRange(from_=r.replace_from, to=r.replace_to)
+                if r.replace_from and r.replace_to
+                else None
+            ),
+            pupils=PupilCounts(
+                inserted=r.pupils_inserted, changed=r.pupils_changed, unchanged=r.pupils_unchanged
+            ),
+            marks=MarkCounts(
+                inserted=r.marks_inserted,
+                changed=r.marks_changed,
+                unchanged=r.marks_unchanged,
+                withdrawn=r.marks_withdrawn,
+            ),
             warnings=[QualityWarningOut.model_validate(w) for w in warnings],
         )
 
@@ -133,9 +145,14 @@ class MarkHistoryEntry(BaseModel):
     @classmethod
     def of(cls, change: ChangeRecord, client_id: str | None) -> MarkHistoryEntry:
         """A history entry from a feed row."""
-        return cls(kind=change.kind, previous_code=change.previous_code,
-                   code=change.code, recorded_at=change.recorded_at,
-                   return_id=change.return_id, client_id=client_id)
+        return cls(
+            kind=change.kind,
+            previous_code=change.previous_code,
+            code=change.code,
+            recorded_at=change.recorded_at,
+            return_id=change.return_id,
+            client_id=client_id,
+        )
 
 
 class PupilMark(BaseModel):

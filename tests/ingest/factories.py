@@ -26,10 +26,16 @@ def upn(serial: int, la: str = "202") -> str:
 def pupil(serial: int = 1, **overrides: Any) -> Pupil:
     """A pupil on roll since 2019, with census characteristics."""
     values: dict[str, Any] = {
-        "upn": upn(serial), "legal_surname": f"Surname{serial}",
-        "legal_forename": f"Forename{serial}", "date_of_birth": date(2014, 3, 1),
-        "gender": "F", "nc_year": "5", "sen_provision": SenProvision.NONE,
-        "fsm_eligible": False, "ethnicity": "WBRI", "enrolment_status": EnrolmentStatus.SINGLE,
+        "upn": upn(serial),
+        "legal_surname": f"Surname{serial}",
+        "legal_forename": f"Forename{serial}",
+        "date_of_birth": date(2014, 3, 1),
+        "gender": "F",
+        "nc_year": "5",
+        "sen_provision": SenProvision.NONE,
+        "fsm_eligible": False,
+        "ethnicity": "WBRI",
+        "enrolment_status": EnrolmentStatus.SINGLE,
         "entry_date": date(2019, 9, 4),
     }
     values.update(overrides)

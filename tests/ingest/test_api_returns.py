@@ -2,22 +2,309 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from services.ingest.domain.formats import (
+    CtfSchool,
+    ctf_return,
+    marks_csv,
+    multipart_return,
+)
+from services.ingest.domain.model import DateRange, Mark
 from tests.ingest.conftest import School
-from tests.ingest.factories import json_body, pupil, week_of_marks
+from tests.ingest.factories import AUTUMN_2024, SUMMER_2024, json_body, pupil, week_of_marks
 from tests.support.system import System
 
 JSON = {"Content-Type": "application/json"}
 
 
+def submit(system: System, school: School, body: bytes, **headers: str):
+    return system.ingest.post(
+        school.returns_url(), content=body, headers={**school.headers, **JSON, **headers}
+    )
+
+
+def error_codes(response) -> set[str]:
+    return {e["code"] for e in response.json()["errors"]}
+
+
 def test_a_valid_json_return_is_accepted_with_a_receipt(system: System, school: School) -> None:
     p = pupil()
-    response = system.ingest.post(
-        school.returns_url(), content=json_body([p], week_of_marks(p)),
-        headers={**school.headers, **JSON},
-    )
+    response = submit(system, school, json_body([p], week_of_marks(p)))
     assert response.status_code == 201, response.text
     receipt = response.json()
     assert receipt["marks"] == {"inserted": 10, "changed": 0, "unchanged": 0, "withdrawn": 0}
     assert receipt["pupils"] == {"inserted": 1, "changed": 0, "unchanged": 0}
-    again = system.ingest.get(response.headers["Location"], headers=school.headers)
-    assert again.json() == receipt
+    assert system.ingest.get(response.headers["Location"], headers=school.headers).json() == (
+        receipt
+    )
+
+
+def test_a_csv_multipart_return_is_accepted(system: System, school: School) -> None:
+    p = pupil()
+    content_type, body = multipart_return([p], week_of_marks(p))
+    response = system.ingest.post(
+        school.returns_url(), content=body, headers={**school.headers, "Content-Type": content_type}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["marks"]["inserted"] == 10
+
+
+def test_a_marks_only_csv_uses_the_stored_roll(system: System, school: School) -> None:
+    p = pupil()
+    assert submit(system, school, json_body([p], [])).status_code == 201
+    response = system.ingest.post(
+        school.returns_url(),
+        content=marks_csv(week_of_marks(p)).encode(),
+        headers={**school.headers, "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["format"] == "csv"
+
+
+def test_a_ctf_return_is_accepted(system: System, school: School) -> None:
+    p = pupil()
+    dfe = school.org["dfe_number"]
+    marks = [*week_of_marks(p), Mark(p.upn, AUTUMN_2024 + timedelta(days=7), "AM", "C2")]
+    body = ctf_return(CtfSchool(dfe[:3], dfe[3:], "Test"), [p], marks)
+    response = system.ingest.post(
+        school.returns_url(),
+        content=body,
+        headers={**school.headers, "Content-Type": "application/xml"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["marks"]["inserted"] == 11
+
+
+def test_a_ctf_from_another_school_is_rejected(system: System, school: School) -> None:
+    p = pupil()
+    body = ctf_return(CtfSchool("999", "9999", "Elsewhere"), [p], week_of_marks(p))
+    response = system.ingest.post(
+        school.returns_url(),
+        content=body,
+        headers={**school.headers, "Content-Type": "application/xml"},
+    )
+    assert response.status_code == 422
+    assert "ctf_wrong_school" in error_codes(response)
+
+
+def test_a_bad_upn_check_letter_is_rejected(system: System, school: School) -> None:
+    p = pupil()
+    wrong = ("B" if p.upn[0] != "B" else "C") + p.upn[1:]
+    response = submit(system, school, json_body([pupil(upn=wrong)], []))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["location"] == "/pupils/0/upn"
+    assert error_codes(response) == {"upn_invalid"}
+
+
+def test_a_temporary_upn_is_accepted_and_flagged(system: System, school: School) -> None:
+    from stdnum.gb.upn import calc_check_digit
+
+    body = "202" + "4001" + "24" + "12A"
+    temporary = calc_check_digit(body) + body
+    response = submit(system, school, json_body([pupil(upn=temporary)], []))
+    assert response.status_code == 201, response.text
+    feed = system.ingest.get("/v1/changes", headers=system.service_headers(["changes:read"]))
+    assert feed.json()["changes"][0]["enrolment"]["upn_temporary"] is True
+
+
+def test_code_h_after_the_2024_regulations_is_rejected(system: System, school: School) -> None:
+    p = pupil()
+    response = submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "H")]))
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "location": "/marks/0/code",
+            "code": "code_not_in_force",
+            "detail": "'H' is not an attendance code in force on 2024-09-02",
+        }
+    ]
+
+
+def test_code_c2_before_the_2024_regulations_is_rejected(system: System, school: School) -> None:
+    p = pupil()
+    response = submit(system, school, json_body([p], [Mark(p.upn, SUMMER_2024, "AM", "C2")]))
+    assert response.status_code == 422
+    assert error_codes(response) == {"code_not_in_force"}
+
+
+def test_every_problem_is_listed_and_nothing_is_stored(system: System, school: School) -> None:
+    p = pupil()
+    future = date.today() + timedelta(days=3)
+    marks = [
+        Mark(p.upn, AUTUMN_2024, "AM", "H"),
+        Mark(p.upn, future, "AM", "/"),
+        Mark(p.upn, AUTUMN_2024, "PM", "\\"),
+        Mark(pupil(2).upn, AUTUMN_2024, "AM", "/"),
+    ]
+    response = submit(system, school, json_body([p], marks))
+    assert response.status_code == 422
+    assert error_codes(response) == {"code_not_in_force", "date_in_future", "pupil_not_on_roll"}
+    feed = system.ingest.get("/v1/changes", headers=system.service_headers(["changes:read"]))
+    assert feed.json()["changes"] == []
+
+
+def test_errors_are_capped_with_a_total(system: System, school: School) -> None:
+    p = pupil()
+    marks = [
+        Mark(p.upn, AUTUMN_2024 + timedelta(days=d), s, "H")
+        for d in range(0, 140)
+        if (AUTUMN_2024 + timedelta(days=d)).weekday() < 5
+        for s in ("AM", "PM")
+    ]
+    response = submit(system, school, json_body([p], marks))
+    assert response.status_code == 422
+    assert len(response.json()["errors"]) == 100
+    assert response.json()["errors_total"] == len(marks)
+
+
+def test_two_different_marks_for_one_session_are_rejected(system: System, school: School) -> None:
+    p = pupil()
+    marks = [Mark(p.upn, AUTUMN_2024, "AM", "/"), Mark(p.upn, AUTUMN_2024, "AM", "I")]
+    response = submit(system, school, json_body([p], marks))
+    assert response.status_code == 422
+    assert error_codes(response) == {"mark_conflict"}
+
+
+def test_a_mark_outside_the_pupils_roll_dates_is_rejected(system: System, school: School) -> None:
+    p = pupil(entry_date=AUTUMN_2024 + timedelta(days=1))
+    response = submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "/")]))
+    assert response.status_code == 422
+    assert error_codes(response) == {"pupil_not_on_roll_on_date"}
+
+
+def test_a_bad_session_is_rejected(system: System, school: School) -> None:
+    p = pupil()
+    response = submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "EV", "/")]))
+    assert response.status_code == 422
+    assert error_codes(response) == {"session_invalid"}
+
+
+def test_no_mark_dash_is_a_warning_not_a_mark(system: System, school: School) -> None:
+    p = pupil()
+    marks = [Mark(p.upn, AUTUMN_2024, "AM", "/"), Mark(p.upn, AUTUMN_2024, "PM", "-")]
+    response = submit(system, school, json_body([p], marks))
+    assert response.status_code == 201, response.text
+    receipt = response.json()
+    assert receipt["marks"]["inserted"] == 1
+    warning = next(w for w in receipt["warnings"] if w["code"] == "no_mark_entered")
+    assert warning["examples"] == [{"upn": p.upn, "date": "2024-09-02", "session": "PM"}]
+
+
+def test_old_n_codes_and_pupils_without_marks_are_warned(system: System, school: School) -> None:
+    p, idle = pupil(1), pupil(2)
+    response = submit(system, school, json_body([p, idle], [Mark(p.upn, AUTUMN_2024, "AM", "N")]))
+    codes = {w["code"]: w for w in response.json()["warnings"]}
+    assert codes["unresolved_n_code"]["count"] == 1
+    assert codes["pupil_without_marks"]["examples"] == [
+        {"upn": idle.upn, "date": None, "session": None}
+    ]
+
+
+def test_non_utf8_json_is_malformed(system: System, school: School) -> None:
+    body = json_body([pupil()], []).replace(b"Surname1", "Zoë".encode("latin-1"))
+    response = submit(system, school, body)
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["detail"]
+
+
+def test_non_utf8_csv_is_malformed(system: System, school: School) -> None:
+    content_type, body = multipart_return([pupil(legal_surname="Zoë")], [])
+    body = body.replace("Zoë".encode(), "Zoë".encode("latin-1"))
+    response = system.ingest.post(
+        school.returns_url(), content=body, headers={**school.headers, "Content-Type": content_type}
+    )
+    assert response.status_code == 400
+    assert "roll.csv" in response.json()["detail"]
+
+
+def test_an_unknown_content_type_is_415(system: System, school: School) -> None:
+    response = submit(system, school, b"x", **{"Content-Type": "application/pdf"})
+    assert response.status_code == 415
+
+
+def test_a_body_over_the_limit_is_413_from_its_length(system: System, school: School) -> None:
+    body = b" " * (100 * 1024 * 1024)
+    response = submit(system, school, body)
+    assert response.status_code == 413
+
+
+# --- amendments, replacement, idempotency -----------------------------------------------
+
+
+def test_an_amendment_keeps_the_old_code_in_history(system: System, school: School) -> None:
+    p = pupil()
+    first = submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "N")])).json()
+    second = submit(system, school, json_body([], [Mark(p.upn, AUTUMN_2024, "AM", "I")])).json()
+    assert second["marks"] == {"inserted": 0, "changed": 1, "unchanged": 0, "withdrawn": 0}
+    marks = system.ingest.get(
+        f"/v1/schools/{school.urn}/pupils/{p.upn}/marks",
+        params={"from": "2024-09-01", "to": "2024-09-30", "history": "true"},
+        headers=school.headers,
+    ).json()["marks"]
+    assert marks[0]["code"] == "I"
+    history = [(h["previous_code"], h["code"], h["return_id"]) for h in marks[0]["history"]]
+    assert history == [(None, "N", first["id"]), ("N", "I", second["id"])]
+    assert marks[0]["history"][1]["client_id"] == second["client_id"]
+
+
+def test_resubmitting_the_same_marks_changes_nothing(system: System, school: School) -> None:
+    p = pupil()
+    body = json_body([p], week_of_marks(p))
+    submit(system, school, body)
+    again = submit(system, school, body).json()
+    assert again["marks"] == {"inserted": 0, "changed": 0, "unchanged": 10, "withdrawn": 0}
+    assert again["pupils"] == {"inserted": 0, "changed": 0, "unchanged": 1}
+
+
+def test_a_replace_range_withdraws_absent_marks(system: System, school: School) -> None:
+    p = pupil()
+    submit(system, school, json_body([p], week_of_marks(p)))
+    week = DateRange(AUTUMN_2024, AUTUMN_2024 + timedelta(days=4))
+    kept = [Mark(p.upn, AUTUMN_2024, "AM", "/")]
+    receipt = submit(system, school, json_body([], kept, replace_range=week)).json()
+    assert receipt["marks"] == {"inserted": 0, "changed": 0, "unchanged": 1, "withdrawn": 9}
+    marks = system.ingest.get(
+        f"/v1/schools/{school.urn}/pupils/{p.upn}/marks",
+        params={"history": "true"},
+        headers=school.headers,
+    ).json()["marks"]
+    withdrawn = [m for m in marks if m["code"] is None]
+    assert len(withdrawn) == 9
+    assert withdrawn[0]["history"][-1]["kind"] == "mark.withdrawn"
+
+
+def test_the_same_idempotency_key_and_body_replays_the_receipt(
+    system: System, school: School
+) -> None:
+    p = pupil()
+    body = json_body([p], week_of_marks(p))
+    first = submit(system, school, body, **{"Idempotency-Key": "k-1"})
+    replay = submit(system, school, body, **{"Idempotency-Key": "k-1"})
+    assert (first.status_code, replay.status_code) == (201, 200)
+    assert replay.json() == first.json()
+
+
+def test_the_same_idempotency_key_with_another_body_is_refused(
+    system: System, school: School
+) -> None:
+    p = pupil()
+    submit(system, school, json_body([p], week_of_marks(p)), **{"Idempotency-Key": "k-2"})
+    other = submit(system, school, json_body([p], []), **{"Idempotency-Key": "k-2"})
+    assert other.status_code == 422
+    assert other.json()["type"].endswith("idempotency-key-reused")
+
+
+def test_receipts_are_listed_with_a_cursor(system: System, school: School) -> None:
+    p = pupil()
+    ids = [
+        submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", c)])).json()["id"]
+        for c in ("/", "L", "I")
+    ]
+    url = school.returns_url()
+    page1 = system.ingest.get(url, params={"limit": 2}, headers=school.headers).json()
+    page2 = system.ingest.get(
+        url, params={"limit": 2, "after": page1["next_cursor"]}, headers=school.headers
+    ).json()
+    assert [r["id"] for r in page1["returns"] + page2["returns"]] == ids
+    assert page2["next_cursor"] is None

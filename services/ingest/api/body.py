@@ -77,8 +77,18 @@ def _media_type(request: Request) -> tuple[str, dict[str, str]]:
     return media.strip().lower(), params
 
 
-async def read_return_body(request: Request) -> ReturnBody:
-    """The request body as a ReturnBody; refuses oversize bodies before reading them."""
+async def read_return_body(request: Request) -> AsyncGenerator[ReturnBody, None]:
+    """The request body as a ReturnBody, closed after the request; oversize bodies refused."""
+    body = await _read(request)
+    try:
+        yield body
+    finally:
+        for file in [body.file, *body.parts.values()]:
+            if file is not None:
+                file.close()
+
+
+async def _read(request: Request) -> ReturnBody:
     settings: IngestSettings = request.state.settings
     limit = settings.max_return_bytes
     media, params = _media_type(request)

@@ -19,14 +19,23 @@ _CHANGE: TypeAdapter[Change] = TypeAdapter(Change)
 
 
 def _change(row: ChangeRecord) -> Change:
-    base: dict[str, object] = {"kind": row.kind, "sequence": row.sequence,
-                               "recorded_at": row.recorded_at}
+    base: dict[str, object] = {
+        "kind": row.kind,
+        "sequence": row.sequence,
+        "recorded_at": row.recorded_at,
+    }
     if row.kind == "enrolment.upserted":
         base["enrolment"] = json.loads(row.enrolment or "{}")
     else:
-        base |= {"school_urn": row.school_urn, "upn": row.upn, "date": row.date,
-                 "session": row.session, "code": row.code,
-                 "previous_code": row.previous_code, "return_id": row.return_id}
+        base |= {
+            "school_urn": row.school_urn,
+            "upn": row.upn,
+            "date": row.date,
+            "session": row.session,
+            "code": row.code,
+            "previous_code": row.previous_code,
+            "return_id": row.return_id,
+        }
     return _CHANGE.validate_python({k: v for k, v in base.items() if v is not None})
 
 
@@ -34,8 +43,10 @@ def _change(row: ChangeRecord) -> Change:
 def read_changes(
     _principal: CanReadChanges,
     session: SessionDep,
-    after: Annotated[str | None, Query(description="Cursor from the previous page; "
-                                                   "omit to replay from the start.")] = None,
+    after: Annotated[
+        str | None,
+        Query(description="Cursor from the previous page; omit to replay from the start."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> ChangePage:
     """Changes after the cursor, oldest first (service clients only: scope changes:read)."""

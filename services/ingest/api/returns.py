@@ -40,26 +40,38 @@ router = APIRouter(tags=["returns"])
 
 Urn = Annotated[str, Path(pattern=URN_PATTERN, description="The school's 6-digit URN.")]
 
-_CSV_PART = {"type": "string", "format": "binary",
-             "description": "A CSV file as docs/formats.md §2 describes."}
+_CSV_PART = {
+    "type": "string",
+    "format": "binary",
+    "description": "A CSV file as docs/formats.md §2 describes.",
+}
 _RETURN_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "A return in one of three formats (docs/formats.md).",
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/ReturnIn"}},
-            "multipart/form-data": {"schema": {
-                "type": "object", "required": ["roll", "marks"],
-                "properties": {
-                    "roll": _CSV_PART, "marks": _CSV_PART,
-                    "replace_from": {"type": "string", "format": "date"},
-                    "replace_to": {"type": "string", "format": "date"},
-                },
-            }},
-            "text/csv": {"schema": {"type": "string",
-                                    "description": "Marks-only CSV: upn,date,session,code."}},
-            "application/xml": {"schema": {"type": "string",
-                                           "description": "A DfE Common Transfer File."}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["roll", "marks"],
+                    "properties": {
+                        "roll": _CSV_PART,
+                        "marks": _CSV_PART,
+                        "replace_from": {"type": "string", "format": "date"},
+                        "replace_to": {"type": "string", "format": "date"},
+                    },
+                }
+            },
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": "Marks-only CSV: upn,date,session,code.",
+                }
+            },
+            "application/xml": {
+                "schema": {"type": "string", "description": "A DfE Common Transfer File."}
+            },
         },
     }
 }
@@ -130,16 +142,26 @@ def submit_return(
     notifier: NotifierDep,
     background: BackgroundTasks,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(
-        min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
-        description="Makes retries safe: the same key and body give the first receipt.",
-    )] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Makes retries safe: the same key and body give the first receipt.",
+        ),
+    ] = None,
 ) -> ReceiptPublic:
     """Submit a return (JSON, CSV or CTF); it is stored whole or not at all."""
     now = datetime.now(UTC)
     accepted = accept_return(
-        IngestRepository(session), school=school, principal=principal, body=body,
-        idempotency_key=idempotency_key, today=now.date(), now=now,
+        IngestRepository(session),
+        school=school,
+        principal=principal,
+        body=body,
+        idempotency_key=idempotency_key,
+        today=now.date(),
+        now=now,
         max_errors=settings.max_errors,
     )
     receipt = ReceiptPublic.of(accepted.receipt)
@@ -204,8 +226,7 @@ def pupil_marks(
     repo = IngestRepository(session)
     current = {(m.date, m.session): m for m in repo.marks_of_pupil(urn, upn, clipped)}
     marks: dict[tuple[date, str], PupilMark] = {
-        key: PupilMark(date=m.date, session=m.session,
-                       code=m.code, return_id=m.return_id)
+        key: PupilMark(date=m.date, session=m.session, code=m.code, return_id=m.return_id)
         for key, m in current.items()
     }
     if history:
@@ -213,14 +234,18 @@ def pupil_marks(
             assert change.date is not None
             assert change.session is not None
             key = (change.date, change.session)
-            entry = marks.setdefault(key, PupilMark(
-                date=change.date, session=change.session,
-                code=None, return_id=None,
-            ))
+            entry = marks.setdefault(
+                key,
+                PupilMark(
+                    date=change.date,
+                    session=change.session,
+                    code=None,
+                    return_id=None,
+                ),
+            )
             if entry.history is None:
                 entry.history = []
             entry.history.append(MarkHistoryEntry.of(change, client_id))
         for entry in marks.values():
             entry.history = entry.history or []
-    return PupilMarks(school_urn=urn, upn=upn,
-                      marks=[marks[k] for k in sorted(marks)])
+    return PupilMarks(school_urn=urn, upn=upn, marks=[marks[k] for k in sorted(marks)])

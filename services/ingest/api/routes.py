@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.ingest.api import changes, returns
+from services.ingest.api import changes, pupil_matches, returns
 
 api_router = APIRouter(prefix="/v1")
 api_router.include_router(returns.router)
 api_router.include_router(changes.router)
+api_router.include_router(pupil_matches.router)

@@ -25,15 +25,17 @@ class MetricsNotifier:
         cls, settings: IngestSettings, transport: httpx.BaseTransport | None
     ) -> MetricsNotifier:
         """A notifier with its own client-credentials token, over `transport` if given."""
-        return cls(ServiceClient(
-            base_url=settings.metrics_url,
-            token_url=settings.oauth.token_url,
-            client_id=settings.service_client.client_id,
-            client_secret=settings.service_client.client_secret.get_secret_value(),
-            scopes=[Scope.FEED_NOTIFY],
-            transport=transport,
-            timeout=2.0,
-        ))
+        return cls(
+            ServiceClient(
+                base_url=settings.metrics_url,
+                token_url=settings.oauth.token_url,
+                client_id=settings.service_client.client_id,
+                client_secret=settings.service_client.client_secret.get_secret_value(),
+                scopes=[Scope.FEED_NOTIFY],
+                transport=transport,
+                timeout=2.0,
+            )
+        )
 
     def notify(self) -> None:
         """Say that the feed has new changes. Never raises."""

@@ -24,14 +24,16 @@ class SharingClient:
         cls, settings: IngestSettings, transport: httpx.BaseTransport | None
     ) -> SharingClient:
         """A client with its own client-credentials token, over `transport` if given."""
-        return cls(ServiceClient(
-            base_url=settings.sharing_url,
-            token_url=settings.oauth.token_url,
-            client_id=settings.service_client.client_id,
-            client_secret=settings.service_client.client_secret.get_secret_value(),
-            scopes=[Scope.DIRECTORY_READ],
-            transport=transport,
-        ))
+        return cls(
+            ServiceClient(
+                base_url=settings.sharing_url,
+                token_url=settings.oauth.token_url,
+                client_id=settings.service_client.client_id,
+                client_secret=settings.service_client.client_secret.get_secret_value(),
+                scopes=[Scope.DIRECTORY_READ],
+                transport=transport,
+            )
+        )
 
     def school(self, urn: str) -> SchoolRecord | None:
         """The directory's record of a school, or None if it does not know the URN."""

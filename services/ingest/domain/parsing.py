@@ -111,22 +111,31 @@ class _RecordReader:
     def date(self, raw: object, where: Callable[[str], str], name: str) -> date | None:
         found = self.dates(raw)
         if found is None:
-            self.problems.add(where(name), "date_invalid",
-                              f"{name} must be a date YYYY-MM-DD, not {raw!r}")
+            self.problems.add(
+                where(name), "date_invalid", f"{name} must be a date YYYY-MM-DD, not {raw!r}"
+            )
         return found
 
     def mark(
-        self, upn: object, day: object, session: object, code: object, ref: int,
-        where: Callable[[str], str], parsed: ParsedReturn,
+        self,
+        upn: object,
+        day: object,
+        session: object,
+        code: object,
+        ref: int,
+        where: Callable[[str], str],
+        parsed: ParsedReturn,
     ) -> None:
         checked = self.upn(upn, where)
         found_day = self.date(day, where, "date")
         if session not in SESSIONS:
-            self.problems.add(where("session"), "session_invalid",
-                              f"session must be AM or PM, not {session!r}")
+            self.problems.add(
+                where("session"), "session_invalid", f"session must be AM or PM, not {session!r}"
+            )
         if not isinstance(code, str) or not code or len(code) > 2:
-            self.problems.add(where("code"), "code_invalid",
-                              f"code must be an attendance code, not {code!r}")
+            self.problems.add(
+                where("code"), "code_invalid", f"code must be an attendance code, not {code!r}"
+            )
             return
         if checked is None or found_day is None or session not in SESSIONS:
             return
@@ -136,8 +145,9 @@ class _RecordReader:
         else:
             parsed.marks.append((checked[0], found_day, session, code, ref))
 
-    def pupil(self, raw: Mapping[str, Any], where: Callable[[str], str],
-              *, fsm: bool | None) -> Pupil | None:
+    def pupil(
+        self, raw: Mapping[str, Any], where: Callable[[str], str], *, fsm: bool | None
+    ) -> Pupil | None:
         """A pupil from already-extracted string fields (`fsm` decoded by the caller)."""
         before = self.problems.total
         checked = self.upn(raw.get("upn"), where)
@@ -145,49 +155,81 @@ class _RecordReader:
         for name in ("legal_surname", "legal_forename"):
             value = raw.get(name)
             if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
-                self.problems.add(where(name), "name_invalid",
-                                  f"{name} must be 1 to {MAX_NAME} characters")
+                self.problems.add(
+                    where(name), "name_invalid", f"{name} must be 1 to {MAX_NAME} characters"
+                )
             else:
                 names[name] = value.strip()
         dob = self.date(raw.get("date_of_birth"), where, "date_of_birth")
         entry = self.date(raw.get("entry_date"), where, "entry_date")
         leaving_raw = raw.get("leaving_date")
-        leaving = (None if leaving_raw in (None, "")
-                   else self.date(leaving_raw, where, "leaving_date"))
+        leaving = (
+            None if leaving_raw in (None, "") else self.date(leaving_raw, where, "leaving_date")
+        )
         gender = raw.get("gender")
         if gender not in ("M", "F", "U"):
-            self.problems.add(where("gender"), "gender_invalid",
-                              f"gender must be M, F or U, not {gender!r}")
+            self.problems.add(
+                where("gender"), "gender_invalid", f"gender must be M, F or U, not {gender!r}"
+            )
         nc_year = raw.get("nc_year")
         if nc_year not in NC_YEARS:
-            self.problems.add(where("nc_year"), "nc_year_invalid",
-                              f"nc_year must be N1, N2, R, 1-14 or X, not {nc_year!r}")
+            self.problems.add(
+                where("nc_year"),
+                "nc_year_invalid",
+                f"nc_year must be N1, N2, R, 1-14 or X, not {nc_year!r}",
+            )
         sen = _enum(SenProvision, raw.get("sen_provision"))
         if sen is None:
-            self.problems.add(where("sen_provision"), "sen_provision_invalid",
-                              "sen_provision must be N, K or E")
+            self.problems.add(
+                where("sen_provision"), "sen_provision_invalid", "sen_provision must be N, K or E"
+            )
         status = _enum(EnrolmentStatus, raw.get("enrolment_status"))
         if status is None:
-            self.problems.add(where("enrolment_status"), "enrolment_status_invalid",
-                              "enrolment_status must be C, M, S or G")
+            self.problems.add(
+                where("enrolment_status"),
+                "enrolment_status_invalid",
+                "enrolment_status must be C, M, S or G",
+            )
         ethnicity = raw.get("ethnicity")
         if not isinstance(ethnicity, str) or not ETHNICITY.match(ethnicity):
-            self.problems.add(where("ethnicity"), "ethnicity_invalid",
-                              "ethnicity must be a 4-letter DfE code such as WBRI")
+            self.problems.add(
+                where("ethnicity"),
+                "ethnicity_invalid",
+                "ethnicity must be a 4-letter DfE code such as WBRI",
+            )
         if fsm is None:
-            self.problems.add(where("fsm_eligible"), "fsm_eligible_invalid",
-                              "fsm_eligible must be true/false (CSV: Y/N)")
+            self.problems.add(
+                where("fsm_eligible"),
+                "fsm_eligible_invalid",
+                "fsm_eligible must be true/false (CSV: Y/N)",
+            )
         if entry and leaving and leaving < entry:
-            self.problems.add(where("leaving_date"), "leaving_before_entry",
-                              "leaving_date is before entry_date")
-        if (self.problems.total != before or checked is None or dob is None or entry is None
-                or sen is None or status is None or fsm is None):
+            self.problems.add(
+                where("leaving_date"), "leaving_before_entry", "leaving_date is before entry_date"
+            )
+        if (
+            self.problems.total != before
+            or checked is None
+            or dob is None
+            or entry is None
+            or sen is None
+            or status is None
+            or fsm is None
+        ):
             return None
         return Pupil(
-            upn=checked[0], upn_temporary=checked[1], date_of_birth=dob,
-            gender=str(gender), nc_year=str(nc_year), sen_provision=sen,
-            fsm_eligible=fsm, ethnicity=str(ethnicity), enrolment_status=status,
-            entry_date=entry, leaving_date=leaving, **names,
+            upn=checked[0],
+            upn_temporary=checked[1],
+            date_of_birth=dob,
+            gender=str(gender),
+            nc_year=str(nc_year),
+            sen_provision=sen,
+            fsm_eligible=fsm,
+            ethnicity=str(ethnicity),
+            enrolment_status=status,
+            entry_date=entry,
+            leaving_date=leaving,
+            **names,
         )
 
 
@@ -217,11 +259,13 @@ def parse_json(body: IO[bytes], problems: Problems) -> ParsedReturn:
     try:
         document = json.load(text)
     except UnicodeDecodeError as exc:
-        raise MalformedReturn(f"The body is not UTF-8 (byte {exc.start} of a chunk): "
-                              "JSON returns must be UTF-8.") from exc
+        raise MalformedReturn(
+            f"The body is not UTF-8 (byte {exc.start} of a chunk): JSON returns must be UTF-8."
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise MalformedReturn(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                              f"column {exc.colno}.") from exc
+        raise MalformedReturn(
+            f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from exc
     finally:
         text.detach()
     parsed = ParsedReturn(
@@ -241,8 +285,10 @@ def parse_json(body: IO[bytes], problems: Problems) -> ParsedReturn:
             problems.add(_pointer(name), "array_required", f"{name} must be an array")
     if isinstance(pupils, list):
         for i, raw in enumerate(pupils):
+
             def where(f: str, i: int = i) -> str:
                 return _pointer("pupils", i, f)
+
             if not isinstance(raw, dict):
                 problems.add(_pointer("pupils", i), "object_required", "a pupil is an object")
                 continue
@@ -255,29 +301,42 @@ def parse_json(body: IO[bytes], problems: Problems) -> ParsedReturn:
                 parsed.pupil_refs.append(i)
     if isinstance(marks, list):
         for i, raw in enumerate(marks):
+
             def where_mark(f: str, i: int = i) -> str:
                 return _pointer("marks", i, f)
+
             if not isinstance(raw, dict):
                 problems.add(_pointer("marks", i), "object_required", "a mark is an object")
                 continue
             if raw.keys() != _JSON_MARK:
                 for extra in sorted(set(raw) - _JSON_MARK):
                     problems.add(where_mark(extra), "unknown_member", f"unknown member {extra!r}")
-            reader.mark(raw.get("upn"), raw.get("date"), raw.get("session"), raw.get("code"),
-                        i, where_mark, parsed)
+            reader.mark(
+                raw.get("upn"),
+                raw.get("date"),
+                raw.get("session"),
+                raw.get("code"),
+                i,
+                where_mark,
+                parsed,
+            )
     parsed.replace_range = _replace_range(
         document.get("replace_range"), reader, problems, lambda f: _pointer("replace_range", f)
     )
     return parsed
 
 
-def _replace_range(raw: object, reader: _RecordReader, problems: Problems,
-                   where: Callable[[str], str]) -> DateRange | None:
+def _replace_range(
+    raw: object, reader: _RecordReader, problems: Problems, where: Callable[[str], str]
+) -> DateRange | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) != {"from", "to"}:
-        problems.add(where("").rstrip("/"), "replace_range_invalid",
-                     "replace_range is an object with from and to")
+        problems.add(
+            where("").rstrip("/"),
+            "replace_range_invalid",
+            "replace_range is an object with from and to",
+        )
         return None
     start = reader.date(raw["from"], where, "from")
     end = reader.date(raw["to"], where, "to")
@@ -289,8 +348,10 @@ def _replace_range(raw: object, reader: _RecordReader, problems: Problems,
 
 # --- CSV ------------------------------------------------------------------------------
 
-def _csv_rows(part: str, body: IO[bytes], columns: Iterable[str],
-              problems: Problems) -> Iterator[tuple[int, dict[str, str]]]:
+
+def _csv_rows(
+    part: str, body: IO[bytes], columns: Iterable[str], problems: Problems
+) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of one CSV part, header checked; header is line 1."""
     text = io.TextIOWrapper(body, encoding="utf-8-sig", errors="strict", newline="")
     reader = csv.reader(text, strict=True)
@@ -308,13 +369,17 @@ def _csv_rows(part: str, body: IO[bytes], columns: Iterable[str],
             if not row:
                 continue
             if len(row) != width:
-                problems.add(f"{part}:{line}", "csv_row_width",
-                             f"row has {len(row)} fields, the header {width}")
+                problems.add(
+                    f"{part}:{line}",
+                    "csv_row_width",
+                    f"row has {len(row)} fields, the header {width}",
+                )
                 continue
             yield line, dict(zip(header, row, strict=True))
     except UnicodeDecodeError as exc:
-        raise MalformedReturn(f"{part} is not UTF-8 near line {reader.line_num + 1}: CSV "
-                              "returns must be UTF-8.") from exc
+        raise MalformedReturn(
+            f"{part} is not UTF-8 near line {reader.line_num + 1}: CSV returns must be UTF-8."
+        ) from exc
     except csv.Error as exc:
         raise MalformedReturn(f"{part}:{reader.line_num}: not valid CSV: {exc}.") from exc
     finally:
@@ -322,8 +387,12 @@ def _csv_rows(part: str, body: IO[bytes], columns: Iterable[str],
 
 
 def parse_csv(
-    roll: IO[bytes] | None, marks: IO[bytes], problems: Problems,
-    *, replace_from: str | None = None, replace_to: str | None = None,
+    roll: IO[bytes] | None,
+    marks: IO[bytes],
+    problems: Problems,
+    *,
+    replace_from: str | None = None,
+    replace_to: str | None = None,
 ) -> ParsedReturn:
     """Read a CSV return: optional roll part, marks part, optional replace range fields."""
     parsed = ParsedReturn(
@@ -334,21 +403,27 @@ def parse_csv(
     reader = _RecordReader(problems)
     if roll is not None:
         for line, row in _csv_rows("roll.csv", roll, ROLL_COLUMNS, problems):
+
             def where(f: str, line: int = line) -> str:
                 return f"roll.csv:{line}#{f}"
+
             fsm = {"Y": True, "N": False}.get(row["fsm_eligible"])
             pupil = reader.pupil(row, where, fsm=fsm)
             if pupil:
                 parsed.pupils.append(pupil)
                 parsed.pupil_refs.append(line)
     for line, row in _csv_rows("marks.csv", marks, MARK_COLUMNS, problems):
+
         def where_mark(f: str, line: int = line) -> str:
             return f"marks.csv:{line}#{f}"
-        reader.mark(row["upn"], row["date"], row["session"], row["code"], line,
-                    where_mark, parsed)
+
+        reader.mark(row["upn"], row["date"], row["session"], row["code"], line, where_mark, parsed)
     if (replace_from is None) != (replace_to is None):
-        problems.add("replace_from", "replace_range_invalid",
-                     "send both replace_from and replace_to, or neither")
+        problems.add(
+            "replace_from",
+            "replace_range_invalid",
+            "send both replace_from and replace_to, or neither",
+        )
     elif replace_from is not None:
         parsed.replace_range = _replace_range(
             {"from": replace_from, "to": replace_to}, reader, problems, lambda f: f"replace_{f}"
@@ -389,16 +464,18 @@ def parse_ctf(body: IO[bytes], problems: Problems) -> ParsedReturn:
                 if root is None:
                     root = element
                     if element.tag != "CTfile":
-                        raise MalformedReturn(f"A CTF's root element is CTfile, not "
-                                              f"{element.tag}.")
+                        raise MalformedReturn(f"A CTF's root element is CTfile, not {element.tag}.")
                 continue
             if element.tag == "Header":
                 lea = _text(element, "SourceSchool/LEA")
                 estab = _text(element, "SourceSchool/Estab")
                 parsed.source_dfe_number = f"{lea}{estab}" if lea and estab else None
                 if parsed.source_dfe_number is None:
-                    problems.add("/CTfile/Header/SourceSchool", "ctf_source_school_missing",
-                                 "Header/SourceSchool needs LEA and Estab")
+                    problems.add(
+                        "/CTfile/Header/SourceSchool",
+                        "ctf_source_school_missing",
+                        "Header/SourceSchool needs LEA and Estab",
+                    )
                 stamp = _text(element, "DateTime")
                 header_day = reader.dates(stamp[:10]) if stamp else None
                 element.clear()
@@ -418,15 +495,28 @@ def parse_ctf(body: IO[bytes], problems: Problems) -> ParsedReturn:
     return parsed
 
 
-def _ctf_pupil(element: Element, index: int, header_day: date | None, parsed: ParsedReturn,
-               reader: _RecordReader, blocks: list[str]) -> None:
-    ctf_names = {"upn": "UPN", "legal_surname": "Surname", "legal_forename": "Forename",
-                 "date_of_birth": "DOB", "gender": "Sex", "nc_year": "NCyearActual",
-                 "ethnicity": "Ethnicity", "enrolment_status": "EnrolStatus",
-                 "sen_provision": "SENhistory/SEN/SENprovision",
-                 "entry_date": "SchoolHistory/School/EntryDate",
-                 "leaving_date": "SchoolHistory/School/LeavingDate",
-                 "fsm_eligible": "FSMhistory/FSMinstance"}
+def _ctf_pupil(
+    element: Element,
+    index: int,
+    header_day: date | None,
+    parsed: ParsedReturn,
+    reader: _RecordReader,
+    blocks: list[str],
+) -> None:
+    ctf_names = {
+        "upn": "UPN",
+        "legal_surname": "Surname",
+        "legal_forename": "Forename",
+        "date_of_birth": "DOB",
+        "gender": "Sex",
+        "nc_year": "NCyearActual",
+        "ethnicity": "Ethnicity",
+        "enrolment_status": "EnrolStatus",
+        "sen_provision": "SENhistory/SEN/SENprovision",
+        "entry_date": "SchoolHistory/School/EntryDate",
+        "leaving_date": "SchoolHistory/School/LeavingDate",
+        "fsm_eligible": "FSMhistory/FSMinstance",
+    }
     path = f"{_PUPIL_PATH}[{index}]"
 
     def where(f: str) -> str:
@@ -463,8 +553,9 @@ def _ctf_pupil(element: Element, index: int, header_day: date | None, parsed: Pa
         for s, sessions in enumerate(year.findall("AttendSessions"), 1):
             block_path = f"{path}/Attendance/YearData[{y}]/AttendSessions[{s}]"
             start_path = f"{block_path}/AttendanceStartDate"
-            start = reader.date(_text(sessions, "AttendanceStartDate"),
-                                _at(start_path), "AttendanceStartDate")
+            start = reader.date(
+                _text(sessions, "AttendanceStartDate"), _at(start_path), "AttendanceStartDate"
+            )
             marks_el = sessions.find("AttendanceMarks")
             marks = (marks_el.text or "") if marks_el is not None else ""
             if start is None:
@@ -488,8 +579,15 @@ def _own_school_history(element: Element, dfe_number: str | None) -> Element | N
     return schools[-1] if schools else None
 
 
-def _ctf_marks(upn: str, start: date, marks: str, block: int, blocks: list[str],
-               parsed: ParsedReturn, reader: _RecordReader) -> None:
+def _ctf_marks(
+    upn: str,
+    start: date,
+    marks: str,
+    block: int,
+    blocks: list[str],
+    parsed: ParsedReturn,
+    reader: _RecordReader,
+) -> None:
     base = block * _CTF_REF_STRIDE
     for token in decode_marks(start, marks):
         if not isinstance(token, Token):
@@ -498,5 +596,4 @@ def _ctf_marks(upn: str, start: date, marks: str, block: int, blocks: list[str],
             if token.day.weekday() < 5:
                 parsed.no_marks.append((upn, token.day, token.session))
         else:
-            parsed.marks.append((upn, token.day, token.session, token.code,
-                                 base + token.offset))
+            parsed.marks.append((upn, token.day, token.session, token.code, base + token.offset))

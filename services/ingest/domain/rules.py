@@ -37,21 +37,33 @@ def validate_return(
     `stored_roll` maps each UPN already on this school's stored roll to its entry and
     leaving dates; a pupil in this return's roll replaces the stored entry.
     """
-    if (parsed.source_dfe_number and school_dfe_number
-            and parsed.source_dfe_number != school_dfe_number):
-        problems.add("/CTfile/Header/SourceSchool", "ctf_wrong_school",
-                     f"the CTF comes from {parsed.source_dfe_number}, but this school's DfE "
-                     f"number is {school_dfe_number}")
+    if (
+        parsed.source_dfe_number
+        and school_dfe_number
+        and parsed.source_dfe_number != school_dfe_number
+    ):
+        problems.add(
+            "/CTfile/Header/SourceSchool",
+            "ctf_wrong_school",
+            f"the CTF comes from {parsed.source_dfe_number}, but this school's DfE "
+            f"number is {school_dfe_number}",
+        )
     seen_pupils: dict[str, int] = {}
     roll = dict(stored_roll)
     for pupil, ref in zip(parsed.pupils, parsed.pupil_refs, strict=True):
         if pupil.upn in seen_pupils:
-            problems.add(parsed.locate_pupil(ref, "upn"), "pupil_duplicate",
-                         f"{pupil.upn} appears twice in the roll")
+            problems.add(
+                parsed.locate_pupil(ref, "upn"),
+                "pupil_duplicate",
+                f"{pupil.upn} appears twice in the roll",
+            )
         seen_pupils[pupil.upn] = ref
         if pupil.date_of_birth > today:
-            problems.add(parsed.locate_pupil(ref, "date_of_birth"), "date_in_future",
-                         "date_of_birth is in the future")
+            problems.add(
+                parsed.locate_pupil(ref, "date_of_birth"),
+                "date_in_future",
+                "date_of_birth is in the future",
+            )
         roll[pupil.upn] = (pupil.entry_date, pupil.leaving_date)
     if parsed.replace_range and parsed.replace_range.end > today:
         problems.add("replace_range", "date_in_future", "replace_range ends in the future")
@@ -64,24 +76,37 @@ def validate_return(
         upn, day, session, code, ref = mark
         if previous is not None and previous[:3] == mark[:3]:
             if previous[3] != code:
-                problems.add(parsed.locate(ref, "code"), "mark_conflict",
-                             f"{upn} {day.isoformat()} {session} is both {previous[3]!r} "
-                             f"and {code!r} in this return")
+                problems.add(
+                    parsed.locate(ref, "code"),
+                    "mark_conflict",
+                    f"{upn} {day.isoformat()} {session} is both {previous[3]!r} "
+                    f"and {code!r} in this return",
+                )
             continue
         previous = mark
         if day > today:
-            problems.add(parsed.locate(ref, "date"), "date_in_future",
-                         f"{day.isoformat()} is in the future")
+            problems.add(
+                parsed.locate(ref, "date"), "date_in_future", f"{day.isoformat()} is in the future"
+            )
         elif lookup(code, day) is None:
-            problems.add(parsed.locate(ref, "code"), "code_not_in_force",
-                         f"{code!r} is not an attendance code in force on {day.isoformat()}")
+            problems.add(
+                parsed.locate(ref, "code"),
+                "code_not_in_force",
+                f"{code!r} is not an attendance code in force on {day.isoformat()}",
+            )
         dates = roll.get(upn)
         if dates is None:
-            problems.add(parsed.locate(ref, "upn"), "pupil_not_on_roll",
-                         f"{upn} is not on this school's roll (send the pupil in the roll)")
+            problems.add(
+                parsed.locate(ref, "upn"),
+                "pupil_not_on_roll",
+                f"{upn} is not on this school's roll (send the pupil in the roll)",
+            )
         elif not (dates[0] <= day and (dates[1] is None or day <= dates[1])):
-            problems.add(parsed.locate(ref, "upn"), "pupil_not_on_roll_on_date",
-                         f"{upn} is not on roll on {day.isoformat()}")
+            problems.add(
+                parsed.locate(ref, "upn"),
+                "pupil_not_on_roll_on_date",
+                f"{upn} is not on roll on {day.isoformat()}",
+            )
         kept.append(mark)
     parsed.marks[:] = kept
 
@@ -94,7 +119,8 @@ def no_mark_warning(no_marks: Iterable[tuple[str, date, str]]) -> QualityWarning
     return QualityWarning(
         "no_mark_entered",
         "School-day sessions with no mark entered ('-'); they were not stored.",
-        len(found), [(u, d, s) for u, d, s in found[:WARNING_EXAMPLES]],
+        len(found),
+        [(u, d, s) for u, d, s in found[:WARNING_EXAMPLES]],
     )
 
 
@@ -105,7 +131,8 @@ def pupils_without_marks_warning(parsed: ParsedReturn) -> QualityWarning | None:
         return None
     marked = {m[0] for m in parsed.marks} | {n[0] for n in parsed.no_marks}
     missing = sorted(
-        p.upn for p in parsed.pupils
+        p.upn
+        for p in parsed.pupils
         if p.upn not in marked
         and p.entry_date <= covered.end
         and (p.leaving_date is None or p.leaving_date >= covered.start)
@@ -115,7 +142,8 @@ def pupils_without_marks_warning(parsed: ParsedReturn) -> QualityWarning | None:
     return QualityWarning(
         "pupil_without_marks",
         "Pupils on roll during this return's dates with no mark in it.",
-        len(missing), [(u, None, None) for u in missing[:WARNING_EXAMPLES]],
+        len(missing),
+        [(u, None, None) for u in missing[:WARNING_EXAMPLES]],
     )
 
 
@@ -130,14 +158,13 @@ def school_days_before(today: date, count: int) -> date:
     return day
 
 
-def unresolved_n_warning(
-    n_marks: list[tuple[str, date, str]], total: int
-) -> QualityWarning | None:
+def unresolved_n_warning(n_marks: list[tuple[str, date, str]], total: int) -> QualityWarning | None:
     """Stored `N` (reason not yet established) marks older than five school days."""
     if not total:
         return None
     return QualityWarning(
         "unresolved_n_code",
         f"Sessions still coded N more than {N_CODE_SCHOOL_DAYS} school days after the date.",
-        total, [(u, d, s) for u, d, s in n_marks[:WARNING_EXAMPLES]],
+        total,
+        [(u, d, s) for u, d, s in n_marks[:WARNING_EXAMPLES]],
     )

@@ -35,8 +35,9 @@ class ReturnRecord(IngestTable, table=True):
     __tablename__ = "ingest_return"
     __table_args__ = (UniqueConstraint("client_id", "idempotency_key"),)
 
-    seq: int | None = Field(default=None, sa_column=Column(BIG_ID, primary_key=True,
-                                                           autoincrement=True))
+    seq: int | None = Field(
+        default=None, sa_column=Column(BIG_ID, primary_key=True, autoincrement=True)
+    )
     id: str = Field(max_length=36, unique=True)
     school_urn: str = Field(max_length=6, index=True)
     format: str = Field(max_length=8)
@@ -98,8 +99,9 @@ class ChangeRecord(IngestTable, table=True):
     __tablename__ = "ingest_change"
     __table_args__ = (Index("ix_ingest_change_school_pupil", "school_urn", "upn", "date"),)
 
-    sequence: int | None = Field(default=None, sa_column=Column(BIG_ID, primary_key=True,
-                                                                autoincrement=True))
+    sequence: int | None = Field(
+        default=None, sa_column=Column(BIG_ID, primary_key=True, autoincrement=True)
+    )
     kind: str = Field(max_length=24)
     recorded_at: dt.datetime
     school_urn: str = Field(max_length=6)

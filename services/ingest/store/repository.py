@@ -27,6 +27,7 @@ from typing import cast
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Date,
     Table,
     and_,
     bindparam,
@@ -98,8 +99,7 @@ class IngestRepository:
 
     def receipt_by_key(self, client_id: str, key: str) -> ReturnRecord | None:
         """The return this client sent before with this Idempotency-Key, if any."""
-        return self._one_receipt(RETURNS.c.client_id == client_id,
-                                 RETURNS.c.idempotency_key == key)
+        return self._one_receipt(RETURNS.c.client_id == client_id, RETURNS.c.idempotency_key == key)
 
     def receipt(self, urn: str, return_id: str) -> ReturnRecord | None:
         """One receipt of one school."""
@@ -111,10 +111,12 @@ class IngestRepository:
         """Receipts of a school in submission order; `windows` limits them to those dates."""
         query = select(RETURNS).where(RETURNS.c.school_urn == urn, RETURNS.c.seq > after_seq)
         if windows is not None:
-            day = func.date(RETURNS.c.submitted_at)
+            day = func.date(RETURNS.c.submitted_at, type_=Date)
             query = query.where(
-                or_(false(), *[and_(day >= w.start.isoformat(), day <= w.end.isoformat())
-                               for w in windows])
+                or_(
+                    false(),
+                    *[and_(day >= w.start, day <= w.end) for w in windows],
+                )
             )
         rows = self._conn.execute(query.order_by(RETURNS.c.seq).limit(limit)).mappings()
         return [ReturnRecord.model_validate(dict(r)) for r in rows]
@@ -133,13 +135,18 @@ class IngestRepository:
         ).mappings()
         return {
             r["upn"]: Pupil(
-                upn=r["upn"], legal_surname=r["legal_surname"],
-                legal_forename=r["legal_forename"], date_of_birth=r["date_of_birth"],
-                gender=r["gender"], nc_year=r["nc_year"],
+                upn=r["upn"],
+                legal_surname=r["legal_surname"],
+                legal_forename=r["legal_forename"],
+                date_of_birth=r["date_of_birth"],
+                gender=r["gender"],
+                nc_year=r["nc_year"],
                 sen_provision=SenProvision(r["sen_provision"]),
-                fsm_eligible=bool(r["fsm_eligible"]), ethnicity=r["ethnicity"],
+                fsm_eligible=bool(r["fsm_eligible"]),
+                ethnicity=r["ethnicity"],
                 enrolment_status=EnrolmentStatus(r["enrolment_status"]),
-                entry_date=r["entry_date"], leaving_date=r["leaving_date"],
+                entry_date=r["entry_date"],
+                leaving_date=r["leaving_date"],
                 upn_temporary=bool(r["upn_temporary"]),
             )
             for r in rows
@@ -169,29 +176,36 @@ class IngestRepository:
 
     def _create_stage(self) -> None:
         suffix = " ON COMMIT DROP" if self._postgres else ""
-        self._conn.execute(text(
-            f"CREATE TEMPORARY TABLE {STAGE} (upn varchar(13) NOT NULL, date date NOT NULL, "
-            "session varchar(2) NOT NULL, code varchar(2) NOT NULL, "
-            f"previous_code varchar(2), existed boolean NOT NULL DEFAULT false){suffix}"
-        ))
-        self._conn.execute(text(
-            f"CREATE TEMPORARY TABLE {STAGE_WITHDRAWN} (upn varchar(13) NOT NULL, "
-            "date date NOT NULL, session varchar(2) NOT NULL, "
-            f"previous_code varchar(2) NOT NULL){suffix}"
-        ))
+        self._conn.execute(
+            text(
+                f"CREATE TEMPORARY TABLE {STAGE} (upn varchar(13) NOT NULL, date date NOT NULL, "
+                "session varchar(2) NOT NULL, code varchar(2) NOT NULL, "
+                f"previous_code varchar(2), existed boolean NOT NULL DEFAULT false){suffix}"
+            )
+        )
+        self._conn.execute(
+            text(
+                f"CREATE TEMPORARY TABLE {STAGE_WITHDRAWN} (upn varchar(13) NOT NULL, "
+                "date date NOT NULL, session varchar(2) NOT NULL, "
+                f"previous_code varchar(2) NOT NULL){suffix}"
+            )
+        )
 
     def _drop_stage(self) -> None:
         if not self._postgres:
             self._conn.execute(text(f"DROP TABLE {STAGE}"))
             self._conn.execute(text(f"DROP TABLE {STAGE_WITHDRAWN}"))
 
-    def _fill_stage(self, marks: Iterable[MarkRow]) -> None:
+    def _fill_stage(self, marks: Sequence[MarkRow]) -> None:
+        if not marks:
+            return
         if self._postgres:
             raw = self._conn.connection.driver_connection
             assert raw is not None
-            with raw.cursor() as cursor, cursor.copy(
-                f"COPY {STAGE} (upn, date, session, code) FROM STDIN"
-            ) as copy:
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(f"COPY {STAGE} (upn, date, session, code) FROM STDIN") as copy,
+            ):
                 copy.set_types(["text", "date", "text", "text"])
                 for upn, day, session, code, _ref in marks:
                     copy.write_row((upn, day, session, code))
@@ -202,7 +216,10 @@ class IngestRepository:
         )
 
     def write_marks(
-        self, urn: str, marks: Sequence[MarkRow], replace_range: DateRange | None,
+        self,
+        urn: str,
+        marks: Sequence[MarkRow],
+        replace_range: DateRange | None,
         return_id: str,
     ) -> MarkCounts:
         """Merge a return's marks into the register; withdraw absent ones in `replace_range`.
@@ -212,43 +229,57 @@ class IngestRepository:
         self._create_stage()
         self._fill_stage(marks)
         params = {"urn": urn, "rid": return_id}
-        self._conn.execute(text(
-            f"UPDATE {STAGE} SET previous_code = m.code, existed = true FROM ingest_mark m "
-            f"WHERE m.school_urn = :urn AND m.upn = {STAGE}.upn AND m.date = {STAGE}.date "
-            f"AND m.session = {STAGE}.session"
-        ), params)
-        inserted, changed, unchanged = self._conn.execute(text(
-            f"SELECT coalesce(sum(CASE WHEN NOT existed THEN 1 ELSE 0 END), 0), "
-            f"coalesce(sum(CASE WHEN existed AND previous_code <> code THEN 1 ELSE 0 END), 0), "
-            f"coalesce(sum(CASE WHEN existed AND previous_code = code THEN 1 ELSE 0 END), 0) "
-            f"FROM {STAGE}"
-        )).one()
+        self._conn.execute(
+            text(
+                f"UPDATE {STAGE} SET previous_code = m.code, existed = true FROM ingest_mark m "
+                f"WHERE m.school_urn = :urn AND m.upn = {STAGE}.upn AND m.date = {STAGE}.date "
+                f"AND m.session = {STAGE}.session"
+            ),
+            params,
+        )
+        inserted, changed, unchanged = self._conn.execute(
+            text(
+                f"SELECT coalesce(sum(CASE WHEN NOT existed THEN 1 ELSE 0 END), 0), "
+                f"coalesce(sum(CASE WHEN existed AND previous_code <> code THEN 1 ELSE 0 END), 0), "
+                f"coalesce(sum(CASE WHEN existed AND previous_code = code THEN 1 ELSE 0 END), 0) "
+                f"FROM {STAGE}"
+            )
+        ).one()
         withdrawn = 0
         if replace_range is not None:
             range_params = {**params, "start": replace_range.start, "end": replace_range.end}
-            self._conn.execute(text(
-                f"INSERT INTO {STAGE_WITHDRAWN} (upn, date, session, previous_code) "
-                "SELECT m.upn, m.date, m.session, m.code FROM ingest_mark m "
-                "WHERE m.school_urn = :urn AND m.date BETWEEN :start AND :end AND NOT EXISTS "
-                f"(SELECT 1 FROM {STAGE} s WHERE s.upn = m.upn AND s.date = m.date "
-                "AND s.session = m.session)"
-            ), range_params)
+            self._conn.execute(
+                text(
+                    f"INSERT INTO {STAGE_WITHDRAWN} (upn, date, session, previous_code) "
+                    "SELECT m.upn, m.date, m.session, m.code FROM ingest_mark m "
+                    "WHERE m.school_urn = :urn AND m.date BETWEEN :start AND :end AND NOT EXISTS "
+                    f"(SELECT 1 FROM {STAGE} s WHERE s.upn = m.upn AND s.date = m.date "
+                    "AND s.session = m.session)"
+                ),
+                range_params,
+            )
             withdrawn = self._conn.execute(
                 text(f"SELECT count(*) FROM {STAGE_WITHDRAWN}")
             ).scalar_one()
-            self._conn.execute(text(
-                "DELETE FROM ingest_mark WHERE school_urn = :urn AND EXISTS "
-                f"(SELECT 1 FROM {STAGE_WITHDRAWN} w WHERE w.upn = ingest_mark.upn "
-                "AND w.date = ingest_mark.date AND w.session = ingest_mark.session)"
-            ), params)
+            self._conn.execute(
+                text(
+                    "DELETE FROM ingest_mark WHERE school_urn = :urn AND EXISTS "
+                    f"(SELECT 1 FROM {STAGE_WITHDRAWN} w WHERE w.upn = ingest_mark.upn "
+                    "AND w.date = ingest_mark.date AND w.session = ingest_mark.session)"
+                ),
+                params,
+            )
         # `WHERE true` lets SQLite parse ON CONFLICT after a SELECT.
-        self._conn.execute(text(
-            "INSERT INTO ingest_mark (school_urn, upn, date, session, code, return_id) "
-            f"SELECT :urn, upn, date, session, code, :rid FROM {STAGE} "
-            "WHERE NOT existed OR previous_code <> code "
-            "ON CONFLICT (school_urn, upn, date, session) DO UPDATE "
-            "SET code = excluded.code, return_id = excluded.return_id"
-        ), params)
+        self._conn.execute(
+            text(
+                "INSERT INTO ingest_mark (school_urn, upn, date, session, code, return_id) "
+                f"SELECT :urn, upn, date, session, code, :rid FROM {STAGE} "
+                "WHERE NOT existed OR previous_code <> code "
+                "ON CONFLICT (school_urn, upn, date, session) DO UPDATE "
+                "SET code = excluded.code, return_id = excluded.return_id"
+            ),
+            params,
+        )
         return MarkCounts(int(inserted), int(changed), int(unchanged), int(withdrawn))
 
     def publish_changes(
@@ -258,26 +289,40 @@ class IngestRepository:
         self._lock_feed()
         table = CHANGES
         if pupils:
-            self._conn.execute(table.insert(), [
-                {"kind": "enrolment.upserted", "recorded_at": recorded_at, "school_urn": urn,
-                 "upn": p.upn, "return_id": return_id,
-                 "enrolment": p.to_enrolment(urn).model_dump_json()}
-                for p in pupils
-            ])
+            self._conn.execute(
+                table.insert(),
+                [
+                    {
+                        "kind": "enrolment.upserted",
+                        "recorded_at": recorded_at,
+                        "school_urn": urn,
+                        "upn": p.upn,
+                        "return_id": return_id,
+                        "enrolment": p.to_enrolment(urn).model_dump_json(),
+                    }
+                    for p in pupils
+                ],
+            )
         params = {"urn": urn, "rid": return_id, "at": recorded_at}
-        self._conn.execute(text(
-            "INSERT INTO ingest_change (kind, recorded_at, school_urn, upn, date, session, "
-            "code, previous_code, return_id) "
-            "SELECT 'mark.upserted', :at, :urn, upn, date, session, code, previous_code, :rid "
-            f"FROM {STAGE} WHERE NOT existed OR previous_code <> code "
-            "ORDER BY upn, date, session"
-        ), params)
-        self._conn.execute(text(
-            "INSERT INTO ingest_change (kind, recorded_at, school_urn, upn, date, session, "
-            "previous_code, return_id) "
-            "SELECT 'mark.withdrawn', :at, :urn, upn, date, session, previous_code, :rid "
-            f"FROM {STAGE_WITHDRAWN} ORDER BY upn, date, session"
-        ), params)
+        self._conn.execute(
+            text(
+                "INSERT INTO ingest_change (kind, recorded_at, school_urn, upn, date, session, "
+                "code, previous_code, return_id) "
+                "SELECT 'mark.upserted', :at, :urn, upn, date, session, code, previous_code, :rid "
+                f"FROM {STAGE} WHERE NOT existed OR previous_code <> code "
+                "ORDER BY upn, date, session"
+            ),
+            params,
+        )
+        self._conn.execute(
+            text(
+                "INSERT INTO ingest_change (kind, recorded_at, school_urn, upn, date, session, "
+                "previous_code, return_id) "
+                "SELECT 'mark.withdrawn', :at, :urn, upn, date, session, previous_code, :rid "
+                f"FROM {STAGE_WITHDRAWN} ORDER BY upn, date, session"
+            ),
+            params,
+        )
         self._drop_stage()
 
     def unresolved_n(
@@ -287,19 +332,20 @@ class IngestRepository:
         where = and_(MARKS.c.school_urn == urn, MARKS.c.code == "N", MARKS.c.date < before)
         total = self._conn.execute(select(func.count()).select_from(MARKS).where(where))
         rows = self._conn.execute(
-            select(MARKS.c.upn, MARKS.c.date, MARKS.c.session).where(where)
-            .order_by(MARKS.c.date, MARKS.c.upn, MARKS.c.session).limit(limit)
+            select(MARKS.c.upn, MARKS.c.date, MARKS.c.session)
+            .where(where)
+            .order_by(MARKS.c.date, MARKS.c.upn, MARKS.c.session)
+            .limit(limit)
         ).all()
         return [(r[0], r[1], r[2]) for r in rows], int(total.scalar_one())
 
     # --- reads ----------------------------------------------------------------------
 
-    def marks_of_pupil(
-        self, urn: str, upn: str, windows: Sequence[DateRange]
-    ) -> list[MarkRecord]:
+    def marks_of_pupil(self, urn: str, upn: str, windows: Sequence[DateRange]) -> list[MarkRecord]:
         """The current marks of one pupil at one school within `windows`, by date, session."""
-        query = select(MARKS).where(MARKS.c.school_urn == urn, MARKS.c.upn == upn,
-                                    _within(MARKS.c.date, windows))
+        query = select(MARKS).where(
+            MARKS.c.school_urn == urn, MARKS.c.upn == upn, _within(MARKS.c.date, windows)
+        )
         rows = self._conn.execute(query.order_by(MARKS.c.date, MARKS.c.session)).mappings()
         return [MarkRecord.model_validate(dict(r)) for r in rows]
 
@@ -310,9 +356,12 @@ class IngestRepository:
         query = (
             select(CHANGES, RETURNS.c.client_id)
             .join(RETURNS, RETURNS.c.id == CHANGES.c.return_id, isouter=True)
-            .where(CHANGES.c.school_urn == urn, CHANGES.c.upn == upn,
-                   CHANGES.c.kind.in_(("mark.upserted", "mark.withdrawn")),
-                   _within(CHANGES.c.date, windows))
+            .where(
+                CHANGES.c.school_urn == urn,
+                CHANGES.c.upn == upn,
+                CHANGES.c.kind.in_(("mark.upserted", "mark.withdrawn")),
+                _within(CHANGES.c.date, windows),
+            )
             .order_by(CHANGES.c.sequence)
         )
         out: list[tuple[ChangeRecord, str | None]] = []
@@ -324,10 +373,13 @@ class IngestRepository:
 
     def changes(self, after: int, limit: int) -> list[ChangeRecord]:
         """Feed entries after sequence `after`, in order."""
-        query = (select(CHANGES).where(CHANGES.c.sequence > after)
-                 .order_by(CHANGES.c.sequence).limit(limit))
-        return [ChangeRecord.model_validate(dict(r))
-                for r in self._conn.execute(query).mappings()]
+        query = (
+            select(CHANGES)
+            .where(CHANGES.c.sequence > after)
+            .order_by(CHANGES.c.sequence)
+            .limit(limit)
+        )
+        return [ChangeRecord.model_validate(dict(r)) for r in self._conn.execute(query).mappings()]
 
 
 def _within(column: ColumnElement[date], windows: Sequence[DateRange]) -> ColumnElement[bool]:
@@ -336,12 +388,21 @@ def _within(column: ColumnElement[date], windows: Sequence[DateRange]) -> Column
 
 def _enrolment_row(urn: str, p: Pupil, return_id: str) -> dict[str, object]:
     return {
-        "school_urn": urn, "upn": p.upn, "upn_temporary": p.upn_temporary,
-        "legal_surname": p.legal_surname, "legal_forename": p.legal_forename,
-        "date_of_birth": p.date_of_birth, "gender": p.gender, "nc_year": p.nc_year,
-        "sen_provision": p.sen_provision.value, "fsm_eligible": p.fsm_eligible,
-        "ethnicity": p.ethnicity, "enrolment_status": p.enrolment_status.value,
-        "entry_date": p.entry_date, "leaving_date": p.leaving_date, "return_id": return_id,
+        "school_urn": urn,
+        "upn": p.upn,
+        "upn_temporary": p.upn_temporary,
+        "legal_surname": p.legal_surname,
+        "legal_forename": p.legal_forename,
+        "date_of_birth": p.date_of_birth,
+        "gender": p.gender,
+        "nc_year": p.nc_year,
+        "sen_provision": p.sen_provision.value,
+        "fsm_eligible": p.fsm_eligible,
+        "ethnicity": p.ethnicity,
+        "enrolment_status": p.enrolment_status.value,
+        "entry_date": p.entry_date,
+        "leaving_date": p.leaving_date,
+        "return_id": return_id,
     }
 
 
