@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.metrics.clients.sharing import Directory, SharingClient
-from services.metrics.domain.calendar import Period
+from services.metrics.domain.calendar import Period, academic_year_of, academic_year_period
+from services.metrics.domain.early_warning import EarlyWarningRules, PupilHistory
 from services.metrics.domain.errors import InvalidQuery, NotVisible
 from services.metrics.domain.groups import NO_SOCIAL_CARE, Dimension
-from services.metrics.domain.measures import GroupMeasures
+from services.metrics.domain.measures import GroupMeasures, SessionCounts
 from services.metrics.domain.reach import (
     OPEN,
     Scope,
@@ -22,6 +23,7 @@ from services.metrics.domain.reach import (
     Slice,
     Window,
     reach_of,
+    slices,
 )
 from services.metrics.domain.suppression import Family, redact, suppress
 from services.metrics.domain.tables import Key, ordered, regroup, with_margins
@@ -206,3 +208,83 @@ def geography(scope: Scope, directory: Directory) -> dict[str, str]:
     if scope.kind is ScopeKind.TRUST:
         return {"trust_uid": scope.id}
     return {}
+
+
+def reach_windows(
+    scope: Scope | None, caller: Caller, directory: Directory
+) -> tuple[dict[str, list[Window]] | None, dict[str, list[Window]] | None, Scope]:
+    """(scope windows, reach) for pupil views: the scope asked, or everything visible."""
+    if scope is not None:
+        return scope_windows(scope, directory), caller.reach, scope
+    if caller.reach is None:
+        return None, None, Scope(ScopeKind.NATIONAL)
+    return caller.reach, caller.reach, Scope(ScopeKind.NATIONAL)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which schools over which dates a pupil-level question covers."""
+
+    scope: Scope
+    windows: dict[str, list[Window]] | None
+    reach: dict[str, list[Window]] | None
+
+    def slices(self, period: Period) -> list[Slice]:
+        if self.windows is not None and not self.windows:
+            return []  # nothing visible: no slices rather than "not found"
+        return slices(self.windows, self.reach, period, scope=self.scope)
+
+    def schools(self) -> list[str] | None:
+        return None if self.windows is None else sorted(self.windows)
+
+
+def coverage(scope: Scope | None, caller: Caller, directory: Directory) -> Coverage:
+    require_pupil_level(caller)
+    windows, reach, named = reach_windows(scope, caller, directory)
+    return Coverage(named, windows, reach)
+
+
+def pupil_histories(
+    repo: MetricsRepository,
+    cover: Coverage,
+    enrolment_ids: Sequence[int],
+    as_of: dt.date,
+    rules: EarlyWarningRules,
+) -> dict[int, PupilHistory]:
+    """What the early-warning rules need of each enrolment, as of a day."""
+    year_start = academic_year_period(academic_year_of(as_of)).start
+    ytd = repo.enrolment_counts(cover.slices(Period(year_start, as_of)))
+    weeks = repo.school_weeks(enrolment_ids, Period(year_start, as_of))
+    recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start
+    recent_period = Period(recent_start, as_of)
+    recent = repo.enrolment_counts(cover.slices(recent_period))
+    year_ago = dt.timedelta(weeks=52)
+    last_year = repo.enrolment_counts(
+        cover.slices(Period(recent_period.start - year_ago, recent_period.end - year_ago))
+    )
+    pattern_period = Period(
+        as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of
+    )
+    days = repo.days(enrolment_ids, pattern_period)
+    empty = SessionCounts()
+    return {
+        i: PupilHistory(
+            ytd.get(i, empty), recent.get(i, empty), last_year.get(i, empty), days.get(i, [])
+        )
+        for i in enrolment_ids
+    }
+
+
+def require_read_model_dimensions(group_by: Sequence[str]) -> None:
+    """Refuse dimensions the read model does not hold itself (phase, social care status)."""
+    problems = [
+        ProblemItem(
+            location="query:group_by",
+            code="dimension_not_offered",
+            detail=f"{g!r} cannot group this view",
+        )
+        for g in group_by
+        if g not in GROUP_COLUMNS
+    ]
+    if problems:
+        raise InvalidQuery("group_by names a dimension this view does not offer.", problems)

@@ -55,6 +55,7 @@ class EnrolmentRow:
     id: int
     school_urn: str
     upn: str
+    upn_temporary: bool
     legal_surname: str
     legal_forename: str
     date_of_birth: dt.date
