@@ -1,0 +1,94 @@
+"""The audit tables themselves: append-only at the database, and one chain under concurrency."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from services.sharing.domain.audit import Child, EntryContent, verify_chain
+from services.sharing.store.audit_repository import AuditRepository
+from shared.db import create_db_engine
+from tests.sharing.audit_support import upn
+
+WRITERS = 8
+
+
+@pytest.fixture
+def engine(database_url: Callable[[str], str]) -> Iterator[Engine]:
+    engine = create_db_engine(database_url("sharing"))
+    yield engine
+    engine.dispose()
+
+
+def content(serial: int) -> EntryContent:
+    now = datetime.now(UTC)
+    return EntryContent(
+        id=str(uuid.uuid4()),
+        recorded_at=now,
+        occurred_at=now,
+        service="ingest",
+        endpoint="GET /v1/schools/{urn}/pupils/{upn}/marks",
+        accessor_organisation_id="org",
+        accessor_organisation_type="school",
+        client_id="client",
+        role="school_system",
+        actor=None,
+        purpose="register_keeping",
+        legal_basis="UK GDPR Art. 6(1)(e) public task",
+        reported_by="attx-service",
+        children=(Child(upn=upn(serial), school_urn="100001"),),
+    )
+
+
+def append(engine: Engine, serial: int) -> None:
+    with Session(engine) as session:
+        AuditRepository(session).append([content(serial)])
+        session.commit()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_entry SET purpose = 'statistics'",
+        "DELETE FROM audit_entry_child",
+        "UPDATE audit_entry_child SET upn = 'X'",
+    ],
+)
+def test_the_database_refuses_to_change_the_trail(engine: Engine, statement: str) -> None:
+    append(engine, 1)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(statement))
+
+
+def test_the_database_refuses_to_delete_an_entry(engine: Engine) -> None:
+    append(engine, 1)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entry"))
+
+
+def test_concurrent_writers_extend_one_chain(engine: Engine) -> None:
+    barrier = threading.Barrier(WRITERS)
+    failures: list[BaseException] = []
+
+    def writer(serial: int) -> None:
+        barrier.wait()
+        try:
+            append(engine, serial)
+        except BaseException as exc:  # collected, so the assertion shows what went wrong
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(1, WRITERS + 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Session(engine) as session:
+        report = verify_chain(AuditRepository(session).walk())
+    assert (failures, report.entries, report.broken) == ([], WRITERS, None)
