@@ -9,8 +9,8 @@ plain bearer header (authlib's auth flow would read the whole body first).
 
 from __future__ import annotations
 
+import hashlib
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -92,9 +92,15 @@ def build_upload(
         return Upload("application/xml", (path,))
     if roll is None and replace_from is None and replace_to is None:
         return Upload("text/csv", (path,))
-    boundary = f"attx-{uuid.uuid4().hex}"
-    parts: list[bytes | Path] = []
     files = [("roll", roll), ("marks", path)] if roll is not None else [("marks", path)]
+    # The boundary comes from the parts' bytes, so sending the same files again is the
+    # same body, and an Idempotency-Key replay is recognised as one.
+    digest = hashlib.sha256()
+    for _name, file in files:
+        for chunk in _read_chunks(file):
+            digest.update(chunk)
+    boundary = f"attx-{digest.hexdigest()[:40]}"
+    parts: list[bytes | Path] = []
     if roll is None:
         # A multipart return requires a roll part; an empty roll is just its header.
         parts.append(_part_header(boundary, "roll", "roll.csv"))

@@ -3,7 +3,7 @@
 `load_demo` creates the organisations and trust memberships (sharing), one OAuth client
 per organisation, and then submits every return as the school's or its trust's own
 client, in the manifest's order. It is safe to run again: an organisation that already
-exists (409) is looked up instead, a stored client is reused, and each return carries an
+exists is looked up instead, a stored client is reused, and each return carries an
 Idempotency-Key derived from its bytes, so a second run gets the first receipts back.
 
 Client secrets are written to `<data_dir>/clients.json` (mode 0600) because the sharing
@@ -76,41 +76,56 @@ class LoadError(RuntimeError):
     """The directory could not be set up, so no return can be sent."""
 
 
-def _find_existing(admin: httpx.Client, spec: dict[str, Any]) -> dict[str, Any] | None:
-    """The stored organisation with the same type and identifier as `spec`."""
+def _existing(admin: httpx.Client, organisation_type: str) -> list[dict[str, Any]]:
+    """Every stored organisation of one type."""
+    found: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        params: dict[str, Any] = {"type": spec["type"], "limit": 200}
+        params: dict[str, Any] = {"type": organisation_type, "limit": 200}
         if cursor:
             params["cursor"] = cursor
         page = admin.get("/v1/organisations", params=params)
         page.raise_for_status()
         body = page.json()
-        for item in body["items"]:
-            if all(item.get(f) == spec.get(f) for f in IDENTIFYING if spec.get(f)):
-                found: dict[str, Any] = item
-                return found
+        found += body["items"]
         cursor = body.get("next_cursor")
         if not cursor:
-            return None
+            return found
 
 
 def _organisations(
     admin: httpx.Client, directory: dict[str, Any], summary: LoadSummary
 ) -> dict[str, str]:
+    """The id of every organisation of the directory, created where missing.
+
+    Looked up first rather than only on 409: a virtual school or social-care team has
+    no identifier of its own (only its authority's code), so creating it again would
+    not conflict, it would duplicate it.
+    """
     ids: dict[str, str] = {}
+    stored: dict[str, list[dict[str, Any]]] = {}
     for spec in directory["organisations"]:
+        kind = spec["type"]
+        if kind not in stored:
+            stored[kind] = _existing(admin, kind)
+        match = next(
+            (
+                o
+                for o in stored[kind]
+                if all(o.get(f) == spec[f] for f in IDENTIFYING if spec.get(f))
+            ),
+            None,
+        )
+        if match is not None:
+            ids[spec["key"]] = match["id"]
+            summary.organisations_existing += 1
+            continue
         body = {k: v for k, v in spec.items() if k != "key"}
         response = admin.post("/v1/organisations", json=body)
-        if response.status_code == 201:
-            ids[spec["key"]] = response.json()["id"]
-            summary.organisations_created += 1
-            continue
-        existing = _find_existing(admin, spec) if response.status_code == 409 else None
-        if existing is None:
+        if response.status_code != 201:
             raise LoadError(f"organisation {spec['name']}: {format_problem(response)}")
-        ids[spec["key"]] = existing["id"]
-        summary.organisations_existing += 1
+        ids[spec["key"]] = response.json()["id"]
+        summary.organisations_created += 1
     return ids
 
 
