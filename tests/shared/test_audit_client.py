@@ -1,0 +1,118 @@
+"""`shared.audit.AuditRecorder` against the real sharing app: a read goes on record, and when
+it cannot, the recorder raises so the read is refused (fail closed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from shared.audit import (
+    STATUTORY_BASIS,
+    AuditRecorder,
+    AuditUnavailable,
+    legal_basis_for,
+    purpose_for,
+)
+from shared.auth import Principal
+from shared.contracts.audit import Purpose
+from shared.service_client import ServiceClient
+from tests.sharing.audit_support import read_audit, upn
+from tests.support.system import SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET, SHARING_URL, System
+
+READER = Principal(
+    client_id="la-client",
+    subject="la-client",
+    scopes=frozenset({"attendance:read"}),
+    organisation_id="la-org",
+    organisation_type="local_authority",
+    role="la_attendance",
+    actor="officer-42",
+)
+
+
+def recorder_for(
+    system: System, *, base_url: str = SHARING_URL, scopes: list[str] | None = None
+) -> AuditRecorder:
+    return AuditRecorder(
+        ServiceClient(
+            base_url=base_url,
+            token_url=f"{SHARING_URL}/oauth/token",
+            client_id=SERVICE_CLIENT_ID,
+            client_secret=SERVICE_CLIENT_SECRET,
+            scopes=scopes or ["audit:write"],
+            transport=system.transport,
+        ),
+        service="metrics",
+    )
+
+
+@pytest.fixture
+def recorder(system: System) -> Iterator[AuditRecorder]:
+    recorder = recorder_for(system)
+    yield recorder
+    recorder.close()
+
+
+def test_a_read_is_on_record_with_who_and_which_children(
+    system: System, recorder: AuditRecorder
+) -> None:
+    recorder.record_read(
+        principal=READER,
+        children=[(upn(1), "100001")],
+        endpoint="GET /v1/pupils",
+        purpose=Purpose.MISSING_EDUCATION,
+    )
+    (entry,) = read_audit(system, system.admin_headers())
+    assert (entry["accessor"]["actor"], entry["purpose"], entry["children"]) == (
+        "officer-42",
+        "missing_education",
+        [{"upn": upn(1), "school_urn": "100001"}],
+    )
+
+
+def test_without_a_purpose_the_roles_default_and_statutory_basis_are_recorded(
+    system: System, recorder: AuditRecorder
+) -> None:
+    recorder.record_read(
+        principal=READER, children=[(upn(1), "100001")], endpoint="GET /v1/pupils", purpose=None
+    )
+    (entry,) = read_audit(system, system.admin_headers())
+    assert (entry["purpose"], entry["legal_basis"]) == (
+        "attendance_support",
+        STATUTORY_BASIS["la_attendance"],
+    )
+
+
+def test_a_read_of_no_child_records_nothing(system: System, recorder: AuditRecorder) -> None:
+    recorder.record_read(principal=READER, children=[], endpoint="GET /v1/pupils", purpose=None)
+    assert read_audit(system, system.admin_headers()) == []
+
+
+def test_an_unreachable_audit_service_refuses_the_read(system: System) -> None:
+    recorder = recorder_for(system, base_url="http://localhost:8999")
+    with pytest.raises(AuditUnavailable):
+        recorder.record_read(
+            principal=READER, children=[(upn(1), "100001")], endpoint="GET /v1/pupils", purpose=None
+        )
+    recorder.close()
+
+
+def test_a_refused_record_refuses_the_read(system: System) -> None:
+    # A token without audit:write: the sharing service answers 403.
+    recorder = recorder_for(system, scopes=["directory:read"])
+    with pytest.raises(AuditUnavailable):
+        recorder.record_read(
+            principal=READER, children=[(upn(1), "100001")], endpoint="GET /v1/pupils", purpose=None
+        )
+    recorder.close()
+
+
+def test_the_callers_purpose_wins_over_the_roles_default() -> None:
+    assert purpose_for(Purpose.SAFEGUARDING, "school_system") is Purpose.SAFEGUARDING
+
+
+def test_a_policy_decisions_basis_wins_over_the_statutory_table() -> None:
+    assert legal_basis_for("la_attendance", "agreement 7: data-sharing agreement") == (
+        "agreement 7: data-sharing agreement"
+    )
