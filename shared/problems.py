@@ -14,6 +14,7 @@ bug: it becomes a 500 problem with a trace id that is also logged.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -138,6 +139,23 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 """The error responses every route may give, declared once for OpenAPI and schemathesis."""
 
 
+_OPERATIONS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the app's OpenAPI document lists for this path.
+
+    Starlette answers 405 with the methods of the first route whose path matched; when
+    GET and POST of one path are separate routes, that `Allow` would be wrong.
+    """
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {m.upper() for m in operations if m in _OPERATIONS}
+    return sorted(methods)
+
+
 def install_problem_handlers(
     app: FastAPI, status_map: Mapping[type[DomainError], int] | None = None
 ) -> None:
@@ -147,7 +165,7 @@ def install_problem_handlers(
     def status_for(exc: DomainError) -> int:
         for cls in type(exc).__mro__:
             if cls in table:
-                return table[cls]  # type: ignore[index]
+                return table[cls]
         return 422
 
     async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
@@ -180,8 +198,11 @@ def install_problem_handlers(
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else None
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(
-            exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers
+            exc.status_code, detail=detail, instance=request.url.path, headers=headers
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
