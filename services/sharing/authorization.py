@@ -24,12 +24,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.responses import JSONResponse
 
-from services.sharing.domain.keys import SIGNING_ALG, private_key
+from services.sharing.domain.keys import SIGNING_ALG, private_key, public_key_set
 from services.sharing.domain.secrets import verify_secret
+from services.sharing.domain.token_exchange import TOKEN_EXCHANGE_GRANT
 from services.sharing.store.repository import ClientRepository, SigningKeyRepository
+from services.sharing.token_exchange import DelegatedSubject, TokenExchangeGrant
 from shared.auth import SCOPE_DESCRIPTIONS, audiences_for
 
-GRANT_TYPES = ["client_credentials"]
+GRANT_TYPES = ["client_credentials", TOKEN_EXCHANGE_GRANT]
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
@@ -82,6 +84,12 @@ class SharingClientCredentialsGrant(ClientCredentialsGrant):  # type: ignore[mis
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
 
+class SharingTokenExchangeGrant(TokenExchangeGrant):
+    """RFC 8693 token exchange, with the same client authentication methods."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+
 class SharingTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
     """Signs with the active key from the store; adds the organisation claims."""
 
@@ -103,12 +111,15 @@ class SharingTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
 
     def get_extra_claims(
         self, client: RegisteredClient, grant_type: str, user: object, scope: str
-    ) -> dict[str, str]:
-        return {
+    ) -> dict[str, Any]:
+        claims: dict[str, Any] = {
             "org_id": client.organisation_id,
             "org_type": client.organisation_type,
             "role": client.role,
         }
+        if isinstance(user, DelegatedSubject):
+            claims["act"] = {"sub": user.practitioner_ref}
+        return claims
 
 
 class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
@@ -142,7 +153,9 @@ class SharingAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, session: Session, *, issuer: str, lifetime_seconds: int) -> None:
         super().__init__(scopes_supported=sorted(SCOPE_DESCRIPTIONS))
         self._session = session
+        self.issuer = issuer
         self.register_grant(SharingClientCredentialsGrant)
+        self.register_grant(SharingTokenExchangeGrant)
         self.register_token_generator(
             "default",
             SharingTokenGenerator(session, issuer=issuer, lifetime_seconds=lifetime_seconds),
@@ -162,6 +175,11 @@ class SharingAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             organisation_type=organisation.type,
             role=client.role,
         )
+
+    def published_keys(self) -> KeySet:
+        """The public keys this server's tokens verify with (for token exchange)."""
+        published = SigningKeyRepository(self._session).published()
+        return public_key_set(r.private_jwk for r in published)
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         """JWT access tokens are self-contained; nothing is stored."""

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from services.sharing.api.errors import STATUS_MAP
 from services.sharing.api.oauth import published_jwks
 from services.sharing.api.routes import api_router, public_router
+from services.sharing.clients.ingest import IngestClient
 from services.sharing.settings import SharingSettings
 from services.sharing.store.models import VERSION_TABLE
 from services.sharing.store.repository import SigningKeyRepository
@@ -38,6 +39,7 @@ class State(TypedDict):
     settings: SharingSettings
     engine: Engine
     token_verifier: TokenVerifier
+    ingest: IngestClient
 
 
 class LocalJwksTransport(httpx.BaseTransport):
@@ -70,8 +72,8 @@ def create_app(
 ) -> FastAPI:
     """Build the sharing app.
 
-    `transport` is accepted so every service is built the same way; sharing calls no peer
-    service, and verifies its own tokens against its own keys (`LocalJwksTransport`).
+    `transport` carries its calls to ingest (pupil matching for care episodes); it
+    verifies its own tokens against its own keys (`LocalJwksTransport`).
     """
     settings = settings or SharingSettings()
 
@@ -81,9 +83,11 @@ def create_app(
         ensure_signing_key(engine)
         http = httpx.Client(transport=LocalJwksTransport(engine))
         verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_SHARING, http=http)
+        ingest = IngestClient.from_settings(settings, transport)
         try:
-            yield State(settings=settings, engine=engine, token_verifier=verifier)
+            yield State(settings=settings, engine=engine, token_verifier=verifier, ingest=ingest)
         finally:
+            ingest.close()
             http.close()
             engine.dispose()
 

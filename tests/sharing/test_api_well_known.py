@@ -31,7 +31,10 @@ def test_metadata_describes_the_token_endpoint(system: System) -> None:
     assert body["issuer"] == ISSUER
     assert body["token_endpoint"] == f"{ISSUER}/oauth/token"
     assert body["jwks_uri"] == f"{ISSUER}/.well-known/jwks.json"
-    assert body["grant_types_supported"] == ["client_credentials"]
+    assert body["grant_types_supported"] == [
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    ]
     assert set(body["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",

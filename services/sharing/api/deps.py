@@ -25,6 +25,10 @@ SettingsDep = Annotated[SharingSettings, Depends(_settings)]
 
 CanReadDirectory = Annotated[Principal, Security(authenticate, scopes=[Scope.DIRECTORY_READ])]
 CanReadPolicy = Annotated[Principal, Security(authenticate, scopes=[Scope.POLICY_READ])]
+CanWriteEpisodes = Annotated[Principal, Security(authenticate, scopes=[Scope.SOCIAL_CARE_WRITE])]
+CanReadEpisodes = Annotated[Principal, Security(authenticate, scopes=[Scope.SOCIAL_CARE_READ])]
+CanGrant = Annotated[Principal, Security(authenticate, scopes=[Scope.AGREEMENTS_WRITE])]
+CanReadAgreements = Annotated[Principal, Security(authenticate, scopes=[Scope.AGREEMENTS_READ])]
 
 
 def _administrator(

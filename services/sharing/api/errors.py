@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.sharing.domain.episodes import MatchingUnavailable
 from services.sharing.domain.errors import Conflict, Duplicate, InvalidRequest, NotFound
 from shared.problems import DomainError
 
@@ -10,4 +11,5 @@ STATUS_MAP: dict[type[DomainError], int] = {
     Duplicate: 409,
     Conflict: 409,
     NotFound: 404,
+    MatchingUnavailable: 503,
 }

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.sharing.api import audit, clients, keys, oauth, organisations, policy
+from services.sharing.api import (
+    agreements,
+    audit,
+    clients,
+    episodes,
+    keys,
+    oauth,
+    organisations,
+    policy,
+    reach,
+)
 
 api_router = APIRouter(prefix="/v1")
 api_router.include_router(organisations.router)
 api_router.include_router(clients.router)
 api_router.include_router(keys.router)
 api_router.include_router(policy.router)
+api_router.include_router(reach.router)
+api_router.include_router(episodes.router)
+api_router.include_router(agreements.router)
 api_router.include_router(audit.router)
 
 public_router = oauth.router

@@ -22,6 +22,8 @@ class OrganisationType(StrEnum):
     SOCIAL_CARE = "social_care"
     DFE = "dfe"
     OPERATOR = "operator"
+    PARTNER = "partner"
+    """A family-support charity, a health team...: sees only what agreements grant it."""
 
 
 class Phase(StrEnum):
@@ -48,6 +50,7 @@ REQUIRED: dict[OrganisationType, tuple[str, ...]] = {
     OrganisationType.SOCIAL_CARE: ("la_code",),
     OrganisationType.DFE: (),
     OrganisationType.OPERATOR: (),
+    OrganisationType.PARTNER: (),
 }
 """The identifying fields each type requires; every other field must be absent."""
 

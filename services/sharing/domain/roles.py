@@ -20,6 +20,7 @@ class Role(StrEnum):
     VIRTUAL_SCHOOL = "virtual_school"
     SOCIAL_CARE = "social_care"
     DFE_ANALYST = "dfe_analyst"
+    PARTNER = "partner"
 
 
 ROLES_BY_TYPE: dict[OrganisationType, frozenset[Role]] = {
@@ -30,6 +31,7 @@ ROLES_BY_TYPE: dict[OrganisationType, frozenset[Role]] = {
     OrganisationType.VIRTUAL_SCHOOL: frozenset({Role.VIRTUAL_SCHOOL}),
     OrganisationType.SOCIAL_CARE: frozenset({Role.SOCIAL_CARE}),
     OrganisationType.DFE: frozenset({Role.DFE_ANALYST}),
+    OrganisationType.PARTNER: frozenset({Role.PARTNER}),
 }
 """The platform's own clients belong to the operator; everyone else acts for itself."""
 
@@ -40,6 +42,9 @@ RESTRICTED_SCOPES: dict[Scope, frozenset[Role]] = {
     Scope.AUDIT_WRITE: frozenset({Role.SERVICE}),
     Scope.DIRECTORY_WRITE: frozenset({Role.ADMIN}),
     Scope.RETURNS_WRITE: frozenset({Role.SCHOOL_SYSTEM, Role.TRUST_SYSTEM}),
+    Scope.SOCIAL_CARE_WRITE: frozenset({Role.SOCIAL_CARE}),
+    Scope.SOCIAL_CARE_READ: frozenset({Role.SOCIAL_CARE, Role.VIRTUAL_SCHOOL}),
+    Scope.AGREEMENTS_WRITE: frozenset({Role.SCHOOL_SYSTEM, Role.TRUST_SYSTEM}),
 }
 """Scopes only some roles may hold; any other scope may be given to any role."""
 

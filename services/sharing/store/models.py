@@ -111,3 +111,7 @@ class SigningKey(SharingTable, table=True):
 # The audit trail's tables live in their own module; importing it here puts them on this
 # registry whenever the models are loaded (Alembic autogenerate, test fixtures, the app).
 from services.sharing.store import audit_models as _audit_models  # noqa: E402, F401
+
+# The access policy's tables (care episodes, data-sharing agreements) live in their own
+# module; importing it here registers them whenever the models are loaded.
+from services.sharing.store import care_models as _care_models  # noqa: E402, F401

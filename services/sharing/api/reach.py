@@ -1,0 +1,131 @@
+"""The access policy's answers for the data services (service clients only, scope policy:read)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.sharing.api.deps import CanReadPolicy, SessionDep
+from services.sharing.domain.episodes import PRACTITIONER_REF_PATTERN
+from services.sharing.domain.errors import InvalidRequest
+from services.sharing.domain.organisations import OrganisationType
+from services.sharing.domain.reach import Basis, ChildGrant, SchoolGrant
+from services.sharing.store.care_repository import EpisodeRepository, full_reach
+from services.sharing.store.repository import OrganisationRepository
+from shared.contracts import policy as contract
+from shared.contracts.social_care import SocialCareCategory, SocialCareEpisode, SocialCareEpisodes
+from shared.identifiers import normalise_upn
+from shared.problems import ProblemItem
+
+router = APIRouter(tags=["policy"])
+
+
+def _basis(basis: Basis) -> contract.Basis:
+    return contract.Basis(
+        kind=basis.kind, id=basis.id, legal_basis=basis.legal_basis, episode_id=basis.episode_id
+    )
+
+
+def _school(grant: SchoolGrant) -> contract.SchoolReach:
+    w = grant.window
+    return contract.SchoolReach(
+        urn=w.urn,
+        from_date=w.from_date,
+        to_date=w.to_date,
+        fields=list(grant.fields),
+        basis=_basis(grant.basis),
+    )
+
+
+def _child(grant: ChildGrant) -> contract.ChildWindow:
+    return contract.ChildWindow(
+        upn=grant.upn,
+        from_date=grant.from_date,
+        to_date=grant.to_date,
+        fields=list(grant.fields),
+        basis=_basis(grant.basis),
+        category=grant.category,
+        schools=None
+        if grant.schools is None
+        else [
+            contract.SchoolWindow(urn=s.urn, from_date=s.from_date, to_date=s.to_date)
+            for s in grant.schools
+        ],
+    )
+
+
+@router.get("/policy/reach")
+def reach(
+    organisation_id: Annotated[str, Query(description="The organisation asking to see data.")],
+    session: SessionDep,
+    _service: CanReadPolicy,
+    actor: Annotated[
+        str | None,
+        Query(
+            pattern=PRACTITIONER_REF_PATTERN,
+            description="The practitioner the caller acts for (the token's act.sub), if any.",
+        ),
+    ] = None,
+) -> contract.Reach:
+    """Which schools and children the caller may see, over which dates, which fields, and why.
+
+    Decided on today's date: open episodes, agreements in force, trust memberships. An
+    actor is only meaningful for children's social care (a practitioner's caseload).
+    """
+    organisation = OrganisationRepository(session).require(organisation_id)
+    if actor is not None and organisation.type != OrganisationType.SOCIAL_CARE:
+        raise InvalidRequest(
+            "Only children's social care acts for a practitioner.",
+            [
+                ProblemItem(
+                    location="query:actor",
+                    code="actor_not_applicable",
+                    detail=f"an organisation of type {organisation.type} has no practitioners",
+                )
+            ],
+        )
+    today = date.today()
+    decision = full_reach(session, organisation, actor=actor, as_of=today)
+    return contract.Reach(
+        organisation_id=organisation.id,
+        organisation_type=organisation.type,
+        actor=actor,
+        as_of=today,
+        all_schools=decision.all_schools,
+        all_schools_fields=list(decision.all_schools_fields),
+        pupil_level=decision.pupil_level,
+        schools=[_school(g) for g in decision.schools],
+        children=[_child(g) for g in decision.children],
+    )
+
+
+@router.get("/policy/social-care-episodes")
+def social_care_episodes(
+    session: SessionDep,
+    _service: CanReadPolicy,
+    upn: Annotated[list[str], Query(min_length=1, max_length=500, description="The children.")],
+    la_code: Annotated[
+        str | None, Query(pattern=r"^\d{3}$", description="Only this authority's episodes.")
+    ] = None,
+) -> SocialCareEpisodes:
+    """Episodes of these children, for breakdowns by social-care status.
+
+    A data service shows a caller a child's status only where that caller's Reach lists
+    the child with the field social_care (a virtual school's own children).
+    """
+    rows = EpisodeRepository(session).for_upns([normalise_upn(u) for u in upn], la_code)
+    return SocialCareEpisodes(
+        episodes=[
+            SocialCareEpisode(
+                upn=r.upn,
+                category=SocialCareCategory(r.category),
+                start_date=r.start_date,
+                end_date=r.end_date,
+                la_code=r.la_code,
+                practitioner_ref=r.practitioner_ref,
+            )
+            for r in rows
+        ]
+    )
