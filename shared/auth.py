@@ -53,6 +53,9 @@ class Scope(StrEnum):
     SOCIAL_CARE_READ = "social_care:read"
     AGREEMENTS_WRITE = "agreements:write"
     AGREEMENTS_READ = "agreements:read"
+    ALERTS_READ = "alerts:read"
+    ALERTS_SUBSCRIBE = "alerts:subscribe"
+    ALERTS_WRITE = "alerts:write"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -71,6 +74,9 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.SOCIAL_CARE_READ: "Read the social-care episodes of one's own area or caseload.",
     Scope.AGREEMENTS_WRITE: "Schools and trusts: grant and revoke data-sharing agreements.",
     Scope.AGREEMENTS_READ: "Read the agreements (and receipts) one is a party to.",
+    Scope.ALERTS_READ: "Read (poll) the attendance alerts about one's own children.",
+    Scope.ALERTS_SUBSCRIBE: "Subscribe a webhook to attendance alerts; see its deliveries.",
+    Scope.ALERTS_WRITE: "Service only: hand alert candidates to the sharing service.",
 }
 
 AUDIENCE_INGEST = "attx-ingest"
@@ -93,6 +99,9 @@ SCOPE_AUDIENCES: dict[str, tuple[str, ...]] = {
     Scope.SOCIAL_CARE_READ: (AUDIENCE_SHARING,),
     Scope.AGREEMENTS_WRITE: (AUDIENCE_SHARING,),
     Scope.AGREEMENTS_READ: (AUDIENCE_SHARING,),
+    Scope.ALERTS_READ: (AUDIENCE_SHARING,),
+    Scope.ALERTS_SUBSCRIBE: (AUDIENCE_SHARING,),
+    Scope.ALERTS_WRITE: (AUDIENCE_SHARING,),
 }
 """Which services accept a scope. A token's `aud` is the union over its granted scopes."""
 
