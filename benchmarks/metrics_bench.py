@@ -1,0 +1,304 @@
+"""Metrics read-model benchmark on PostgreSQL, side by side with DuckDB over the raw marks.
+
+    .venv/bin/python benchmarks/metrics_bench.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--pupils 30000] [--runs 7]
+
+What it does (prints figures, asserts nothing about speed):
+1. A fresh PostgreSQL database migrated with metrics' Alembic history.
+2. A synthetic local authority generated in DuckDB (vectorised SQL): `--pupils` pupils in
+   100 schools, Years 1-10 (ages 5-14, so every session is a headline session and entry
+   dates are 1 September), 190 school days of 2023/24, two sessions a day (~11.4M marks
+   for 30,000 pupils), absence codes drawn per pupil from a skewed propensity.
+3. Loaded straight into the read model with server-side COPY: `enrolment`, `mark` and the
+   day / week / year buckets (computed in DuckDB by the same code table as the service),
+   then VACUUM ANALYZE.
+4. Timed, median of `--runs`: the full-year LA breakdown by nc_year x sen_provision x
+   fsm_eligible, and a 6-week window, through the service's repository (SQL) and through
+   the whole table build (margins + suppression), against DuckDB computing the same from
+   the raw marks held in memory. The results are compared cell by cell.
+5. Timed: applying daily returns through `apply_page` (one school's day, and the whole
+   LA's day in pages of 1,000 changes), each in its own transaction as the consumer does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from services.metrics.domain.calendar import Period
+from services.metrics.domain.measures import COUNT_COLUMNS, GroupMeasures, session_contribution
+from services.metrics.domain.reach import Slice
+from services.metrics.main import MIGRATIONS_DIR
+from services.metrics.reports import table
+from services.metrics.store.models import VERSION_TABLE
+from services.metrics.store.projection import apply_page
+from services.metrics.store.repository import MetricsRepository
+from shared.contracts.changes import ChangePage, MarkUpserted, Session
+from shared.db import upgrade_to_head
+
+SCHOOLS = 100
+YEAR_START = dt.date(2023, 9, 4)
+CODES = ["/", "\\", "L", "I", "M", "O", "G", "N", "U", "B", "R", "E"]
+GROUP_BY = ["nc_year", "sen_provision", "fsm_eligible"]
+FULL_YEAR = Period(dt.date(2023, 9, 1), dt.date(2024, 8, 31))
+SIX_WEEKS = Period(dt.date(2024, 1, 8), dt.date(2024, 2, 18))
+
+
+def school_days() -> list[dt.date]:
+    """190 weekdays from 4 September 2023, skipping a two-week winter and a spring break."""
+    days: list[dt.date] = []
+    day = YEAR_START
+    breaks = [
+        (dt.date(2023, 12, 18), dt.date(2024, 1, 5)),
+        (dt.date(2024, 3, 25), dt.date(2024, 4, 5)),
+        (dt.date(2023, 10, 30), dt.date(2023, 11, 3)),
+        (dt.date(2024, 2, 12), dt.date(2024, 2, 16)),
+        (dt.date(2024, 5, 27), dt.date(2024, 5, 31)),
+    ]
+    while len(days) < 190:
+        if day.weekday() < 5 and not any(a <= day <= b for a, b in breaks):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def generate(con: duckdb.DuckDBPyConnection, pupils: int, days: list[dt.date]) -> None:
+    """Pupils and marks in DuckDB, plus the code table the service counts by."""
+    con.execute("SELECT setseed(0.42)")
+    con.execute(
+        f"""
+        CREATE TABLE pupils AS
+        SELECT i AS id,
+               printf('%06d', 100001 + i % {SCHOOLS}) AS school_urn,
+               printf('B%012d', i) AS upn,
+               1 + (i // {SCHOOLS}) % 10 AS year,
+               CASE WHEN i % 7 = 0 THEN 'K' WHEN i % 31 = 0 THEN 'E' ELSE 'N' END AS sen,
+               (i % 4 = 0) AS fsm,
+               -- skewed propensity: most pupils rarely absent, a tail often absent
+               pow(random(), 3) * 0.35 AS rate
+        FROM range({pupils}) t(i)
+        """
+    )
+    con.execute("CREATE TABLE days (date DATE)")
+    con.executemany("INSERT INTO days VALUES (?)", [[d] for d in days])
+    absences = [c for c in CODES if c not in ("/", "\\", "L")]
+    choices = "[" + ",".join(f"'{c}'" for c in absences) + "]"
+    con.execute(
+        f"""
+        CREATE TABLE marks AS
+        SELECT p.id AS pupil, p.school_urn, p.upn, d.date, s.session,
+               CASE WHEN random() < p.rate
+                    THEN {choices}[1 + floor(random() * {len(absences)})::INT]
+                    WHEN s.session = 'AM' THEN '/' ELSE '\\' END AS code
+        FROM pupils p, days d, (VALUES ('AM'), ('PM')) s(session)
+        """
+    )
+    rows = []
+    for code in CODES:
+        found = session_contribution(code, YEAR_START)
+        rows.append([code, *(found.get(c, 0) for c in COUNT_COLUMNS)])
+    cols = ", ".join(f"{c} INTEGER" for c in COUNT_COLUMNS)
+    con.execute(f"CREATE TABLE codes (code VARCHAR, {cols})")
+    con.executemany(f"INSERT INTO codes VALUES ({', '.join('?' * (len(COUNT_COLUMNS) + 1))})", rows)
+
+
+def export(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, tuple[Path, list[str]]]:
+    """The read model's tables as CSV files PostgreSQL's server-side COPY can read."""
+    sums = ", ".join(f"sum(c.{c}) AS {c}" for c in COUNT_COLUMNS)
+    queries = {
+        "enrolment": f"""
+            SELECT id + 1 AS id, school_urn, upn, false AS upn_temporary, 'S' AS legal_surname,
+                   'F' AS legal_forename, make_date(2023 - 5 - (year - 1) - 1, 3, 1)
+                   AS date_of_birth, CASE WHEN id % 2 = 0 THEN 'F' ELSE 'M' END AS gender,
+                   year::VARCHAR AS nc_year, sen AS sen_provision, fsm AS fsm_eligible,
+                   'WBRI' AS ethnicity, 'White' AS ethnicity_group, 'C' AS enrolment_status,
+                   DATE '2023-09-01' AS entry_date, NULL AS leaving_date
+            FROM pupils""",
+        "mark": "SELECT school_urn, upn, date, session, code FROM marks",
+        "enrolment_day": f"""
+            SELECT m.pupil + 1 AS enrolment_id, m.date,
+                   date_trunc('week', m.date)::DATE AS week_start, 2023 AS academic_year, {sums}
+            FROM marks m JOIN codes c USING (code) GROUP BY m.pupil, m.date""",
+        "enrolment_week": f"""
+            SELECT m.pupil + 1 AS enrolment_id, date_trunc('week', m.date)::DATE AS week_start,
+                   {sums}
+            FROM marks m JOIN codes c USING (code) GROUP BY 1, 2""",
+        "enrolment_year": f"""
+            SELECT m.pupil + 1 AS enrolment_id, 2023 AS academic_year, {sums}
+            FROM marks m JOIN codes c USING (code) GROUP BY 1""",
+    }
+    files = {}
+    for name, query in queries.items():
+        path = folder / f"{name}.csv"
+        con.execute(f"COPY ({query}) TO '{path}' (HEADER false, DELIMITER ',')")
+        path.chmod(0o644)
+        columns = [d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0").description]
+        files[name] = (path, columns)
+    return files
+
+
+def duck_breakdown(con: duckdb.DuckDBPyConnection, period: Period) -> dict[tuple[str, ...], Any]:
+    """The same breakdown computed by DuckDB from the raw marks in memory."""
+    sums = ", ".join(f"sum(c.{c}) AS {c}" for c in COUNT_COLUMNS)
+    rows = con.execute(
+        f"""
+        WITH per AS (
+            SELECT m.pupil, {sums} FROM marks m JOIN codes c USING (code)
+            WHERE m.date BETWEEN ? AND ? GROUP BY m.pupil HAVING sum(c.sess_possible) > 0
+        )
+        SELECT p.year::VARCHAR, p.sen, CASE WHEN p.fsm THEN 'true' ELSE 'false' END,
+               count(*), sum(sess_possible), sum(sess_authorised + sess_unauthorised),
+               sum(CASE WHEN (sess_authorised + sess_unauthorised) * 100
+                             >= sess_possible * 10 THEN 1 ELSE 0 END),
+               sum(CASE WHEN (sess_authorised + sess_unauthorised) * 100
+                             >= sess_possible * 50 THEN 1 ELSE 0 END)
+        FROM per JOIN pupils p ON p.id = per.pupil GROUP BY 1, 2, 3
+        """,
+        [period.start, period.end],
+    ).fetchall()
+    return {tuple(r[:3]): tuple(int(x) for x in r[3:]) for r in rows}
+
+
+def summary(m: GroupMeasures) -> tuple[int, ...]:
+    return (m.enrolments, m.counts.possible, m.counts.overall, m.persistent, m.severe)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pupils", type=int, default=30_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    admin = make_url(args.pg)
+    admin_engine = create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "attx_bench_metrics" WITH (FORCE)'))
+        conn.execute(text('CREATE DATABASE "attx_bench_metrics"'))
+    admin_engine.dispose()
+    url = admin.set(database="attx_bench_metrics").render_as_string(hide_password=False)
+    upgrade_to_head(url, MIGRATIONS_DIR, VERSION_TABLE)
+    engine = create_engine(url, poolclass=NullPool)
+
+    days = school_days()
+    duck = duckdb.connect()
+    start = time.perf_counter()
+    generate(duck, args.pupils, days)
+    marks = duck.execute("SELECT count(*) FROM marks").fetchone()
+    n_marks = int(marks[0]) if marks else 0
+    print(f"generated {args.pupils:,} pupils, {n_marks:,} marks in DuckDB: "
+          f"{time.perf_counter() - start:.1f} s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        folder.chmod(0o755)
+        start = time.perf_counter()
+        files = export(duck, folder)
+        print(f"exported the read model to CSV: {time.perf_counter() - start:.1f} s")
+        with engine.begin() as conn:
+            for name, (path, columns) in files.items():
+                t0 = time.perf_counter()
+                listed = ", ".join(columns)
+                conn.execute(text(f"COPY {name} ({listed}) FROM '{path}' (FORMAT csv)"))
+                count = conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+                print(f"  COPY {name:15s} {count:>12,} rows  {time.perf_counter() - t0:6.1f} s")
+            conn.execute(text("SELECT setval('enrolment_id_seq', (SELECT max(id) FROM enrolment))"))
+    with create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT").connect() as conn:
+        t0 = time.perf_counter()
+        conn.execute(text("VACUUM ANALYZE"))
+        print(f"VACUUM ANALYZE: {time.perf_counter() - t0:.1f} s")
+
+    urns = tuple(f"{100001 + i:06d}" for i in range(SCHOOLS))
+    print()
+    print(f"{'query (median of ' + str(args.runs) + ')':44s} {'PostgreSQL':>11s} "
+          f"{'+ table':>9s} {'DuckDB raw':>11s} {'PG/DuckDB':>10s}  same?")
+    for label, period in (("full-year LA, year x SEN x FSM", FULL_YEAR),
+                          ("6-week window, year x SEN x FSM", SIX_WEEKS)):
+        pieces = [Slice(urns, period)]
+
+        def sql(pieces: list[Slice] = pieces) -> list[Any]:
+            with engine.connect() as conn:
+                return MetricsRepository(conn).grouped_measures(pieces, GROUP_BY)
+
+        def whole(pieces: list[Slice] = pieces) -> Any:
+            with engine.connect() as conn:
+                found = MetricsRepository(conn).grouped_measures(pieces, GROUP_BY)
+            return table(dict(found), GROUP_BY, suppressed=True, threshold=5)
+
+        sql()  # warm the cache, as a running service would be
+        pg_time, pg_rows = median_time(sql, args.runs)
+        table_time, _ = median_time(whole, args.runs)
+        duck_time, duck_rows = median_time(lambda p=period: duck_breakdown(duck, p), args.runs)
+        same = {k: summary(m) for k, m in pg_rows} == duck_rows
+        print(f"{label:44s} {pg_time * 1000:9.1f}ms {table_time * 1000:7.1f}ms "
+              f"{duck_time * 1000:9.1f}ms {pg_time / duck_time:9.2f}x  {same}")
+
+    print()
+    apply_daily_returns(engine, days)
+    engine.dispose()
+
+
+def apply_daily_returns(engine: Any, days: list[dt.date]) -> None:
+    """Time applying new days of marks as the consumer does, page by page."""
+    recorded = dt.datetime.now(dt.UTC)
+    new_days = [days[-1] + dt.timedelta(days=i) for i in range(3, 10) if
+                (days[-1] + dt.timedelta(days=i)).weekday() < 5]
+    sequence = iter(range(1, 10_000_000))
+
+    def changes(urns: list[str], day: dt.date) -> list[Any]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT school_urn, upn FROM enrolment WHERE school_urn = ANY(:u)"),
+                {"u": urns},
+            ).all()
+        out = []
+        for n, (urn, upn) in enumerate(rows):
+            for session in (Session.AM, Session.PM):
+                code = "I" if n % 17 == 0 else ("/" if session is Session.AM else "\\")
+                out.append(MarkUpserted(sequence=next(sequence), recorded_at=recorded,
+                                        school_urn=urn, upn=upn, date=day, session=session,
+                                        code=code, return_id="bench"))
+        return out
+
+    def apply(all_changes: list[Any], page_size: int) -> float:
+        start = time.perf_counter()
+        for i in range(0, len(all_changes), page_size):
+            page = ChangePage(changes=all_changes[i : i + page_size],
+                              next_cursor=f"bench-{i}", has_more=False)
+            with engine.begin() as conn:
+                apply_page(conn, page)
+        return time.perf_counter() - start
+
+    one_school = [apply(changes(["100001"], d), 1000) for d in new_days[:3]]
+    n = len(changes(["100001"], new_days[0]))
+    print(f"daily return, one school ({n} mark changes, one page): "
+          f"median {statistics.median(one_school) * 1000:.0f} ms over {len(one_school)} days")
+    everyone = [f"{100001 + i:06d}" for i in range(SCHOOLS)]
+    la_day = changes(everyone, new_days[3])
+    seconds = apply(la_day, 1000)
+    print(f"daily returns, whole LA ({len(la_day):,} mark changes, pages of 1,000): "
+          f"{seconds:.1f} s ({len(la_day) / seconds:,.0f} changes/s)")
+
+
+if __name__ == "__main__":
+    main()
