@@ -14,6 +14,7 @@ import threading
 
 from sqlalchemy import Engine, select
 
+from services.metrics.alerts import AlertHook
 from services.metrics.clients.ingest import IngestFeedClient
 from services.metrics.domain.errors import PeerUnavailable
 from services.metrics.store.projection import (
@@ -31,8 +32,14 @@ logger = logging.getLogger(__name__)
 _apply_lock = threading.Lock()
 
 
-def catch_up(engine: Engine, feed: IngestFeedClient, *, limit: int = 1000) -> int:
-    """Apply every change waiting in the feed; returns how many changes were applied."""
+def catch_up(
+    engine: Engine, feed: IngestFeedClient, *, limit: int = 1000, alerts: AlertHook | None = None
+) -> int:
+    """Apply every change waiting in the feed; returns how many changes were applied.
+
+    With `alerts`, each page's alert conditions are found and queued in the page's own
+    transaction, and handed to sharing after it commits.
+    """
     applied = 0
     with _apply_lock:
         while True:
@@ -49,26 +56,42 @@ def catch_up(engine: Engine, feed: IngestFeedClient, *, limit: int = 1000) -> in
                     continue  # another process applied this page meanwhile: read on
                 if page.changes or page.next_cursor != after:
                     apply_page(connection, page)
+                    if alerts is not None:
+                        alerts.evaluate(connection, page)
                     applied += len(page.changes)
+            if alerts is not None:
+                alerts.send_pending(engine)
             if not page.has_more:
                 return applied
 
 
-def rebuild(engine: Engine, feed: IngestFeedClient, *, limit: int = 1000) -> int:
-    """Empty the read model and apply the whole feed again from the start."""
+def rebuild(
+    engine: Engine, feed: IngestFeedClient, *, limit: int = 1000, alerts: AlertHook | None = None
+) -> int:
+    """Empty the read model and apply the whole feed again from the start.
+
+    The alert outbox is kept, so conditions already found are not alerted again.
+    """
     with _apply_lock, engine.begin() as connection:
         clear_read_model(connection)
-    return catch_up(engine, feed, limit=limit)
+    return catch_up(engine, feed, limit=limit, alerts=alerts)
 
 
 class FeedConsumer:
     """A daemon thread that catches up every `interval` seconds, or when woken."""
 
     def __init__(
-        self, engine: Engine, feed: IngestFeedClient, *, interval: float, limit: int
+        self,
+        engine: Engine,
+        feed: IngestFeedClient,
+        *,
+        interval: float,
+        limit: int,
+        alerts: AlertHook | None = None,
     ) -> None:
         self._engine = engine
         self._feed = feed
+        self._alerts = alerts
         self._interval = interval
         self._limit = limit
         self._wake = threading.Event()
@@ -90,7 +113,7 @@ class FeedConsumer:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                catch_up(self._engine, self._feed, limit=self._limit)
+                catch_up(self._engine, self._feed, limit=self._limit, alerts=self._alerts)
             except PeerUnavailable as exc:
                 logger.info("change feed not readable yet: %s", exc)
             except Exception:  # the thread must outlive any one bad page; it retries

@@ -14,13 +14,16 @@ import httpx2 as httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from services.metrics.alerts import AlertHook, AlertOptions
 from services.metrics.api.errors import STATUS_MAP
 from services.metrics.api.routes import api_router
 from services.metrics.clients.ingest import IngestFeedClient
 from services.metrics.clients.sharing import SharingClient
+from services.metrics.clients.sharing_alerts import SharingAlertsClient
 from services.metrics.consumer import FeedConsumer
 from services.metrics.settings import MetricsSettings
 from services.metrics.store.models import VERSION_TABLE
+from shared.audit import AuditRecorder
 from shared.auth import AUDIENCE_METRICS, TokenVerifier, verifier_from_settings
 from shared.db import create_db_engine
 from shared.health import health_router
@@ -40,6 +43,8 @@ class State(TypedDict):
     sharing: SharingClient
     feed: IngestFeedClient
     consumer: FeedConsumer | None
+    alerts: AlertHook | None
+    audit_recorder: AuditRecorder
 
 
 def feed_client(
@@ -70,6 +75,30 @@ def sharing_client(
     )
 
 
+def alert_hook(
+    settings: MetricsSettings, transport: httpx.BaseTransport | None = None
+) -> AlertHook | None:
+    """The alert rules' hook on the feed consumer, posting to sharing; None if disabled."""
+    if not settings.alerts.enabled:
+        return None
+    sender = SharingAlertsClient.create(
+        base_url=settings.sharing_url,
+        token_url=settings.oauth.token_url,
+        client_id=settings.service_client.client_id,
+        client_secret=settings.service_client.client_secret.get_secret_value(),
+        transport=transport,
+    )
+    a = settings.alerts
+    options = AlertOptions(
+        thresholds=a.thresholds(),
+        lookback_days=a.lookback_days,
+        spell_weeks=a.spell_weeks,
+        max_age_days=a.max_age_days,
+        post_batch=a.post_batch,
+    )
+    return AlertHook(sender, options)
+
+
 def create_app(
     settings: MetricsSettings | None = None, *, transport: httpx.BaseTransport | None = None
 ) -> FastAPI:
@@ -83,6 +112,8 @@ def create_app(
         verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_METRICS, http=http)
         sharing = sharing_client(settings, transport)
         feed = feed_client(settings, transport)
+        audit_recorder = AuditRecorder.from_settings(settings, transport, service="metrics")
+        alerts = alert_hook(settings, transport)
         consumer = None
         if settings.feed_consumer_enabled:
             consumer = FeedConsumer(
@@ -90,6 +121,7 @@ def create_app(
                 feed,
                 interval=settings.feed_poll_interval_seconds,
                 limit=settings.feed_page_limit,
+                alerts=alerts,
             )
             consumer.start()
         try:
@@ -101,10 +133,15 @@ def create_app(
                 sharing=sharing,
                 feed=feed,
                 consumer=consumer,
+                alerts=alerts,
+                audit_recorder=audit_recorder,
             )
         finally:
+            audit_recorder.close()
             if consumer is not None:
                 consumer.stop()
+            if alerts is not None:
+                alerts.close()
             feed.close()
             sharing.close()
             http.close()

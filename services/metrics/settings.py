@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from services.metrics.domain.alert_rules import AlertThresholds
 from services.metrics.domain.early_warning import EarlyWarningRules
 from shared.settings import DatabaseSettings, ServiceSettings
 
@@ -40,6 +41,50 @@ class EarlyWarningSettings(BaseModel):
         return EarlyWarningRules(**self.model_dump())
 
 
+class AlertSettings(BaseModel):
+    """The alert rules' parameters, and how far back they look (see `services.metrics.alerts`)."""
+
+    enabled: bool = Field(default=True, description="Evaluate alert rules as pages apply.")
+    unexplained_sessions: int = Field(
+        default=2, ge=1, description="Consecutive N/O sessions of a child with a social worker."
+    )
+    missing_education_days: int = Field(
+        default=3, ge=1, description="Consecutive school days unseen (G, N, O) to alert."
+    )
+    recent_weeks: int = Field(default=4, ge=1, description="School weeks of recent attendance.")
+    recent_attendance_below: int = Field(
+        default=90, ge=1, le=100, description="Recent attendance (%) below which to alert."
+    )
+    min_recent_sessions: int = Field(
+        default=10, ge=1, description="Possible sessions needed before recent attendance is judged."
+    )
+    persistent_percent: int = Field(default=10, ge=1, le=100, description="Persistent absence (%).")
+    severe_percent: int = Field(default=50, ge=1, le=100, description="Severe absence (%).")
+    min_year_sessions: int = Field(
+        default=20, ge=1, description="Possible sessions this year before PA/SA is judged."
+    )
+    lookback_days: int = Field(default=28, ge=7, description="Days of marks read for runs.")
+    spell_weeks: int = Field(
+        default=12, ge=1, description="Weeks read to find where a low spell began."
+    )
+    max_age_days: int = Field(
+        default=14, ge=0, description="Conditions whose evidence is older are not alerted."
+    )
+    post_batch: int = Field(default=1000, ge=1, le=5000, description="Candidates per POST.")
+
+    def thresholds(self) -> AlertThresholds:
+        return AlertThresholds(
+            unexplained_sessions=self.unexplained_sessions,
+            missing_education_days=self.missing_education_days,
+            recent_weeks=self.recent_weeks,
+            recent_attendance_below=self.recent_attendance_below,
+            min_recent_sessions=self.min_recent_sessions,
+            persistent_percent=self.persistent_percent,
+            severe_percent=self.severe_percent,
+            min_year_sessions=self.min_year_sessions,
+        )
+
+
 class MetricsSettings(ServiceSettings):
     """Everything the metrics service reads from its environment."""
 
@@ -72,3 +117,4 @@ class MetricsSettings(ServiceSettings):
         default=30.0, ge=0, description="How long the school directory is reused."
     )
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)

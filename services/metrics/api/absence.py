@@ -11,6 +11,7 @@ from services.metrics.api.deps import CanReadMetrics, SessionDep, SettingsDep, S
 from services.metrics.api.params import CSV_RESPONSE, QuestionDep, wants_csv
 from services.metrics.clients.sharing import Directory
 from services.metrics.domain.errors import InvalidQuery
+from services.metrics.domain.groups import Dimension
 from services.metrics.domain.measures import GroupMeasures
 from services.metrics.domain.reach import (
     GEOGRAPHIC_LEVEL,
@@ -56,7 +57,8 @@ aggregates only (e.g. the DfE) get statistical disclosure control: every measure
 group of fewer than 5 enrolments (configurable) is `c`; a count of persistent or
 severe absentees from 1 to 4 is `c` with its rate; then secondary suppression hides one
 more member of every margin that would otherwise hold a single `c`, until every margin
-holds none or at least two. Zero stays 0.
+holds none or at least two. Zero stays 0. A breakdown by `social_care_status` is always
+suppressed, whoever asks (sharing discloses a child's status child by child).
 
 **Comparisons** (`compare`): `last_year` is the same period a year earlier, under the
 same rules and reach; `la` (the local authority of the school, or of the trust's schools
@@ -124,7 +126,9 @@ def absence(
     directory = sharing.directory()
     repo = MetricsRepository(session.connection())
     threshold = settings.suppression_threshold
-    suppressed = not caller.pupil_level
+    # Social-care status is sharing's to disclose child by child; a breakdown by it is
+    # always treated as aggregates-only, so no small cell can reveal one child's status.
+    suppressed = not caller.pupil_level or Dimension.SOCIAL_CARE_STATUS in dims
     rows = _breakdown(
         repo,
         sharing,

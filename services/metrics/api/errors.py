@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from services.metrics.domain.errors import InvalidQuery, NotVisible, PeerUnavailable
+from shared.audit import AuditUnavailable
 from shared.problems import DomainError
 
 STATUS_MAP: dict[type[DomainError], int] = {
     InvalidQuery: 422,
     NotVisible: 404,
     PeerUnavailable: 503,
+    AuditUnavailable: 503,
 }

@@ -35,6 +35,7 @@ from services.metrics.schemas import (
     WeekAttendance,
 )
 from services.metrics.store.repository import EnrolmentRow, MetricsRepository
+from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.codes import category_on, lookup
 from shared.problems import ProblemItem
 
@@ -45,6 +46,8 @@ Only for callers whose organisation may see pupil-level data (sharing's policy):
 including aggregate-only callers such as the DfE, get 404. A pupil at a school outside
 the caller's reach is not found (404); lists only ever hold visible pupils.
 Measures follow DfE's headline rules (see `GET /v1/absence`).
+Every pupil returned is put on the audit trail first (503 if it cannot be); send
+`X-Purpose` to say why you read.
 """
 
 
@@ -128,6 +131,8 @@ def list_pupils(
     settings: SettingsDep,
     sharing: SharingDep,
     asked: PeriodDep,
+    audit: AuditRecorderDep,
+    purpose: PurposeHeader,
     scope: Annotated[
         str | None, Query(description="Limit to a scope (default: every visible school).")
     ] = None,
@@ -190,6 +195,12 @@ def list_pupils(
     result = PupilPage(
         items=items, next_cursor=_encode(page[-1].id) if len(chosen) > limit else None
     )
+    audit.record_read(
+        principal=principal,
+        children=[(i.upn, i.school_urn) for i in items],
+        endpoint="GET /v1/pupils",
+        purpose=purpose,
+    )
     if wants_csv(request):
         columns = [
             "school_urn",
@@ -218,6 +229,8 @@ def pupil_attendance(
     session: SessionDep,
     sharing: SharingDep,
     asked: PeriodDep,
+    audit: AuditRecorderDep,
+    purpose: PurposeHeader,
 ) -> PupilAttendance:
     """One pupil's register marks, weekly attendance and measures, per visible enrolment.
 
@@ -279,4 +292,10 @@ def pupil_attendance(
                 measures=pupil_measures(counts.get(e.id, SessionCounts())),
             )
         )
+    audit.record_read(
+        principal=principal,
+        children=[(upn, e.school_urn) for e in enrolments],
+        endpoint="GET /v1/pupils/{upn}/attendance",
+        purpose=purpose,
+    )
     return PupilAttendance(upn=upn, period=_period(asked), enrolments=out)

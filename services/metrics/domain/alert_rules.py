@@ -199,7 +199,8 @@ def missing_education_runs(
     ]
 
 
-def _low(counts: SessionCounts, rules: AlertThresholds) -> bool:
+def is_low_attendance(counts: SessionCounts, rules: AlertThresholds) -> bool:
+    """Enough possible sessions to judge, and attendance under the threshold."""
     return (
         counts.possible >= rules.min_recent_sessions
         and counts.attended * 100 < rules.recent_attendance_below * counts.possible
@@ -228,10 +229,10 @@ def low_recent_attendance(
             total = total + counts
         windows.append(total)
     last = len(ordered) - 1
-    if not _low(windows[last], rules):
+    if not is_low_attendance(windows[last], rules):
         return None
     first = last
-    while first > 0 and _low(windows[first - 1], rules):
+    while first > 0 and is_low_attendance(windows[first - 1], rules):
         first -= 1
     start_index = max(0, first - n + 1)
     if truncated and start_index == 0:

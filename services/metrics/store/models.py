@@ -127,3 +127,8 @@ class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):
 
 
 BUCKET_TABLES = (EnrolmentDay, EnrolmentWeek, EnrolmentYear)
+
+
+# The alert outbox lives in its own module; importing it here registers it whenever the
+# models are loaded (Alembic autogenerate, test fixtures, the app).
+from services.metrics.store import alert_models as _alert_models  # noqa: E402, F401

@@ -1,0 +1,367 @@
+"""Evaluating the alert rules as change pages are applied, and handing what they find on.
+
+`AlertHook.evaluate` runs inside the transaction that applies a page (the consumer calls
+it right after `apply_page`), so it reads the read model with the page's marks in it. It
+evaluates the rules (`domain.alert_rules`) only for the (school, pupil) pairs the page
+touched, and writes each condition found to `alert_outbox` under its condition key, in
+the same transaction as the page and its cursor. So:
+
+- a crash before commit loses the page *and* its alerts; the page is re-read and both
+  come back together;
+- a page applied again (a replay, a rebuild) finds the same keys and adds nothing;
+- `AlertHook.send_pending`, after commit, posts the unsent rows to the sharing service
+  and marks them posted; rows sharing could not take are retried at the next page or poll.
+
+Cost is kept to what a page touched: rates come from the week and year buckets summed
+in SQL, and marks are read only for pupils whose page has a code that can start a run
+(N, O, G, E) or a withdrawn mark. Conditions older than `max_age_days` are not alerted:
+alerts are about now, so a back-filled term or a rebuild does not page anybody.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, select, update
+
+from services.metrics.clients.sharing_alerts import SharingAlertsClient
+from services.metrics.domain import alert_rules as rules
+from services.metrics.domain.calendar import academic_year_of, week_start
+from services.metrics.domain.errors import PeerUnavailable
+from services.metrics.domain.measures import SessionCounts
+from services.metrics.store.alert_models import AlertOutbox
+from services.metrics.store.projection import (
+    chunks,
+    enrolment_t,
+    mark_t,
+    upsert,
+    week_t,
+    year_t,
+)
+from shared.contracts.alerts import (
+    MAX_SESSIONS_PER_ALERT,
+    AlertCandidate,
+    AlertPupil,
+    AlertSession,
+)
+from shared.contracts.changes import (
+    ChangePage,
+    EnrolmentRemoved,
+    EnrolmentUpserted,
+    MarkUpserted,
+    MarkWithdrawn,
+)
+
+logger = logging.getLogger(__name__)
+
+outbox_t: Table = AlertOutbox.__table__  # type: ignore[attr-defined]
+
+PupilKey = tuple[str, str]
+RUN_CODES = rules.UNEXPLAINED_CODES | rules.UNSEEN_CODES | rules.EXCLUSION_CODES
+
+
+@dataclass(frozen=True)
+class AlertOptions:
+    """How far back the hook reads, and which conditions are still news."""
+
+    thresholds: rules.AlertThresholds = field(default_factory=rules.AlertThresholds)
+    lookback_days: int = 28
+    """Calendar days of marks read for the run rules."""
+    spell_weeks: int = 12
+    """School weeks of buckets read to find where a low-attendance spell began."""
+    max_age_days: int = 14
+    """A condition whose evidence ends longer ago than this is not alerted."""
+    post_batch: int = 1000
+
+
+@dataclass
+class _Touched:
+    """What one page touched: each pupil's latest marked day, and which may start runs."""
+
+    latest: dict[PupilKey, dt.date] = field(default_factory=dict)
+    runs: set[PupilKey] = field(default_factory=set)
+    leavers: dict[PupilKey, EnrolmentUpserted] = field(default_factory=dict)
+    withdrawn: list[EnrolmentRemoved] = field(default_factory=list)
+
+
+def _touched(page: ChangePage) -> _Touched:
+    found = _Touched()
+    for change in page.changes:
+        if isinstance(change, MarkUpserted | MarkWithdrawn):
+            key = (change.school_urn, change.upn)
+            if key not in found.latest or change.date > found.latest[key]:
+                found.latest[key] = change.date
+            if isinstance(change, MarkWithdrawn) or change.code in RUN_CODES:
+                found.runs.add(key)
+        elif isinstance(change, EnrolmentUpserted) and change.enrolment.leaving_date:
+            found.leavers[(change.enrolment.school_urn, change.enrolment.upn)] = change
+        elif isinstance(change, EnrolmentRemoved):
+            found.withdrawn.append(change)
+    return found
+
+
+@dataclass(frozen=True)
+class _Enrolment:
+    id: int
+    entry_date: dt.date
+    pupil: AlertPupil
+
+
+def _by_school(keys: Iterable[PupilKey]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for urn, upn in sorted(set(keys)):
+        grouped[urn].append(upn)
+    return grouped
+
+
+def _enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilKey, _Enrolment]:
+    e = enrolment_t.c
+    found: dict[PupilKey, _Enrolment] = {}
+    for urn, upns in _by_school(keys).items():
+        for part in chunks(upns):
+            statement = select(
+                e.id, e.upn, e.entry_date, e.legal_forename, e.legal_surname, e.date_of_birth
+            ).where(e.school_urn == urn, e.upn.in_(part))
+            for row in connection.execute(statement):
+                found[(urn, row.upn)] = _Enrolment(
+                    row.id,
+                    row.entry_date,
+                    AlertPupil(
+                        legal_forename=row.legal_forename,
+                        legal_surname=row.legal_surname,
+                        date_of_birth=row.date_of_birth,
+                    ),
+                )
+    return found
+
+
+def _sums(
+    connection: Connection, table: Table, ids: Sequence[int], *where: Any
+) -> dict[int, SessionCounts]:
+    columns = ("sess_possible", "sess_attended", "sess_authorised", "sess_unauthorised")
+    found: dict[int, SessionCounts] = {}
+    for part in chunks(sorted(ids)):
+        statement = (
+            select(table.c.enrolment_id, *(func.sum(table.c[c]).label(c) for c in columns))
+            .where(table.c.enrolment_id.in_(part), *where)
+            .group_by(table.c.enrolment_id)
+        )
+        for row in connection.execute(statement).mappings():
+            found[row["enrolment_id"]] = SessionCounts({c: int(row[c] or 0) for c in columns})
+    return found
+
+
+def _weeks(
+    connection: Connection, ids: Sequence[int], first: dt.date, last: dt.date
+) -> dict[int, list[tuple[dt.date, SessionCounts]]]:
+    columns = ("sess_possible", "sess_attended", "sess_authorised", "sess_unauthorised")
+    found: dict[int, list[tuple[dt.date, SessionCounts]]] = defaultdict(list)
+    for part in chunks(sorted(ids)):
+        statement = select(
+            week_t.c.enrolment_id, week_t.c.week_start, *(week_t.c[c] for c in columns)
+        ).where(week_t.c.enrolment_id.in_(part), week_t.c.week_start.between(first, last))
+        for row in connection.execute(statement).mappings():
+            found[row["enrolment_id"]].append(
+                (row["week_start"], SessionCounts({c: int(row[c]) for c in columns}))
+            )
+    return found
+
+
+def _marks(
+    connection: Connection, keys: Iterable[PupilKey], since: dt.date
+) -> dict[PupilKey, list[rules.MarkAt]]:
+    m = mark_t.c
+    found: dict[PupilKey, list[rules.MarkAt]] = defaultdict(list)
+    for urn, upns in _by_school(keys).items():
+        for part in chunks(upns):
+            statement = select(m.upn, m.date, m.session, m.code).where(
+                m.school_urn == urn, m.upn.in_(part), m.date >= since
+            )
+            for row in connection.execute(statement):
+                found[(urn, row.upn)].append(rules.MarkAt(row.date, row.session, row.code))
+    return found
+
+
+def evaluate_page(
+    connection: Connection, page: ChangePage, options: AlertOptions, *, now: dt.datetime
+) -> list[AlertCandidate]:
+    """Every condition the rules find for the pupils this (applied) page touched."""
+    today = now.date()
+    oldest = today - dt.timedelta(days=options.max_age_days)
+    touched = _touched(page)
+    latest = {k: d for k, d in touched.latest.items() if d >= oldest}
+    enrolments = _enrolments(connection, [*latest, *touched.leavers])
+    findings: list[tuple[PupilKey, rules.Finding]] = []
+
+    # Rates: the latest four weeks and the year, per group of pupils sharing a latest week.
+    by_week: dict[dt.date, list[PupilKey]] = defaultdict(list)
+    for key, day in latest.items():
+        if key in enrolments:
+            by_week[week_start(day)].append(key)
+    t = options.thresholds
+    for monday, keys in by_week.items():
+        ids = [enrolments[k].id for k in keys]
+        recent = _sums(
+            connection,
+            week_t,
+            ids,
+            week_t.c.week_start.between(monday - dt.timedelta(weeks=t.recent_weeks - 1), monday),
+        )
+        year = academic_year_of(monday + dt.timedelta(days=4))
+        years = _sums(connection, year_t, ids, year_t.c.academic_year == year)
+        low = [
+            k
+            for k in keys
+            if rules.is_low_attendance(recent.get(enrolments[k].id, SessionCounts()), t)
+        ]
+        first = monday - dt.timedelta(weeks=options.spell_weeks - 1)
+        spells = _weeks(connection, [enrolments[k].id for k in low], first, monday)
+        for key in low:
+            enrolment = enrolments[key]
+            found = rules.low_recent_attendance(
+                spells[enrolment.id], t, truncated=enrolment.entry_date < first
+            )
+            if found is not None:
+                findings.append((key, found))
+        for key in keys:
+            counts = years.get(enrolments[key].id)
+            if counts is not None:
+                findings += [(key, f) for f in rules.crossing(counts, latest[key], t)]
+
+    # Runs: only pupils whose page could start or join one.
+    run_keys = [k for k in touched.runs if k in latest and k in enrolments]
+    window = today - dt.timedelta(days=options.lookback_days)
+    for key, marks in _marks(connection, run_keys, window).items():
+        truncated = enrolments[key].entry_date < window
+        findings += [(key, f) for f in rules.unexplained_runs(marks, t, truncated=truncated)]
+        findings += [(key, f) for f in rules.missing_education_runs(marks, t, truncated=truncated)]
+        findings += [(key, f) for f in rules.exclusion_runs(marks, truncated=truncated)]
+
+    # Removals from the roll.
+    for key, change in touched.leavers.items():
+        leaving = change.enrolment.leaving_date
+        if leaving is not None and leaving >= oldest:
+            findings.append((key, rules.removal(leaving, None, on=today)))
+    for removed in touched.withdrawn:
+        if removed.recorded_at.date() >= oldest:
+            findings.append(
+                (
+                    (removed.school_urn, removed.upn),
+                    rules.removal(None, removed.sequence, on=removed.recorded_at.date()),
+                )
+            )
+
+    return [
+        _candidate(key, finding, enrolments.get(key), now)
+        for key, finding in findings
+        if finding.until >= oldest
+    ]
+
+
+def _candidate(
+    key: PupilKey, finding: rules.Finding, enrolment: _Enrolment | None, now: dt.datetime
+) -> AlertCandidate:
+    urn, upn = key
+    return AlertCandidate(
+        condition_key=rules.condition_key(finding.rule, urn, upn, finding.start),
+        rule=finding.rule,
+        school_urn=urn,
+        upn=upn,
+        since=finding.since,
+        until=finding.until,
+        summary=finding.summary,
+        sessions=[
+            AlertSession(date=m.date, session=m.session, code=m.code) for m in finding.sessions
+        ][:MAX_SESSIONS_PER_ALERT],
+        attendance_percent=finding.percent,
+        pupil=enrolment.pupil if enrolment is not None else None,
+        detected_at=now,
+    )
+
+
+def queue(connection: Connection, candidates: Sequence[AlertCandidate]) -> None:
+    """Write candidates to the outbox; a key already there (found before) is left alone."""
+    if not candidates:
+        return
+    rows = {
+        c.condition_key: {
+            "condition_key": c.condition_key,
+            "rule": c.rule.value,
+            "school_urn": c.school_urn,
+            "upn": c.upn,
+            "payload": c.model_dump_json(),
+            "created_at": c.detected_at,
+            "posted_at": None,
+        }
+        for c in candidates
+    }
+    statement = upsert(connection, outbox_t).on_conflict_do_nothing(
+        index_elements=[outbox_t.c.condition_key]
+    )
+    for part in chunks(list(rows.values())):
+        connection.execute(statement, list(part))
+
+
+class AlertHook:
+    """Evaluates each applied page in its transaction; posts what it found after commit."""
+
+    def __init__(
+        self,
+        sender: SharingAlertsClient | None,
+        options: AlertOptions,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self._sender = sender
+        self._options = options
+        self._clock = clock
+
+    def close(self) -> None:
+        if self._sender is not None:
+            self._sender.close()
+
+    def evaluate(self, connection: Connection, page: ChangePage) -> int:
+        """Find and queue the page's conditions in the page's transaction; how many found."""
+        candidates = evaluate_page(connection, page, self._options, now=self._clock())
+        queue(connection, candidates)
+        return len(candidates)
+
+    def send_pending(self, engine: Engine) -> int:
+        """Post every unsent condition to sharing, a batch at a time; how many were taken.
+
+        Sharing dedupes by condition key, so a batch posted twice (a crash between its
+        answer and our commit) alerts nobody twice.
+        """
+        if self._sender is None:
+            return 0
+        sent = 0
+        while True:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    select(outbox_t.c.condition_key, outbox_t.c.payload)
+                    .where(outbox_t.c.posted_at.is_(None))
+                    .order_by(outbox_t.c.created_at, outbox_t.c.condition_key)
+                    .limit(self._options.post_batch)
+                ).all()
+            if not rows:
+                return sent
+            candidates = [AlertCandidate.model_validate_json(r.payload) for r in rows]
+            try:
+                self._sender.post(candidates)
+            except PeerUnavailable as exc:
+                logger.warning("alerts not handed to sharing yet (%d waiting): %s", len(rows), exc)
+                return sent
+            keys = [r.condition_key for r in rows]
+            with engine.begin() as connection:
+                for part in chunks(keys):
+                    connection.execute(
+                        update(outbox_t)
+                        .where(outbox_t.c.condition_key.in_(part))
+                        .values(posted_at=self._clock())
+                    )
+            sent += len(rows)
