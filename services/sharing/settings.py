@@ -27,3 +27,8 @@ class SharingSettings(ServiceSettings):
         gt=0,
         description="Lifetime of issued access tokens (exp - iat), in seconds.",
     )
+    allow_plain_http_token_requests: bool = Field(
+        default=False,
+        description="Accept token requests over plain http from hosts other than loopback "
+        "(a private network behind a TLS proxy, e.g. compose). Loopback is always accepted.",
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -47,11 +48,21 @@ async def token(request: Request) -> JSONResponse:
     The token is an RFC 9068 JWT whose `scope` is the requested scopes the client is
     allowed (all its scopes when none is requested).
     """
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    oauth_request = StarletteOAuth2Request(
-        request.method, str(request.url), request.headers, form, dict(request.query_params)
-    )
     settings: SharingSettings = request.state.settings
+    url = request.url
+    if url.scheme == "http" and settings.allow_plain_http_token_requests:
+        # authlib refuses plain http except on loopback; the deployment vouches for its network.
+        url = url.replace(scheme="https")
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        oauth_request = StarletteOAuth2Request(
+            request.method, str(url), request.headers, form, dict(request.query_params)
+        )
+    except InsecureTransportError:
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": "the token endpoint requires https"},
+            status_code=400,
+        )
     engine: Engine = request.state.engine
     return await run_in_threadpool(
         issue_token,
