@@ -21,6 +21,7 @@ from services.ingest.clients.metrics import MetricsNotifier
 from services.ingest.clients.sharing import SharingClient
 from services.ingest.settings import IngestSettings
 from services.ingest.store.models import VERSION_TABLE
+from shared.audit import AuditRecorder
 from shared.auth import AUDIENCE_INGEST, TokenVerifier, verifier_from_settings
 from shared.db import create_db_engine
 from shared.health import health_router
@@ -39,6 +40,7 @@ class State(TypedDict):
     http: httpx.Client
     sharing: SharingClient
     notifier: MetricsNotifier
+    audit_recorder: AuditRecorder
 
 
 def create_app(
@@ -54,6 +56,7 @@ def create_app(
         verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_INGEST, http=http)
         sharing = SharingClient.from_settings(settings, transport)
         notifier = MetricsNotifier.from_settings(settings, transport)
+        audit_recorder = AuditRecorder.from_settings(settings, transport, service="ingest")
         try:
             yield State(
                 settings=settings,
@@ -62,8 +65,10 @@ def create_app(
                 http=http,
                 sharing=sharing,
                 notifier=notifier,
+                audit_recorder=audit_recorder,
             )
         finally:
+            audit_recorder.close()
             notifier.close()
             sharing.close()
             http.close()

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from shared.identifiers import URN_PATTERN
 
+UPN_SHAPE = r"^[A-Z0-9]{13}$"
 MAX_EVENTS_PER_BATCH = 500
 MAX_CHILDREN_PER_EVENT = 20_000
 """A metrics pupil list of a large authority fits in one event."""
@@ -43,7 +44,11 @@ class Purpose(StrEnum):
 class AuditChild(BaseModel):
     """One child whose data was read, with the school it was read at."""
 
-    upn: str = Field(min_length=13, max_length=13, description="The pupil's UPN.")
+    upn: str = Field(
+        pattern=UPN_SHAPE,
+        description="The pupil's UPN as served (upper case); its check letter is not checked "
+        "here, since the trail records what was read, right or wrong.",
+    )
     school_urn: str = Field(pattern=URN_PATTERN, description="The school's URN.")
 
 

@@ -14,6 +14,7 @@ from services.ingest.domain.problems import (
     SchoolNotFound,
     UnsupportedFormat,
 )
+from shared.audit import AuditUnavailable
 from shared.problems import DomainError
 
 STATUS_MAP: dict[type[DomainError], int] = {
@@ -27,4 +28,5 @@ STATUS_MAP: dict[type[DomainError], int] = {
     SchoolNotFound: 404,
     ReturnNotFound: 404,
     DirectoryUnavailable: 503,
+    AuditUnavailable: 503,
 }

@@ -31,6 +31,7 @@ from services.ingest.schemas import (
     ReturnIn,
 )
 from services.ingest.store.repository import IngestRepository
+from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.auth import Principal
 from shared.contracts.directory import SchoolRecord
 from shared.identifiers import URN_PATTERN, normalise_upn
@@ -205,19 +206,30 @@ def list_returns(
     return ReceiptPage(returns=[ReceiptPublic.of(r) for r in page], next_cursor=next_cursor)
 
 
-@router.get("/schools/{urn}/pupils/{upn}/marks", response_model=PupilMarks)
+MARKS_ENDPOINT = "GET /v1/schools/{urn}/pupils/{upn}/marks"
+
+
+@router.get(
+    "/schools/{urn}/pupils/{upn}/marks",
+    response_model=PupilMarks,
+    responses={503: {**_PROBLEM, "description": "The read could not be put on record."}},
+)
 def pupil_marks(
     urn: Urn,
     upn: Annotated[str, Path(min_length=13, max_length=13)],
+    principal: CanReadReturns,
     windows: Annotated[list[DateRange], Depends(_reader_windows)],
     session: SessionDep,
+    audit: AuditRecorderDep,
+    purpose: PurposeHeader,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
     history: Annotated[bool, Query(description="Include every change of each mark.")] = False,
 ) -> PupilMarks | JSONResponse:
     """A pupil's current marks at a school between two dates; with history, every change.
 
-    A withdrawn mark appears with `code: null` when history is asked for.
+    A withdrawn mark appears with `code: null` when history is asked for. A read that finds
+    marks is put on the audit trail before it is answered (503 if it cannot be).
     """
     upn = normalise_upn(upn)
     asked = DateRange(from_ or date.min, to or date.max)
@@ -248,4 +260,8 @@ def pupil_marks(
             entry.history.append(MarkHistoryEntry.of(change, client_id))
         for entry in marks.values():
             entry.history = entry.history or []
+    if marks:
+        audit.record_read(
+            principal=principal, children=[(upn, urn)], endpoint=MARKS_ENDPOINT, purpose=purpose
+        )
     return PupilMarks(school_urn=urn, upn=upn, marks=[marks[k] for k in sorted(marks)])

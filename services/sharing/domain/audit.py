@@ -25,8 +25,6 @@ from typing import Any
 
 from services.sharing.domain.organisations import OrganisationType
 from services.sharing.domain.roles import Role
-from shared.identifiers import check_upn
-from shared.problems import ProblemItem
 
 GENESIS_HASH = "0" * 64
 """The `previous_hash` of the first entry."""
@@ -221,23 +219,6 @@ class AuditReach:
 
     everything: bool = False
     schools: tuple[SchoolReach, ...] = ()
-
-
-def event_problems(children_upns: Sequence[Sequence[str]]) -> list[ProblemItem]:
-    """Every UPN in a batch that is not a valid UPN, located as /events/i/children/j/upn."""
-    problems: list[ProblemItem] = []
-    for i, upns in enumerate(children_upns):
-        for j, upn in enumerate(upns):
-            result = check_upn(upn)
-            if not result.valid:
-                problems.append(
-                    ProblemItem(
-                        location=f"/events/{i}/children/{j}/upn",
-                        code="invalid_upn",
-                        detail=result.problem or "not a UPN",
-                    )
-                )
-    return problems
 
 
 def audit_reach(
