@@ -126,7 +126,7 @@ def export(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, tuple[Path
     """The read model's tables as CSV files PostgreSQL's server-side COPY can read."""
     sums = ", ".join(f"sum(c.{c}) AS {c}" for c in COUNT_COLUMNS)
     queries = {
-        "enrolment": f"""
+        "enrolment": """
             SELECT id + 1 AS id, school_urn, upn, false AS upn_temporary, 'S' AS legal_surname,
                    'F' AS legal_forename, make_date(2023 - 5 - (year - 1) - 1, 3, 1)
                    AS date_of_birth, CASE WHEN id % 2 = 0 THEN 'F' ELSE 'M' END AS gender,
@@ -134,15 +134,16 @@ def export(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, tuple[Path
                    'WBRI' AS ethnicity, 'White' AS ethnicity_group, 'C' AS enrolment_status,
                    DATE '2023-09-01' AS entry_date, NULL AS leaving_date
             FROM pupils""",
-        "mark": "SELECT school_urn, upn, date, session, code FROM marks",
+        # Ordered by day, as daily returns arrive, so the tables lie on disk as they would.
+        "mark": "SELECT school_urn, upn, date, session, code FROM marks ORDER BY date",
         "enrolment_day": f"""
             SELECT m.pupil + 1 AS enrolment_id, m.date,
                    date_trunc('week', m.date)::DATE AS week_start, 2023 AS academic_year, {sums}
-            FROM marks m JOIN codes c USING (code) GROUP BY m.pupil, m.date""",
+            FROM marks m JOIN codes c USING (code) GROUP BY m.pupil, m.date ORDER BY m.date""",
         "enrolment_week": f"""
             SELECT m.pupil + 1 AS enrolment_id, date_trunc('week', m.date)::DATE AS week_start,
                    {sums}
-            FROM marks m JOIN codes c USING (code) GROUP BY 1, 2""",
+            FROM marks m JOIN codes c USING (code) GROUP BY 1, 2 ORDER BY 2""",
         "enrolment_year": f"""
             SELECT m.pupil + 1 AS enrolment_id, 2023 AS academic_year, {sums}
             FROM marks m JOIN codes c USING (code) GROUP BY 1""",
@@ -206,8 +207,10 @@ def main() -> None:
     generate(duck, args.pupils, days)
     marks = duck.execute("SELECT count(*) FROM marks").fetchone()
     n_marks = int(marks[0]) if marks else 0
-    print(f"generated {args.pupils:,} pupils, {n_marks:,} marks in DuckDB: "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"generated {args.pupils:,} pupils, {n_marks:,} marks in DuckDB: "
+        f"{time.perf_counter() - start:.1f} s"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -230,10 +233,14 @@ def main() -> None:
 
     urns = tuple(f"{100001 + i:06d}" for i in range(SCHOOLS))
     print()
-    print(f"{'query (median of ' + str(args.runs) + ')':44s} {'PostgreSQL':>11s} "
-          f"{'+ table':>9s} {'DuckDB raw':>11s} {'PG/DuckDB':>10s}  same?")
-    for label, period in (("full-year LA, year x SEN x FSM", FULL_YEAR),
-                          ("6-week window, year x SEN x FSM", SIX_WEEKS)):
+    print(
+        f"{'query (median of ' + str(args.runs) + ')':44s} {'PostgreSQL':>11s} "
+        f"{'+ table':>9s} {'DuckDB raw':>11s} {'PG/DuckDB':>10s}  same?"
+    )
+    for label, period in (
+        ("full-year LA, year x SEN x FSM", FULL_YEAR),
+        ("6-week window, year x SEN x FSM", SIX_WEEKS),
+    ):
         pieces = [Slice(urns, period)]
 
         def sql(pieces: list[Slice] = pieces) -> list[Any]:
@@ -250,8 +257,10 @@ def main() -> None:
         table_time, _ = median_time(whole, args.runs)
         duck_time, duck_rows = median_time(lambda p=period: duck_breakdown(duck, p), args.runs)
         same = {k: summary(m) for k, m in pg_rows} == duck_rows
-        print(f"{label:44s} {pg_time * 1000:9.1f}ms {table_time * 1000:7.1f}ms "
-              f"{duck_time * 1000:9.1f}ms {pg_time / duck_time:9.2f}x  {same}")
+        print(
+            f"{label:44s} {pg_time * 1000:9.1f}ms {table_time * 1000:7.1f}ms "
+            f"{duck_time * 1000:9.1f}ms {pg_time / duck_time:9.2f}x  {same}"
+        )
 
     print()
     apply_daily_returns(engine, days)
@@ -261,8 +270,11 @@ def main() -> None:
 def apply_daily_returns(engine: Any, days: list[dt.date]) -> None:
     """Time applying new days of marks as the consumer does, page by page."""
     recorded = dt.datetime.now(dt.UTC)
-    new_days = [days[-1] + dt.timedelta(days=i) for i in range(3, 10) if
-                (days[-1] + dt.timedelta(days=i)).weekday() < 5]
+    new_days = [
+        days[-1] + dt.timedelta(days=i)
+        for i in range(3, 10)
+        if (days[-1] + dt.timedelta(days=i)).weekday() < 5
+    ]
     sequence = iter(range(1, 10_000_000))
 
     def changes(urns: list[str], day: dt.date) -> list[Any]:
@@ -275,29 +287,43 @@ def apply_daily_returns(engine: Any, days: list[dt.date]) -> None:
         for n, (urn, upn) in enumerate(rows):
             for session in (Session.AM, Session.PM):
                 code = "I" if n % 17 == 0 else ("/" if session is Session.AM else "\\")
-                out.append(MarkUpserted(sequence=next(sequence), recorded_at=recorded,
-                                        school_urn=urn, upn=upn, date=day, session=session,
-                                        code=code, return_id="bench"))
+                out.append(
+                    MarkUpserted(
+                        sequence=next(sequence),
+                        recorded_at=recorded,
+                        school_urn=urn,
+                        upn=upn,
+                        date=day,
+                        session=session,
+                        code=code,
+                        return_id="bench",
+                    )
+                )
         return out
 
     def apply(all_changes: list[Any], page_size: int) -> float:
         start = time.perf_counter()
         for i in range(0, len(all_changes), page_size):
-            page = ChangePage(changes=all_changes[i : i + page_size],
-                              next_cursor=f"bench-{i}", has_more=False)
+            page = ChangePage(
+                changes=all_changes[i : i + page_size], next_cursor=f"bench-{i}", has_more=False
+            )
             with engine.begin() as conn:
                 apply_page(conn, page)
         return time.perf_counter() - start
 
     one_school = [apply(changes(["100001"], d), 1000) for d in new_days[:3]]
     n = len(changes(["100001"], new_days[0]))
-    print(f"daily return, one school ({n} mark changes, one page): "
-          f"median {statistics.median(one_school) * 1000:.0f} ms over {len(one_school)} days")
+    print(
+        f"daily return, one school ({n} mark changes, one page): "
+        f"median {statistics.median(one_school) * 1000:.0f} ms over {len(one_school)} days"
+    )
     everyone = [f"{100001 + i:06d}" for i in range(SCHOOLS)]
     la_day = changes(everyone, new_days[3])
     seconds = apply(la_day, 1000)
-    print(f"daily returns, whole LA ({len(la_day):,} mark changes, pages of 1,000): "
-          f"{seconds:.1f} s ({len(la_day) / seconds:,.0f} changes/s)")
+    print(
+        f"daily returns, whole LA ({len(la_day):,} mark changes, pages of 1,000): "
+        f"{seconds:.1f} s ({len(la_day) / seconds:,.0f} changes/s)"
+    )
 
 
 if __name__ == "__main__":

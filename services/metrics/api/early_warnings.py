@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
-from services.metrics.api.params import CSV_RESPONSE, wants_csv
+from services.metrics.api.params import CSV_RESPONSE, IsoDate, wants_csv
 from services.metrics.domain import early_warning
 from services.metrics.domain.reach import parse_scope
 from services.metrics.reports import caller_of, coverage, pupil_histories
@@ -43,7 +43,7 @@ def early_warnings(
     scope: Annotated[
         str | None, Query(description="Limit to a scope (default: every visible school).")
     ] = None,
-    as_of: Annotated[dt.date | None, Query(description="The day to judge on.")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="The day to judge on.")] = None,
 ) -> EarlyWarningList | Response:
     """Visible pupils with at least one early-warning flag."""
     day = as_of or dt.date.today()

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from pydantic import BeforeValidator
 
 from services.metrics.domain.calendar import Term
 from services.metrics.domain.errors import InvalidQuery
 from services.metrics.domain.reach import PeriodAsked, Scope, parse_scope, resolve_period
 from services.metrics.reports import parse_group_by
-from shared.problems import ProblemItem
+from shared.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemItem
 
 CSV_MEDIA_TYPE = "text/csv"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: object) -> object:
+    """Refuse what pydantic would otherwise read as a date (e.g. `0`, a Unix time)."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+"""A query date: only `YYYY-MM-DD`, as the OpenAPI `format: date` promises."""
+PEER_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+        "description": "The sharing service (policy, directory) could not be asked.",
+    }
+}
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {CSV_MEDIA_TYPE: {}}, "description": "JSON, or CSV on request."}
+    200: {"content": {CSV_MEDIA_TYPE: {}}, "description": "JSON, or CSV on request."},
+    **PEER_UNAVAILABLE,
 }
 
 ScopeText = Annotated[
@@ -36,14 +58,14 @@ GroupBy = Annotated[
 
 
 def _period(
-    start: Annotated[dt.date | None, Query(alias="from", description="First day.")] = None,
-    end: Annotated[dt.date | None, Query(alias="to", description="Last day.")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from", description="First day.")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="Last day.")] = None,
     academic_year: Annotated[
         str | None, Query(description="An academic year such as 2023/24.", examples=["2023/24"])
     ] = None,
     term: Annotated[Term | None, Query(description="A term of `academic_year`.")] = None,
     week: Annotated[
-        dt.date | None, Query(description="Any day of a week; the Monday-to-Sunday week.")
+        IsoDate | None, Query(description="Any day of a week; the Monday-to-Sunday week.")
     ] = None,
 ) -> PeriodAsked | InvalidQuery:
     """One of from+to, academic_year (+term), or week; none: the academic year to date."""

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
-from services.metrics.api.params import CSV_RESPONSE, PeriodDep, wants_csv
+from services.metrics.api.params import (
+    CSV_RESPONSE,
+    PEER_UNAVAILABLE,
+    IsoDate,
+    PeriodDep,
+    wants_csv,
+)
 from services.metrics.domain.calendar import week_start
 from services.metrics.domain.early_warning import flags
 from services.metrics.domain.errors import InvalidQuery, NotVisible
@@ -139,7 +145,7 @@ def list_pupils(
     persistent: Annotated[bool | None, Query(description="Persistent absentees only.")] = None,
     severe: Annotated[bool | None, Query(description="Severe absentees only.")] = None,
     at_risk: Annotated[bool | None, Query(description="Pupils with early warnings.")] = None,
-    as_of: Annotated[dt.date | None, Query(description="Day for at_risk; default today.")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Day for at_risk; default today.")] = None,
     nc_year: Annotated[str | None, Query(description="National curriculum year.")] = None,
     gender: Annotated[str | None, Query(description="M, F or U.")] = None,
     sen_provision: Annotated[str | None, Query(description="N, K or E.")] = None,
@@ -222,7 +228,7 @@ def list_pupils(
     return result
 
 
-@router.get("/pupils/{upn}/attendance", description=ACCESS)
+@router.get("/pupils/{upn}/attendance", description=ACCESS, responses=PEER_UNAVAILABLE)
 def pupil_attendance(
     upn: Annotated[str, Path(pattern=r"^[A-Z0-9]{13}$", description="The pupil's UPN.")],
     principal: CanReadAttendance,

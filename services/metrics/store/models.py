@@ -9,6 +9,7 @@ far), so it can be dropped and rebuilt at any time:
   headline measures only (age 5-15, age-15 summer second half removed, late summer
   starters excluded). Weeks and years are sums of days; queries add up the largest
   buckets that fit the period asked for, then judge PA per enrolment, then group.
+  Days and weeks are also indexed by date, so a window reads only its own rows.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class EnrolmentDay(SessionCountColumns, MetricsTable, table=True):
     __tablename__ = "enrolment_day"
 
     enrolment_id: int = Field(primary_key=True)
-    date: dt.date = Field(primary_key=True)
+    date: dt.date = Field(primary_key=True, index=True)
     week_start: dt.date
     academic_year: int
 
@@ -114,7 +115,7 @@ class EnrolmentWeek(SessionCountColumns, MetricsTable, table=True):
     __tablename__ = "enrolment_week"
 
     enrolment_id: int = Field(primary_key=True)
-    week_start: dt.date = Field(primary_key=True)
+    week_start: dt.date = Field(primary_key=True, index=True)
 
 
 class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     union_all,
 )
 
@@ -81,6 +82,10 @@ class MetricsRepository:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        if connection.dialect.name == "postgresql":
+            # Per-enrolment sums over a whole LA are hashed in memory rather than sorted on
+            # disk (the 4 MB default spills); LOCAL ends with this request's transaction.
+            connection.execute(text("SET LOCAL work_mem = '64MB'"))
 
     def _in_schools(self, column: Any, schools: Sequence[str] | None) -> ColumnElement[bool]:
         """`column` (an enrolment id) belongs to one of the schools (None: any school)."""
