@@ -51,6 +51,12 @@ STATE_DEPENDENT_BODIES = {
     ("POST", "/v1/trust-memberships"),
     # A return is judged against the codes in force on each date and the stored roll.
     ("POST", "/v1/schools/{urn}/returns"),
+    # Metrics: exactly one period form (from+to, academic_year[+term], week), which
+    # parameters' schemas cannot state; mixing them is one 422 naming every problem.
+    ("GET", "/v1/absence"),
+    ("GET", "/v1/trends"),
+    ("GET", "/v1/pupils"),
+    ("GET", "/v1/pupils/{upn}/attendance"),
 }
 
 
