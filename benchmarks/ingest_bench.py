@@ -1,36 +1,42 @@
-"""Ingest benchmark on PostgreSQL (not a test): prints figures, asserts nothing.
+"""Ingest benchmark on PostgreSQL over real HTTP (not a test): prints figures, asserts nothing.
 
     .venv/bin/python benchmarks/ingest_bench.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Runs the real sharing and ingest apps in-process behind Starlette TestClients (ASGI
-without sockets, so the HTTP figures exclude TCP but include routing, auth with a real
-token, the directory call, parsing, validation and the database work), on fresh
-PostgreSQL databases, and measures in one run:
+Runs the sharing and ingest services as separate uvicorn processes on loopback sockets,
+on fresh PostgreSQL databases, and talks to them with a plain httpx client and real
+OAuth tokens, as a school's MIS would. One run measures, side by side:
 
 1. a daily return of a 1,500-pupil school (3,000 marks), JSON, median of 7 days;
-2. a full-year CTF backfill of a 1,000-pupil school (~380,000 marks), as a throughput
-   ratio to a raw psycopg COPY of the same rows into a bare, unindexed table;
-3. peak RSS of a fresh process ingesting a 2,000-pupil full-year CTF (subprocess).
+2. a full-year CTF backfill of a 1,000-pupil school (~390,000 marks), as a throughput
+   ratio to a raw psycopg COPY of the same rows into a bare, unindexed table, in the
+   same run on the same database;
+3. peak RSS of a freshly started ingest process (sampled with psutil every 5 ms) while
+   a 2,000-pupil full-year CTF is streamed to it from a file.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import httpx2 as httpx  # noqa: E402
+import psutil  # noqa: E402
 import psycopg  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
@@ -49,9 +55,12 @@ HOLIDAYS = [
     (date(2025, 5, 26), date(2025, 5, 30)),
 ]
 CODES = ["/"] * 90 + ["L", "I", "I", "M", "N", "U", "C2", "O", "B", "G"]
+ADMIN_ID, ADMIN_SECRET = "bench-admin", "bench-admin-secret"
+SERVICE_ID, SERVICE_SECRET = "bench-service", "bench-service-secret"
 
 
 def school_days(start: date = date(2024, 9, 2), end: date = date(2025, 7, 18)) -> list[date]:
+    """Monday to Friday of one academic year, less the holidays."""
     days, day = [], start
     while day <= end:
         if day.weekday() < 5 and not any(a <= day <= b for a, b in HOLIDAYS):
@@ -61,6 +70,7 @@ def school_days(start: date = date(2024, 9, 2), end: date = date(2025, 7, 18)) -
 
 
 def pupils(n: int, la: str, estab: str) -> list[Pupil]:
+    """`n` pupils with valid, distinct UPNs."""
     out = []
     for i in range(n):
         body = f"{la}{int(estab) + i // 1000:04d}24{i % 1000:03d}"
@@ -83,6 +93,7 @@ def pupils(n: int, la: str, estab: str) -> list[Pupil]:
 
 
 def marks(roll: list[Pupil], days: list[date]) -> list[Mark]:
+    """Both sessions of every day for every pupil, mostly present, some absences."""
     out = []
     for d_index, day in enumerate(days):
         for p_index, p in enumerate(roll):
@@ -94,78 +105,125 @@ def marks(roll: list[Pupil], days: list[date]) -> list[Mark]:
     return out
 
 
-class Harness:
-    """Sharing + ingest in-process on fresh PostgreSQL databases, one school, its token."""
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
-    def __init__(
-        self, admin_url: str, stack: ExitStack, tag: str, dfe_number: str | None = None
-    ) -> None:
-        from services.sharing.bootstrap import bootstrap
-        from tests.support.system import (
-            ADMIN_CLIENT_ID,
-            ADMIN_CLIENT_SECRET,
-            INGEST_URL,
-            SERVICE_CLIENT_ID,
-            SERVICE_CLIENT_SECRET,
-            SHARING_URL,
-            System,
-            _settings,
-        )
-        from tests.support.transport import AppTransport
 
-        urls = {}
-        admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-        for service in ("sharing", "ingest"):
-            name = f"attx_bench_{tag}_{service}"
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            urls[service] = make_url(admin_url).set(database=name).render_as_string(False)
-            main = __import__(f"services.{service}.main", fromlist=["MIGRATIONS_DIR"])
-            models = __import__(f"services.{service}.store.models", fromlist=["VERSION_TABLE"])
-            upgrade_to_head(urls[service], main.MIGRATIONS_DIR, models.VERSION_TABLE)
-        admin.dispose()
-        engine = create_db_engine(urls["sharing"])
-        seeded = bootstrap(
-            engine,
-            admin_client_id=ADMIN_CLIENT_ID,
-            admin_client_secret=ADMIN_CLIENT_SECRET,
-            service_client_id=SERVICE_CLIENT_ID,
-            service_client_secret=SERVICE_CLIENT_SECRET,
-        )
-        engine.dispose()
-        transport = AppTransport()
-        clients = {}
-        for service, url in (("sharing", SHARING_URL), ("ingest", INGEST_URL)):
-            main = __import__(f"services.{service}.main", fromlist=["create_app"])
-            app = main.create_app(_settings(service, urls[service], {}), transport=transport)
-            clients[service] = stack.enter_context(TestClient(app, base_url=url))
-            transport.mount(url, clients[service])
-        self.system = System(clients, transport, seeded, {})
-        self.ingest_url = urls["ingest"]
-        extra = {"dfe_number": dfe_number} if dfe_number else {}
-        self.school = self.system.create_organisation("school", la_code="202", **extra)
-        self.headers = self.system.headers_for(
-            self.school["id"], "school_system", ["returns:write"]
-        )
+def fresh_database(admin_url: str, name: str, service: str) -> str:
+    """Drop, create and migrate one service's database; its URL."""
+    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(False)
+    main = __import__(f"services.{service}.main", fromlist=["MIGRATIONS_DIR"])
+    models = __import__(f"services.{service}.store.models", fromlist=["VERSION_TABLE"])
+    upgrade_to_head(url, main.MIGRATIONS_DIR, models.VERSION_TABLE)
+    return url
 
-    def post(self, body: bytes, content_type: str) -> float:
-        start = time.perf_counter()
-        response = self.system.ingest.post(
-            f"/v1/schools/{self.school['urn']}/returns",
-            content=body,
-            headers={**self.headers, "Content-Type": content_type},
-        )
-        elapsed = time.perf_counter() - start
-        assert response.status_code == 201, response.text[:2000]
-        return elapsed
 
-    def ctf_school(self) -> CtfSchool:
-        dfe = self.school["dfe_number"]
-        return CtfSchool(dfe[:3], dfe[3:], "Bench")
+@contextmanager
+def serve(service: str, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """One service under uvicorn in its own process, until the block ends."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"services.{service}.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{service} did not start")
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+class Directory:
+    """The sharing service's HTTP API: schools, clients and their tokens."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base, timeout=30)
+        self.admin = {"Authorization": f"Bearer {self.token(ADMIN_ID, ADMIN_SECRET)}"}
+        self.serial = 0
+
+    def token(self, client_id: str, secret: str) -> str:
+        response = self.http.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        )
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+    def school(self, dfe_number: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """A new school and the Authorization header of its MIS client."""
+        self.serial += 1
+        body = {
+            "type": "school",
+            "name": f"Bench school {self.serial}",
+            "urn": f"{900000 + self.serial:06d}",
+            "dfe_number": dfe_number,
+            "phase": "primary",
+        }
+        org = self.http.post("/v1/organisations", json=body, headers=self.admin)
+        org.raise_for_status()
+        client = self.http.post(
+            "/v1/clients",
+            json={
+                "organisation_id": org.json()["id"],
+                "role": "school_system",
+                "scopes": ["returns:write"],
+            },
+            headers=self.admin,
+        )
+        client.raise_for_status()
+        secret = client.json()
+        token = self.token(secret["client_id"], secret["client_secret"])
+        return org.json(), {"Authorization": f"Bearer {token}"}
+
+
+def post(
+    http: httpx.Client, urn: str, headers: dict[str, str], body: Any, content_type: str
+) -> float:
+    """Submit one return; seconds until the receipt is in."""
+    start = time.perf_counter()
+    response = http.post(
+        f"/v1/schools/{urn}/returns",
+        content=body,
+        headers={**headers, "Content-Type": content_type},
+    )
+    elapsed = time.perf_counter() - start
+    assert response.status_code == 201, response.text[:2000]
+    return elapsed
 
 
 def raw_copy_seconds(ingest_url: str, rows: list[Mark]) -> float:
+    """A psycopg COPY of `rows` into a bare, unindexed table, committed."""
     dsn = make_url(ingest_url).set(drivername="postgresql").render_as_string(False)
     with psycopg.connect(dsn) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_raw")
@@ -179,74 +237,128 @@ def raw_copy_seconds(ingest_url: str, rows: list[Mark]) -> float:
             for m in rows:
                 copy.write_row((m.upn, m.date, m.session, m.code))
         conn.commit()
-        return time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        conn.execute("DROP TABLE bench_raw")
+        conn.commit()
+        return elapsed
 
 
-def rss_child(admin_url: str, path: str, dfe_number: str) -> None:
-    with ExitStack() as stack:
-        harness = Harness(admin_url, stack, "rss", dfe_number)
-        body = Path(path).read_bytes()
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        seconds = harness.post(body, "application/xml")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{before:.0f} {peak:.0f} {seconds:.2f} {len(body)}")
+class RssSampler:
+    """The peak resident set size of one process, sampled every 5 ms on a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak = self.process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.005)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def file_chunks(path: str, size: int = 256 * 1024) -> Iterator[bytes]:
+    """A file as a stream of chunks (sent chunked, never held whole by the client)."""
+    with open(path, "rb") as f:
+        while chunk := f.read(size):
+            yield chunk
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--rss-child")
-    parser.add_argument("--dfe-number")
     args = parser.parse_args()
-    if args.rss_child:
-        rss_child(args.pg, args.rss_child, args.dfe_number)
-        return
-    days = school_days()
-    with ExitStack() as stack:
-        # 1. daily return of a 1,500-pupil school
-        daily = Harness(args.pg, stack, "daily")
-        roll = pupils(1500, "202", "4001")
-        daily.post(json_return(roll, []), "application/json")
-        timings = [
-            daily.post(json_return([], marks(roll, [day])), "application/json") for day in days[:7]
-        ]
-        # 2. full-year CTF backfill of a 1,000-pupil school
-        backfill = Harness(args.pg, stack, "backfill")
-        roll = pupils(1000, "202", "5001")
-        year = marks(roll, days)
-        body = b"".join(iter_ctf_return(backfill.ctf_school(), roll, year))
-        ingest_s = backfill.post(body, "application/xml")
-        copy_s = raw_copy_seconds(backfill.ingest_url, year)
-    # 3. peak RSS, 2,000 pupils, in a fresh process
-    ctf_school = CtfSchool("202", "7001", "Bench big")
-    big_roll = pupils(2000, "202", "6001")
-    with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as f:
-        for chunk in iter_ctf_return(ctf_school, big_roll, marks(big_roll, days)):
-            f.write(chunk)
-    child = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--pg",
-            args.pg,
-            "--rss-child",
-            f.name,
-            "--dfe-number",
-            ctf_school.lea + ctf_school.estab,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    from services.sharing.bootstrap import bootstrap
+
+    sharing_db = fresh_database(args.pg, "attx_bench_sharing", "sharing")
+    ingest_db = fresh_database(args.pg, "attx_bench_ingest", "ingest")
+    engine = create_db_engine(sharing_db)
+    bootstrap(
+        engine,
+        admin_client_id=ADMIN_ID,
+        admin_client_secret=ADMIN_SECRET,
+        service_client_id=SERVICE_ID,
+        service_client_secret=SERVICE_SECRET,
     )
-    if child.returncode:
-        print(child.stderr[-3000:])
-    before, peak, rss_seconds, size = child.stdout.split()
-    Path(f.name).unlink()
-    print("ingest benchmark (PostgreSQL, in-process TestClient over ASGI, real tokens)")
+    engine.dispose()
+    sharing_port, ingest_port = _free_port(), _free_port()
+    issuer = f"http://127.0.0.1:{sharing_port}"
+    common = {
+        "ENVIRONMENT": "test",
+        "OAUTH__ISSUER": issuer,
+        "SHARING_URL": issuer,
+        "INGEST_URL": f"http://127.0.0.1:{ingest_port}",
+        # Nothing listens there: the best-effort feed notification fails fast, after the reply.
+        "METRICS_URL": f"http://127.0.0.1:{_free_port()}",
+        "SERVICE_CLIENT__CLIENT_ID": SERVICE_ID,
+        "SERVICE_CLIENT__CLIENT_SECRET": SERVICE_SECRET,
+    }
+    sharing_env = {f"SHARING_{k}": v for k, v in common.items()}
+    sharing_env["SHARING_DATABASE__URL"] = sharing_db
+    ingest_env = {f"INGEST_{k}": v for k, v in common.items()}
+    ingest_env["INGEST_DATABASE__URL"] = ingest_db
+    days = school_days()
+    ingest_base = f"http://127.0.0.1:{ingest_port}"
+    with serve("sharing", sharing_port, sharing_env):
+        directory = Directory(issuer)
+        with (
+            serve("ingest", ingest_port, ingest_env),
+            httpx.Client(base_url=ingest_base, timeout=600) as http,
+        ):
+            # 1. daily return of a 1,500-pupil school
+            school, headers = directory.school("2024001")
+            roll = pupils(1500, "202", "4001")
+            post(http, school["urn"], headers, json_return(roll, []), "application/json")
+            timings = [
+                post(
+                    http,
+                    school["urn"],
+                    headers,
+                    json_return([], marks(roll, [day])),
+                    "application/json",
+                )
+                for day in days[:7]
+            ]
+            # 2. full-year CTF backfill of a 1,000-pupil school, then raw COPY of its rows
+            school, headers = directory.school("2025001")
+            roll = pupils(1000, "202", "5001")
+            year = marks(roll, days)
+            ctf = CtfSchool("202", "5001", "Bench backfill")
+            body = b"".join(iter_ctf_return(ctf, roll, year))
+            ingest_s = post(http, school["urn"], headers, body, "application/xml")
+            copy_s = raw_copy_seconds(ingest_db, year)
+        # 3. peak RSS of a fresh ingest process, 2,000 pupils streamed from a file
+        school, headers = directory.school("2027001")
+        big_roll = pupils(2000, "202", "6001")
+        with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as f:
+            for chunk in iter_ctf_return(
+                CtfSchool("202", "7001", "Bench big"), big_roll, marks(big_roll, days)
+            ):
+                f.write(chunk)
+        size = Path(f.name).stat().st_size
+        with (
+            serve("ingest", ingest_port, ingest_env) as process,
+            httpx.Client(base_url=ingest_base, timeout=600) as http,
+        ):
+            idle = psutil.Process(process.pid).memory_info().rss
+            with RssSampler(process.pid) as sampler:
+                rss_s = post(http, school["urn"], headers, file_chunks(f.name), "application/xml")
+        Path(f.name).unlink()
+    mb = 1024 * 1024
+    print("ingest benchmark (PostgreSQL; sharing and ingest as uvicorn processes, real HTTP)")
     print(f"school days in the year: {len(days)}")
     print(
         f"daily return, 1,500 pupils, 3,000 marks (JSON): median {statistics.median(timings):.3f} s"
-        f"  runs {' '.join(f'{t:.3f}' for t in timings)}"
+        f"  runs {' '.join(f'{t:.3f}' for t in timings)}  (target < 0.150 s)"
     )
     print(
         f"full-year CTF backfill, 1,000 pupils, {len(year):,} marks, {len(body) / 1e6:.1f} MB: "
@@ -258,9 +370,9 @@ def main() -> None:
     )
     print(f"throughput ratio ingest / raw COPY: {copy_s / ingest_s:.0%} (target >= 25%)")
     print(
-        f"2,000-pupil full-year CTF ({int(size) / 1e6:.1f} MB) in a fresh process: "
-        f"peak RSS {peak} MB (before the request {before} MB), {rss_seconds} s "
-        "(target < 300 MB)"
+        f"2,000-pupil full-year CTF ({size / 1e6:.1f} MB) streamed to a fresh ingest process: "
+        f"peak RSS {sampler.peak / mb:.0f} MB (idle before the request {idle / mb:.0f} MB), "
+        f"{rss_s:.2f} s (target < 300 MB)"
     )
 
 
