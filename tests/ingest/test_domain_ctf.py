@@ -104,3 +104,49 @@ def test_hostile_or_broken_xml_is_malformed_not_followed(sample: str) -> None:
 def test_a_root_other_than_ctfile_is_malformed() -> None:
     with pytest.raises(MalformedReturn, match="CTfile"):
         parse_ctf(io.BytesIO(b"<Other/>"), Problems())
+
+
+def _ctf_with_marks(marks_text: str, start: date = MONDAY) -> bytes:
+    """A one-pupil CTF whose only AttendanceMarks string is `marks_text`, from `start`."""
+    p = pupil()
+    body = ctf_return(CtfSchool("202", "4001", "T"), [p], [Mark(p.upn, MONDAY, "AM", "/")])
+    body = body.replace(
+        f"<AttendanceStartDate>{MONDAY.isoformat()}".encode(),
+        f"<AttendanceStartDate>{start.isoformat()}".encode(),
+    )
+    return body.replace(
+        b"<AttendanceMarks>/-</AttendanceMarks>",
+        f"<AttendanceMarks>{marks_text}</AttendanceMarks>".encode(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("marks_text", "start"),
+    [
+        # Thursday to the next Friday: two-character codes, a weekend of blanks and #.
+        ("/\\" + "C2L" + "--" + "##" + "/\\" * 4 + "-I", MONDAY + timedelta(days=3)),
+        # A Friday, a blank weekend, then a closure and a weekday blank.
+        ("/\\" + "----" + "##" + "-/", MONDAY + timedelta(days=4)),
+    ],
+)
+def test_a_well_formed_string_reads_as_the_token_by_token_reader_does(
+    marks_text: str, start: date
+) -> None:
+    parsed = parse_ctf(io.BytesIO(_ctf_with_marks(marks_text, start)), problems := Problems())
+    assert not problems, problems.items
+    decoded = [t for t in decode_marks(start, marks_text) if isinstance(t, Token)]
+    assert [(m[1], m[2], m[3], m[4] % 10_000_000) for m in parsed.marks] == [
+        (t.day, t.session, t.code, t.offset) for t in decoded if t.code != "-"
+    ]
+    assert [(n[1], n[2]) for n in parsed.no_marks] == [
+        (t.day, t.session) for t in decoded if t.code == "-" and t.day.weekday() < 5
+    ]
+
+
+def test_a_misdated_mark_in_a_well_formed_string_is_reported_at_its_offset() -> None:
+    friday = MONDAY + timedelta(days=4)
+    parsed = parse_ctf(io.BytesIO(_ctf_with_marks("/\\C2", friday)), problems := Problems())
+    assert [(i.code, i.location.rsplit("@", 1)[1]) for i in problems.items] == [
+        ("ctf_marks_weekend", "2")
+    ]
+    assert [m[1:4] for m in parsed.marks] == [(friday, "AM", "/"), (friday, "PM", "\\")]

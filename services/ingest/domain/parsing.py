@@ -18,14 +18,15 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from itertools import accumulate
 from typing import IO, Any, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from services.ingest.domain.ctf import Token, decode_marks
+from services.ingest.domain.ctf import WEEKEND_ALLOWED, Token, decode_marks, split_well_formed
 from services.ingest.domain.formats import MARK_COLUMNS, ROLL_COLUMNS
 from services.ingest.domain.model import SESSIONS, DateRange, Pupil
 from services.ingest.domain.problems import MalformedReturn, Problems
@@ -97,6 +98,20 @@ class _RecordReader:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
         self.dates = _Dates()
+        self._calendars: dict[date, tuple[list[date], list[bool]]] = {}
+
+    def calendar(self, start: date, days: int) -> tuple[list[date], list[bool]]:
+        """At least `days` consecutive days from `start`, and whether each is a weekend.
+
+        Shared by every pupil whose marks start that day, so a year of marks builds one
+        list of dates instead of a date per session.
+        """
+        found = self._calendars.get(start)
+        if found is None or len(found[0]) < days:
+            span = [start + timedelta(days=n) for n in range(max(days, 366))]
+            found = (span, [d.weekday() >= 5 for d in span])
+            self._calendars[start] = found
+        return found
 
     def upn(self, raw: object, where: Callable[[str], str]) -> tuple[str, bool] | None:
         if not isinstance(raw, str) or not raw.strip():
@@ -588,6 +603,44 @@ def _ctf_marks(
     parsed: ParsedReturn,
     reader: _RecordReader,
 ) -> None:
+    base = block * _CTF_REF_STRIDE
+    tokens = split_well_formed(marks)
+    if tokens is None or not _ctf_marks_fast(upn, start, tokens, base, parsed, reader):
+        _ctf_marks_careful(upn, start, marks, block, blocks, parsed, reader)
+
+
+def _ctf_marks_fast(
+    upn: str, start: date, tokens: list[str], base: int, parsed: ParsedReturn, reader: _RecordReader
+) -> bool:
+    """Add the sessions of a well-formed string; False (nothing added) if one is misdated."""
+    days, weekend = reader.calendar(start, (len(tokens) + 1) // 2)
+    offsets = list(accumulate(map(len, tokens), initial=base))
+    found: list[MarkRow] = []
+    blank: list[tuple[str, date, str]] = []
+    for position, code in enumerate(tokens):
+        index = position >> 1
+        if code == NO_MARK:
+            if not weekend[index]:
+                blank.append((upn, days[index], SESSIONS[position & 1]))
+        elif weekend[index] and code not in WEEKEND_ALLOWED:
+            return False
+        else:
+            found.append((upn, days[index], SESSIONS[position & 1], code, offsets[position]))
+    parsed.marks.extend(found)
+    parsed.no_marks.extend(blank)
+    return True
+
+
+def _ctf_marks_careful(
+    upn: str,
+    start: date,
+    marks: str,
+    block: int,
+    blocks: list[str],
+    parsed: ParsedReturn,
+    reader: _RecordReader,
+) -> None:
+    """Read a string with problems token by token, naming each problem and its offset."""
     base = block * _CTF_REF_STRIDE
     for token in decode_marks(start, marks):
         if not isinstance(token, Token):

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from services.ingest.domain.parsing import MarkRow, ParsedReturn
 from services.ingest.domain.problems import Problems
-from shared.codes import lookup
+from shared.codes import ALL_CODES, lookup
 
 WARNING_EXAMPLES = 20
 N_CODE_SCHOOL_DAYS = 5
@@ -71,44 +71,63 @@ def validate_return(
     # neighbours: no second index of 760k keys is needed. It also orders the bulk write.
     parsed.marks.sort()
     kept: list[MarkRow] = []
+    keep = kept.append
     previous: MarkRow | None = None
+    in_force = _CodesInForce()
+    problem: tuple[str, str] | None = None
     for mark in parsed.marks:
         upn, day, session, code, ref = mark
-        if previous is not None and previous[:3] == mark[:3]:
-            if previous[3] != code:
-                problems.add(
-                    parsed.locate(ref, "code"),
-                    "mark_conflict",
-                    f"{upn} {day.isoformat()} {session} is both {previous[3]!r} "
-                    f"and {code!r} in this return",
+        if previous is not None and previous[0] == upn and previous[1] == day:
+            if previous[2] == session:
+                if previous[3] != code:
+                    problems.add(
+                        parsed.locate(ref, "code"),
+                        "mark_conflict",
+                        f"{upn} {day.isoformat()} {session} is both {previous[3]!r} "
+                        f"and {code!r} in this return",
+                    )
+                continue
+        else:
+            # A new (pupil, day): check the day once for both of its sessions.
+            dates = roll.get(upn)
+            if dates is None:
+                problem = (
+                    "pupil_not_on_roll",
+                    "is not on this school's roll (send the pupil in the roll)",
                 )
-            continue
+            elif dates[0] <= day and (dates[1] is None or day <= dates[1]):
+                problem = None
+            else:
+                problem = ("pupil_not_on_roll_on_date", f"is not on roll on {day.isoformat()}")
         previous = mark
         if day > today:
             problems.add(
                 parsed.locate(ref, "date"), "date_in_future", f"{day.isoformat()} is in the future"
             )
-        elif lookup(code, day) is None:
+        elif code not in in_force(day):
             problems.add(
                 parsed.locate(ref, "code"),
                 "code_not_in_force",
                 f"{code!r} is not an attendance code in force on {day.isoformat()}",
             )
-        dates = roll.get(upn)
-        if dates is None:
-            problems.add(
-                parsed.locate(ref, "upn"),
-                "pupil_not_on_roll",
-                f"{upn} is not on this school's roll (send the pupil in the roll)",
-            )
-        elif not (dates[0] <= day and (dates[1] is None or day <= dates[1])):
-            problems.add(
-                parsed.locate(ref, "upn"),
-                "pupil_not_on_roll_on_date",
-                f"{upn} is not on roll on {day.isoformat()}",
-            )
-        kept.append(mark)
+        if problem is not None:
+            problems.add(parsed.locate(ref, "upn"), problem[0], f"{upn} {problem[1]}")
+        keep(mark)
     parsed.marks[:] = kept
+
+
+class _CodesInForce:
+    """The codes in force on a day, worked out once per distinct day of a return."""
+
+    def __init__(self) -> None:
+        self._by_day: dict[date, frozenset[str]] = {}
+
+    def __call__(self, day: date) -> frozenset[str]:
+        found = self._by_day.get(day)
+        if found is None:
+            found = frozenset(code for code in ALL_CODES if lookup(code, day) is not None)
+            self._by_day[day] = found
+        return found
 
 
 def no_mark_warning(no_marks: Iterable[tuple[str, date, str]]) -> QualityWarning | None:
