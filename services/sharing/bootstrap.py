@@ -33,6 +33,7 @@ SERVICE_SCOPES = [
     Scope.ATTENDANCE_READ,
     Scope.METRICS_READ,
     Scope.AUDIT_WRITE,
+    Scope.ALERTS_WRITE,
 ]
 
 

@@ -21,6 +21,7 @@ from services.sharing.api.errors import STATUS_MAP
 from services.sharing.api.oauth import published_jwks
 from services.sharing.api.routes import api_router, public_router
 from services.sharing.clients.ingest import IngestClient
+from services.sharing.dispatcher import Dispatcher
 from services.sharing.settings import SharingSettings
 from services.sharing.store.models import VERSION_TABLE
 from services.sharing.store.repository import SigningKeyRepository
@@ -40,6 +41,7 @@ class State(TypedDict):
     engine: Engine
     token_verifier: TokenVerifier
     ingest: IngestClient
+    dispatcher: Dispatcher | None
 
 
 class LocalJwksTransport(httpx.BaseTransport):
@@ -84,9 +86,24 @@ def create_app(
         http = httpx.Client(transport=LocalJwksTransport(engine))
         verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_SHARING, http=http)
         ingest = IngestClient.from_settings(settings, transport)
+        dispatcher = None
+        if settings.webhooks.dispatcher_enabled:
+            # Webhooks go to the subscribers' own servers: plain HTTP, never `transport`.
+            dispatcher = Dispatcher(
+                engine, settings.webhooks, reporter=settings.service_client.client_id
+            )
+            dispatcher.start()
         try:
-            yield State(settings=settings, engine=engine, token_verifier=verifier, ingest=ingest)
+            yield State(
+                settings=settings,
+                engine=engine,
+                token_verifier=verifier,
+                ingest=ingest,
+                dispatcher=dispatcher,
+            )
         finally:
+            if dispatcher is not None:
+                dispatcher.stop()
             ingest.close()
             http.close()
             engine.dispose()

@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DatabaseSettings, ServiceSettings
+
+
+class WebhookSettings(BaseModel):
+    """Alert delivery: the dispatcher thread, retries, leases, and which targets are allowed."""
+
+    dispatcher_enabled: bool = Field(
+        default=True, description="Run the thread that delivers webhooks from the outbox."
+    )
+    poll_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How often the dispatcher looks for due deliveries."
+    )
+    batch_size: int = Field(default=50, ge=1, le=1000, description="Deliveries claimed at once.")
+    lease_seconds: float = Field(
+        default=60.0, gt=0, description="How long a claimed delivery is held before another "
+        "dispatcher may take it (a dispatcher that died mid-send loses its lease)."
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, description="Per-request timeout.")
+    max_attempts: int = Field(
+        default=8, ge=1, description="Failed attempts after which a delivery is dead-lettered."
+    )
+    backoff_base_seconds: float = Field(
+        default=30.0, gt=0, description="Wait after the first failure; doubles each time."
+    )
+    backoff_max_seconds: float = Field(default=21600.0, gt=0, description="Longest wait.")
+    secret_rotation_overlap_seconds: float = Field(
+        default=86400.0, ge=0, description="How long the old secret still signs after rotation."
+    )
+    allow_local_targets: bool = Field(
+        default=False,
+        description="Development only: allow http:// and loopback/private webhook targets.",
+    )
 
 
 class SharingSettings(ServiceSettings):
@@ -32,3 +63,10 @@ class SharingSettings(ServiceSettings):
         description="Accept token requests over plain http from hosts other than loopback "
         "(a private network behind a TLS proxy, e.g. compose). Loopback is always accepted.",
     )
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+
+    @model_validator(mode="after")
+    def _no_local_webhooks_in_production(self) -> SharingSettings:
+        if self.environment == "production" and self.webhooks.allow_local_targets:
+            raise ValueError("webhooks.allow_local_targets is for development only")
+        return self

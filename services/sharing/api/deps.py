@@ -56,6 +56,21 @@ def _audit_reporter(
 
 CanRecordAudit = Annotated[Principal, Depends(_audit_reporter)]
 
+CanReadAlerts = Annotated[Principal, Security(authenticate, scopes=[Scope.ALERTS_READ])]
+CanSubscribe = Annotated[Principal, Security(authenticate, scopes=[Scope.ALERTS_SUBSCRIBE])]
+
+
+def _alert_reporter(
+    principal: Annotated[Principal, Security(authenticate, scopes=[Scope.ALERTS_WRITE])],
+) -> Principal:
+    # Only the platform's own services (metrics) propose alerts.
+    if principal.role != Role.SERVICE:
+        raise HTTPException(403, "Only a client with the role service may propose alerts.")
+    return principal
+
+
+CanProposeAlerts = Annotated[Principal, Depends(_alert_reporter)]
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[
     str | None, Query(description="The next_cursor of the previous page; omit for the first.")

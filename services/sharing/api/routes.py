@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from services.sharing.api import (
     agreements,
+    alerts,
     audit,
     clients,
     episodes,
@@ -14,6 +15,7 @@ from services.sharing.api import (
     organisations,
     policy,
     reach,
+    subscriptions,
 )
 
 api_router = APIRouter(prefix="/v1")
@@ -25,6 +27,8 @@ api_router.include_router(reach.router)
 api_router.include_router(episodes.router)
 api_router.include_router(agreements.router)
 api_router.include_router(audit.router)
+api_router.include_router(alerts.router)
+api_router.include_router(subscriptions.router)
 
 public_router = oauth.router
 """The OAuth endpoints and well-known documents, outside /v1 and without a token."""

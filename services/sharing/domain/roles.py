@@ -35,6 +35,17 @@ ROLES_BY_TYPE: dict[OrganisationType, frozenset[Role]] = {
 }
 """The platform's own clients belong to the operator; everyone else acts for itself."""
 
+ALERT_RECIPIENT_ROLES = frozenset(
+    {
+        Role.SCHOOL_SYSTEM,
+        Role.TRUST_SYSTEM,
+        Role.LA_ATTENDANCE,
+        Role.VIRTUAL_SCHOOL,
+        Role.SOCIAL_CARE,
+    }
+)
+"""Who acts on a child's attendance, and so may receive alerts (not the DfE, not partners)."""
+
 RESTRICTED_SCOPES: dict[Scope, frozenset[Role]] = {
     Scope.CHANGES_READ: frozenset({Role.SERVICE}),
     Scope.POLICY_READ: frozenset({Role.SERVICE}),
@@ -45,6 +56,9 @@ RESTRICTED_SCOPES: dict[Scope, frozenset[Role]] = {
     Scope.SOCIAL_CARE_WRITE: frozenset({Role.SOCIAL_CARE}),
     Scope.SOCIAL_CARE_READ: frozenset({Role.SOCIAL_CARE, Role.VIRTUAL_SCHOOL}),
     Scope.AGREEMENTS_WRITE: frozenset({Role.SCHOOL_SYSTEM, Role.TRUST_SYSTEM}),
+    Scope.ALERTS_WRITE: frozenset({Role.SERVICE}),
+    Scope.ALERTS_READ: ALERT_RECIPIENT_ROLES,
+    Scope.ALERTS_SUBSCRIBE: ALERT_RECIPIENT_ROLES,
 }
 """Scopes only some roles may hold; any other scope may be given to any role."""
 

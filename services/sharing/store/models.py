@@ -110,6 +110,9 @@ class SigningKey(SharingTable, table=True):
 
 # The audit trail's tables live in their own module; importing it here puts them on this
 # registry whenever the models are loaded (Alembic autogenerate, test fixtures, the app).
+# Alerts and their webhook outbox live in their own module; importing it here registers
+# them whenever the models are loaded.
+from services.sharing.store import alert_models as _alert_models  # noqa: E402, F401
 from services.sharing.store import audit_models as _audit_models  # noqa: E402, F401
 
 # The access policy's tables (care episodes, data-sharing agreements) live in their own
