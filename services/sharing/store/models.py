@@ -108,10 +108,9 @@ class SigningKey(SharingTable, table=True):
     retired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
-# The audit trail's tables live in their own module; importing it here puts them on this
-# registry whenever the models are loaded (Alembic autogenerate, test fixtures, the app).
-# Alerts and their webhook outbox live in their own module; importing it here registers
-# them whenever the models are loaded.
+# The alerts' and the audit trail's tables live in their own modules; importing them here
+# puts them on this registry whenever the models are loaded (Alembic autogenerate, test
+# fixtures, the app).
 from services.sharing.store import alert_models as _alert_models  # noqa: E402, F401
 from services.sharing.store import audit_models as _audit_models  # noqa: E402, F401
 
