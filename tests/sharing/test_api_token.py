@@ -101,6 +101,8 @@ def test_no_scope_requested_grants_every_allowed_scope(system: System) -> None:
         "feed:notify",
         "attendance:read",
         "metrics:read",
+        "audit:write",
+        "alerts:write",
     }
 
 
