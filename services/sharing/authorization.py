@@ -7,6 +7,8 @@ authlib has no Starlette server integration, so this subclasses its framework-ag
 A token carries the standard RFC 9068 claims (iss, sub, aud, exp, iat, jti, client_id,
 scope) plus `org_id`, `org_type` and `role`, the names `shared.auth.Principal` reads.
 `aud` is every service that accepts one of the granted scopes (`shared.auth.audiences_for`).
+A token from RFC 8693 token exchange (`token_exchange.TokenExchangeGrant`) also carries
+`act: {"sub": <practitioner reference>}`.
 """
 
 from __future__ import annotations

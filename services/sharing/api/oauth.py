@@ -38,7 +38,7 @@ TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/oauth/token",
-    summary="Issue an access token (client credentials)",
+    summary="Issue an access token (client credentials, or RFC 8693 token exchange)",
     responses=TOKEN_RESPONSES,
     response_class=JSONResponse,
 )
@@ -47,6 +47,14 @@ async def token(request: Request) -> JSONResponse:
 
     The token is an RFC 9068 JWT whose `scope` is the requested scopes the client is
     allowed (all its scopes when none is requested).
+
+    A children's social care client may also exchange its own token for one acting for a
+    practitioner (RFC 8693): grant_type urn:ietf:params:oauth:grant-type:token-exchange,
+    subject_token (its access token, subject_token_type
+    urn:ietf:params:oauth:token-type:access_token), actor_token (the practitioner's
+    reference, actor_token_type
+    urn:attendance-exchange:params:oauth:token-type:practitioner-ref). The new token
+    carries `act: {"sub": <reference>}` and at most the subject token's scopes.
     """
     settings: SharingSettings = request.state.settings
     url = request.url
