@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from itertools import count
+from typing import Literal
 
 from shared.contracts.changes import (
     Change,
@@ -28,7 +29,7 @@ def enrolment(
     school_urn: str = "100001",
     date_of_birth: dt.date = dt.date(2012, 3, 1),
     nc_year: str = "7",
-    gender: str = "F",
+    gender: Literal["M", "F", "U"] = "F",
     sen_provision: str = "N",
     fsm_eligible: bool = False,
     ethnicity: str = "WBRI",
@@ -44,7 +45,7 @@ def enrolment(
             legal_surname="Surname",
             legal_forename="Forename",
             date_of_birth=date_of_birth,
-            gender=gender,  # type: ignore[arg-type]
+            gender=gender,
             nc_year=nc_year,
             sen_provision=SenProvision(sen_provision),
             fsm_eligible=fsm_eligible,

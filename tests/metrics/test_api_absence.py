@@ -28,7 +28,7 @@ class Area:
     changes: list[Change]
 
 
-def pupils(urn: str, n: int, codes: list[str], *, prefix: str) -> list[Change]:
+def pupils(urn: str, n: int, codes: list[list[str]], *, prefix: str) -> list[Change]:
     out: list[Change] = []
     for i in range(n):
         upn = f"{prefix}{i:03d}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -65,7 +66,7 @@ def test_no_suppressed_value_follows_from_subtraction_along_a_margin(
     table: dict[Key, GroupMeasures],
 ) -> None:
     result = suppress(table)
-    value = {
+    value: dict[Family, Callable[[Key], int]] = {
         Family.CELL: lambda k: table[k].enrolments,
         Family.PERSISTENT: lambda k: table[k].persistent,
         Family.SEVERE: lambda k: table[k].severe,

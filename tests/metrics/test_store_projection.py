@@ -15,7 +15,7 @@ from services.metrics.domain.measures import GroupMeasures
 from services.metrics.domain.reach import Slice
 from services.metrics.store.projection import apply_page, clear_read_model, read_cursor
 from services.metrics.store.repository import MetricsRepository
-from shared.contracts.changes import Change
+from shared.contracts.changes import Change, EnrolmentUpserted
 from shared.db import create_db_engine
 from tests.metrics.factories import (
     enrolment,
@@ -259,15 +259,14 @@ def feeds(draw: st.DrawFn) -> list[list[Change]]:
             )
         )
     pages.append(first)
+    schools = {
+        c.enrolment.upn: c.enrolment.school_urn for c in first if isinstance(c, EnrolmentUpserted)
+    }
     for _ in range(draw(st.integers(1, 3))):
         changes: list[Change] = []
         for _ in range(draw(st.integers(1, 60))):
             upn = f"P{draw(st.integers(0, pupils - 1))}"
-            urn = next(
-                c.enrolment.school_urn
-                for c in first  # type: ignore[union-attr]
-                if c.enrolment.upn == upn  # type: ignore[union-attr]
-            )
+            urn = schools[upn]
             day = draw(st.sampled_from(TERM_DAYS))
             session = draw(st.sampled_from(["AM", "PM"]))
             if draw(st.integers(0, 9)) == 0:
