@@ -8,8 +8,13 @@ its set was in force. Sources: DfE *Working together to improve school attendanc
 
 Two rules beyond the tables are encoded here so every service applies them alike:
 - `F` (extended family holiday) was withdrawn from 1 September 2013.
-- In 2020/21 and 2021/22, `X` recorded "not attending in circumstances related to
-  coronavirus": those sessions count as possible sessions but not as absence.
+- From 1 September 2020, `X` also recorded "not attending in circumstances related to
+  coronavirus": those sessions count as possible sessions but not as absence. DfE's
+  2021/22 absence release says schools stopped recording that use of `X` from April
+  2022 (such absence became `I`), so from 1 April 2022 `X` has only its ordinary meaning.
+  Before April 2022 `X` also kept its ordinary meaning (non-compulsory school age); the
+  two cannot be told apart in a register, and the headline cohort (aged 5 to 15) is of
+  compulsory school age, so for it `X` in that window is the coronavirus category.
 
 `-` ("no mark entered" in MIS exports) is not a code: see `NO_MARK`.
 """
@@ -48,7 +53,7 @@ class Category(StrEnum):
 REGULATIONS_2024_START = date(2024, 8, 19)
 FAMILY_HOLIDAY_WITHDRAWN = date(2013, 9, 1)
 COVID_X_FROM = date(2020, 9, 1)
-COVID_X_UNTIL = date(2022, 8, 31)
+COVID_X_UNTIL = date(2022, 3, 31)
 NO_MARK = "-"
 
 
