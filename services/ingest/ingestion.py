@@ -117,7 +117,10 @@ def accept_return(
     return_id = str(uuid.uuid4())
     written = repo.upsert_pupils(urn, parsed.pupils, stored, return_id)
     new_pupils = sum(1 for p in written if p.upn not in stored)
-    counts = repo.write_marks(urn, parsed.marks, parsed.replace_range, return_id)
+    written_marks = repo.write_marks(
+        urn, parsed.marks, parsed.replace_range, return_id, span=span, roll=stored
+    )
+    counts = written_marks.counts
     n_marks, n_total = repo.unresolved_n(
         urn, school_days_before(today, N_CODE_SCHOOL_DAYS), WARNING_EXAMPLES
     )
@@ -151,5 +154,5 @@ def accept_return(
         warnings=warnings_json(_warning_dict(w) for w in warnings),
     )
     repo.add_receipt(record)
-    repo.publish_changes(urn, written, return_id, now)
+    repo.publish_changes(urn, written, written_marks, return_id, now)
     return Accepted(record, created=True)

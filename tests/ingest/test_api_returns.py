@@ -308,3 +308,43 @@ def test_receipts_are_listed_with_a_cursor(system: System, school: School) -> No
     ).json()
     assert [r["id"] for r in page1["returns"] + page2["returns"]] == ids
     assert page2["next_cursor"] is None
+
+
+def test_a_replace_range_withdraws_marks_of_a_stored_pupil_the_return_omits(
+    system: System, school: School
+) -> None:
+    p, q = pupil(1), pupil(2)
+    submit(system, school, json_body([p, q], week_of_marks(p)))
+    week = DateRange(AUTUMN_2024, AUTUMN_2024 + timedelta(days=4))
+    receipt = submit(system, school, json_body([], week_of_marks(q), replace_range=week)).json()
+    assert receipt["marks"] == {"inserted": 10, "changed": 0, "unchanged": 0, "withdrawn": 10}
+
+
+def test_a_return_touching_one_stored_session_is_merged_not_inserted(
+    system: System, school: School
+) -> None:
+    p = pupil()
+    submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "/")]))
+    tuesday = AUTUMN_2024 + timedelta(days=1)
+    body = json_body([], [Mark(p.upn, AUTUMN_2024, "AM", "L"), Mark(p.upn, tuesday, "AM", "/")])
+    receipt = submit(system, school, body).json()
+    assert receipt["marks"] == {"inserted": 1, "changed": 1, "unchanged": 0, "withdrawn": 0}
+
+
+def test_marks_of_a_new_day_are_published_in_order_after_the_stored_days(
+    system: System, school: School
+) -> None:
+    p, q = pupil(1), pupil(2)
+    first = submit(system, school, json_body([p, q], week_of_marks(p, AUTUMN_2024))).json()
+    next_week = AUTUMN_2024 + timedelta(days=7)
+    second = submit(system, school, json_body([], week_of_marks(q, next_week))).json()
+    assert second["marks"] == {"inserted": 10, "changed": 0, "unchanged": 0, "withdrawn": 0}
+    changes = system.ingest.get(
+        "/v1/changes", params={"limit": 100}, headers=system.service_headers(["changes:read"])
+    ).json()["changes"]
+    marks = [c for c in changes if c["kind"] == "mark.upserted"]
+    assert [c["return_id"] for c in marks] == [first["id"]] * 10 + [second["id"]] * 10
+    assert [c["sequence"] for c in changes] == sorted(c["sequence"] for c in changes)
+    assert [(c["upn"], c["date"], c["session"]) for c in marks[10:]] == [
+        (q.upn, m.date.isoformat(), m.session) for m in week_of_marks(q, next_week)
+    ]

@@ -1,8 +1,16 @@
 """Ingest's queries: the set-based write of a return, the feed, history and receipts.
 
-A return's marks go through a per-transaction staging table — filled with COPY on
-PostgreSQL and executemany on SQLite — and are then compared with and merged into
-`ingest_mark` by a handful of set-based statements, the same SQL on both backends.
+Two ways a return's marks are written, chosen under the per-school lock by one cheap
+probe (`write_marks`):
+
+- **Direct**: none of the return's pupils has a stored mark in the days it covers (a
+  backfill, or the first return of a new day), so every mark is an insert and nothing
+  is withdrawn. The marks are written straight into `ingest_mark`, and later into
+  `ingest_change`, with binary COPY on PostgreSQL (chunked executemany on SQLite).
+- **Merge**: otherwise they go through a per-transaction staging table (COPY /
+  executemany), are compared with `ingest_mark` and merged into it by a handful of
+  set-based statements, the same SQL on both backends.
+
 No ORM object is built per mark.
 
 Ordering of the change feed (why readers never skip a change): sequence numbers come
@@ -10,10 +18,11 @@ from `ingest_change.sequence` and are assigned only while holding a single globa
 PostgreSQL advisory transaction lock (`FEED_LOCK`), taken as the very last step before
 commit. Two writers therefore cannot hold uncommitted sequence numbers at the same time,
 so numbers become visible in increasing order and a reader that has seen N never later
-finds a committed change below N. The expensive work (COPY, diff, upsert) happens
-before the lock under the per-school lock only, so the global section is one
-INSERT ... SELECT plus the commit. SQLite has one writer at a time (BEGIN IMMEDIATE),
-which gives the same guarantee for free.
+finds a committed change below N. The expensive work (parsing, validation, the writes
+to `ingest_mark`) happens before the lock under the per-school lock only, so the global
+section is the append to `ingest_change` (one INSERT ... SELECT or one COPY) plus the
+commit. SQLite has one writer at a time (BEGIN IMMEDIATE), which gives the same
+guarantee for free.
 """
 
 from __future__ import annotations
@@ -62,6 +71,23 @@ class MarkCounts:
     changed: int
     unchanged: int
     withdrawn: int
+
+
+@dataclass(frozen=True)
+class MarksWritten:
+    """What `write_marks` did, and what `publish_changes` must publish.
+
+    `direct` holds the marks written straight into `ingest_mark` (every one new, nothing
+    withdrawn); None means they went through the staging merge, whose tables hold the
+    changes to publish.
+    """
+
+    counts: MarkCounts
+    direct: Sequence[MarkRow] | None
+
+
+_CHUNK = 5000
+"""Rows (or IN-list values) per statement where a backend has no COPY."""
 
 
 class IngestRepository:
@@ -200,20 +226,37 @@ class IngestRepository:
         if not marks:
             return
         if self._postgres:
-            raw = self._conn.connection.driver_connection
-            assert raw is not None
-            with (
-                raw.cursor() as cursor,
-                cursor.copy(f"COPY {STAGE} (upn, date, session, code) FROM STDIN") as copy,
-            ):
-                copy.set_types(["text", "date", "text", "text"])
-                for upn, day, session, code, _ref in marks:
-                    copy.write_row((upn, day, session, code))
+            self._copy(
+                f"{STAGE} (upn, date, session, code)",
+                ["text", "date", "text", "text"],
+                ((u, d, s, c) for u, d, s, c, _ref in marks),
+            )
             return
         self._conn.exec_driver_sql(
             f"INSERT INTO {STAGE} (upn, date, session, code) VALUES (?, ?, ?, ?)",
             [(u, d.isoformat(), s, c) for u, d, s, c, _ in marks],
         )
+
+    def _marks_stored(self, urn: str, upns: Iterable[str], span: DateRange) -> bool:
+        """Whether any of these pupils has a stored mark at this school within `span`.
+
+        Probes the primary key (school, upn, date) once per pupil, so it costs the same
+        however many marks the school already holds outside the span.
+        """
+        pupils = sorted(set(upns))
+        for i in range(0, len(pupils), _CHUNK):
+            found = self._conn.execute(
+                select(MARKS.c.upn)
+                .where(
+                    MARKS.c.school_urn == urn,
+                    MARKS.c.upn.in_(pupils[i : i + _CHUNK]),
+                    MARKS.c.date.between(span.start, span.end),
+                )
+                .limit(1)
+            ).first()
+            if found is not None:
+                return True
+        return False
 
     def write_marks(
         self,
@@ -221,11 +264,82 @@ class IngestRepository:
         marks: Sequence[MarkRow],
         replace_range: DateRange | None,
         return_id: str,
-    ) -> MarkCounts:
+        *,
+        span: DateRange | None,
+        roll: Iterable[str],
+    ) -> MarksWritten:
         """Merge a return's marks into the register; withdraw absent ones in `replace_range`.
 
-        Leaves the changes to publish in the staging tables for `publish_changes`.
+        `span` is every day the return speaks for; `roll` the UPNs of the stored roll (the
+        only pupils who can have stored marks to withdraw). Call under the school lock.
+        When none of the pupils concerned has a stored mark in the span — a backfill, or
+        the first return of a new day — every mark is new and nothing can be withdrawn,
+        so they are written straight into `ingest_mark` (COPY on PostgreSQL). Otherwise
+        they go through the staging merge, leaving the changes to publish in its tables.
         """
+        concerned = {m[0] for m in marks}
+        if replace_range is not None:
+            concerned.update(roll)
+        if span is None or not self._marks_stored(urn, concerned, span):
+            self._insert_marks(urn, marks, return_id)
+            return MarksWritten(MarkCounts(len(marks), 0, 0, 0), direct=marks)
+        return MarksWritten(self._merge_marks(urn, marks, replace_range, return_id), None)
+
+    def _insert_marks(self, urn: str, marks: Sequence[MarkRow], return_id: str) -> None:
+        if not marks:
+            return
+        if self._postgres:
+            self._copy(
+                "ingest_mark (school_urn, upn, date, session, code, return_id)",
+                ["text", "text", "date", "text", "text", "text"],
+                ((urn, u, d, s, c, return_id) for u, d, s, c, _ref in marks),
+            )
+            return
+        self._insert_chunked(
+            MARKS,
+            (
+                {
+                    "school_urn": urn,
+                    "upn": u,
+                    "date": d,
+                    "session": s,
+                    "code": c,
+                    "return_id": return_id,
+                }
+                for u, d, s, c, _ref in marks
+            ),
+        )
+
+    def _copy(self, target: str, types: list[str], rows: Iterable[tuple[object, ...]]) -> None:
+        """COPY rows into `target` ("table (columns)") in binary format (PostgreSQL)."""
+        raw = self._conn.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {target} FROM STDIN (FORMAT binary)") as copy,
+        ):
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
+    def _insert_chunked(self, table: Table, rows: Iterable[dict[str, object]]) -> None:
+        """executemany INSERT a chunk at a time, so no list of every row is built."""
+        chunk: list[dict[str, object]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == _CHUNK:
+                self._conn.execute(table.insert(), chunk)
+                chunk = []
+        if chunk:
+            self._conn.execute(table.insert(), chunk)
+
+    def _merge_marks(
+        self,
+        urn: str,
+        marks: Sequence[MarkRow],
+        replace_range: DateRange | None,
+        return_id: str,
+    ) -> MarkCounts:
         self._create_stage()
         self._fill_stage(marks)
         params = {"urn": urn, "rid": return_id}
@@ -283,7 +397,12 @@ class IngestRepository:
         return MarkCounts(int(inserted), int(changed), int(unchanged), int(withdrawn))
 
     def publish_changes(
-        self, urn: str, pupils: Sequence[Pupil], return_id: str, recorded_at: datetime
+        self,
+        urn: str,
+        pupils: Sequence[Pupil],
+        marks: MarksWritten,
+        return_id: str,
+        recorded_at: datetime,
     ) -> None:
         """Append this return's changes to the feed. Call last: it takes the feed lock."""
         self._lock_feed()
@@ -303,6 +422,9 @@ class IngestRepository:
                     for p in pupils
                 ],
             )
+        if marks.direct is not None:
+            self._publish_new_marks(urn, marks.direct, return_id, recorded_at)
+            return
         params = {"urn": urn, "rid": return_id, "at": recorded_at}
         self._conn.execute(
             text(
@@ -324,6 +446,40 @@ class IngestRepository:
             params,
         )
         self._drop_stage()
+
+    def _publish_new_marks(
+        self, urn: str, marks: Sequence[MarkRow], return_id: str, recorded_at: datetime
+    ) -> None:
+        """mark.upserted for marks written directly, in (upn, date, session) order."""
+        if not marks:
+            return
+        if self._postgres:
+            self._copy(
+                "ingest_change (kind, recorded_at, school_urn, upn, date, session, code, "
+                "return_id)",
+                ["text", "timestamptz", "text", "text", "date", "text", "text", "text"],
+                (
+                    ("mark.upserted", recorded_at, urn, u, d, s, c, return_id)
+                    for u, d, s, c, _ref in marks
+                ),
+            )
+            return
+        self._insert_chunked(
+            CHANGES,
+            (
+                {
+                    "kind": "mark.upserted",
+                    "recorded_at": recorded_at,
+                    "school_urn": urn,
+                    "upn": u,
+                    "date": d,
+                    "session": s,
+                    "code": c,
+                    "return_id": return_id,
+                }
+                for u, d, s, c, _ref in marks
+            ),
+        )
 
     def unresolved_n(
         self, urn: str, before: date, limit: int
