@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -100,17 +101,21 @@ class EpisodeRepository:
         return self.session.exec(statement).all()
 
     def facts(self, scope: EpisodeScope) -> list[EpisodeFact]:
-        """The visible episodes as the policy reads them."""
+        """The visible episodes as the policy reads them (columns only: no ORM objects)."""
+        # Six columns: more than sqlmodel's typed select takes, so SQLAlchemy's own.
+        statement = sa_select(
+            col(CareEpisode.id),
+            col(CareEpisode.upn),
+            col(CareEpisode.category),
+            col(CareEpisode.start_date),
+            col(CareEpisode.end_date),
+            col(CareEpisode.practitioner_ref),
+        ).where(col(CareEpisode.la_code) == scope.la_code)
+        if scope.practitioner_ref is not None:
+            statement = statement.where(col(CareEpisode.practitioner_ref) == scope.practitioner_ref)
         return [
-            EpisodeFact(
-                r.id,
-                r.upn,
-                SocialCareCategory(r.category),
-                r.start_date,
-                r.end_date,
-                r.practitioner_ref,
-            )
-            for r in self.session.exec(self._scoped(scope)).all()
+            EpisodeFact(i, upn, SocialCareCategory(category), start, end, ref)
+            for i, upn, category, start, end, ref in self.session.execute(statement).all()
         ]
 
     def for_upns(self, upns: Sequence[str], la_code: str | None) -> Sequence[CareEpisode]:
@@ -359,14 +364,22 @@ class AgreementRepository:
     def in_force_for(
         self, grantee_id: str, as_of: date
     ) -> list[tuple[SharingAgreement, list[str]]]:
-        """The grantee's agreements in force on `as_of`, each with its pupils."""
+        """The grantee's agreements in force on `as_of`, each with its pupils (two queries)."""
         statement = select(SharingAgreement).where(
             SharingAgreement.grantee_id == grantee_id,
             col(SharingAgreement.revoked_at).is_(None),
             col(SharingAgreement.starts_on) <= as_of,
             col(SharingAgreement.ends_on) >= as_of,
         )
-        return [(r, self.upns(r.id)) for r in self.session.exec(statement).all()]
+        rows = self.session.exec(statement).all()
+        pupils: dict[str, list[str]] = {r.id: [] for r in rows}
+        if rows:
+            named = select(SharingAgreementPupil.agreement_id, SharingAgreementPupil.upn).where(
+                col(SharingAgreementPupil.agreement_id).in_(list(pupils))
+            )
+            for agreement_id, upn in self.session.exec(named).all():
+                pupils[agreement_id].append(upn)
+        return [(r, sorted(pupils[r.id])) for r in rows]
 
 
 def agreement_fact(
@@ -422,11 +435,13 @@ def full_reach(
     """
     decision = base_reach(session, organisation, actor=actor, as_of=as_of)
     organisations = OrganisationRepository(session)
+    grantor_windows: dict[str, tuple[SchoolWindow, ...]] = {}
     facts = []
     for row, upns in AgreementRepository(session).in_force_for(organisation.id, as_of):
-        grantor = organisations.require(row.grantor_id)
-        windows = tuple(
-            g.window for g in base_reach(session, grantor, actor=None, as_of=as_of).schools
-        )
-        facts.append(agreement_fact(row, upns, windows))
+        if row.grantor_id not in grantor_windows:
+            grantor = organisations.require(row.grantor_id)
+            grantor_windows[row.grantor_id] = tuple(
+                g.window for g in base_reach(session, grantor, actor=None, as_of=as_of).schools
+            )
+        facts.append(agreement_fact(row, upns, grantor_windows[row.grantor_id]))
     return reach.with_agreements(decision, reach.agreement_grants(facts, as_of=as_of))
