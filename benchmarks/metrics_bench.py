@@ -189,16 +189,23 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--pupils", type=int, default=30_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="Reuse the loaded PostgreSQL database; time the queries again (DuckDB data is "
+        "regenerated, so the cell-by-cell comparison is skipped).",
+    )
     args = parser.parse_args()
 
     admin = make_url(args.pg)
-    admin_engine = create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "attx_bench_metrics" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "attx_bench_metrics"'))
-    admin_engine.dispose()
     url = admin.set(database="attx_bench_metrics").render_as_string(hide_password=False)
-    upgrade_to_head(url, MIGRATIONS_DIR, VERSION_TABLE)
+    if not args.queries_only:
+        admin_engine = create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as conn:
+            conn.execute(text('DROP DATABASE IF EXISTS "attx_bench_metrics" WITH (FORCE)'))
+            conn.execute(text('CREATE DATABASE "attx_bench_metrics"'))
+        admin_engine.dispose()
+        upgrade_to_head(url, MIGRATIONS_DIR, VERSION_TABLE)
     engine = create_engine(url, poolclass=NullPool)
 
     days = school_days()
@@ -212,6 +219,17 @@ def main() -> None:
         f"{time.perf_counter() - start:.1f} s"
     )
 
+    if not args.queries_only:
+        load(duck, engine, url)
+    time_queries(engine, duck, args.runs, compare=not args.queries_only)
+    if not args.queries_only:
+        print()
+        apply_daily_returns(engine, days)
+    engine.dispose()
+
+
+def load(duck: duckdb.DuckDBPyConnection, engine: Any, url: str) -> None:
+    """COPY the read model into PostgreSQL, then VACUUM ANALYZE."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         folder.chmod(0o755)
@@ -231,10 +249,13 @@ def main() -> None:
         conn.execute(text("VACUUM ANALYZE"))
         print(f"VACUUM ANALYZE: {time.perf_counter() - t0:.1f} s")
 
+
+def time_queries(engine: Any, duck: duckdb.DuckDBPyConnection, runs: int, *, compare: bool) -> None:
+    """Median times of the two breakdowns, PostgreSQL read model against DuckDB raw marks."""
     urns = tuple(f"{100001 + i:06d}" for i in range(SCHOOLS))
     print()
     print(
-        f"{'query (median of ' + str(args.runs) + ')':44s} {'PostgreSQL':>11s} "
+        f"{'query (median of ' + str(runs) + ')':44s} {'PostgreSQL':>11s} "
         f"{'+ table':>9s} {'DuckDB raw':>11s} {'PG/DuckDB':>10s}  same?"
     )
     for label, period in (
@@ -253,22 +274,18 @@ def main() -> None:
             return table(dict(found), GROUP_BY, suppressed=True, threshold=5)
 
         sql()  # warm the cache, as a running service would be
-        pg_time, pg_rows = median_time(sql, args.runs)
-        table_time, _ = median_time(whole, args.runs)
+        pg_time, pg_rows = median_time(sql, runs)
+        table_time, _ = median_time(whole, runs)
 
         def in_duckdb(period: Period = period) -> dict[tuple[str, ...], Any]:
             return duck_breakdown(duck, period)
 
-        duck_time, duck_rows = median_time(in_duckdb, args.runs)
-        same = {k: summary(m) for k, m in pg_rows} == duck_rows
+        duck_time, duck_rows = median_time(in_duckdb, runs)
+        same = {k: summary(m) for k, m in pg_rows} == duck_rows if compare else "n/a"
         print(
             f"{label:44s} {pg_time * 1000:9.1f}ms {table_time * 1000:7.1f}ms "
             f"{duck_time * 1000:9.1f}ms {pg_time / duck_time:9.2f}x  {same}"
         )
-
-    print()
-    apply_daily_returns(engine, days)
-    engine.dispose()
 
 
 def apply_daily_returns(engine: Any, days: list[dt.date]) -> None:
