@@ -32,7 +32,7 @@ from services.ingest.domain.model import SESSIONS, DateRange, Pupil
 from services.ingest.domain.problems import MalformedReturn, Problems
 from shared.codes import NO_MARK
 from shared.contracts.changes import EnrolmentStatus, SenProvision
-from shared.identifiers import check_upn
+from shared.identifiers import UpnCheck, check_upn
 
 _E = TypeVar("_E", SenProvision, EnrolmentStatus)
 
@@ -99,6 +99,7 @@ class _RecordReader:
         self.problems = problems
         self.dates = _Dates()
         self._calendars: dict[date, tuple[list[date], list[bool]]] = {}
+        self._upns: dict[str, UpnCheck] = {}
 
     def calendar(self, start: date, days: int) -> tuple[list[date], list[bool]]:
         """At least `days` consecutive days from `start`, and whether each is a weekend.
@@ -117,7 +118,10 @@ class _RecordReader:
         if not isinstance(raw, str) or not raw.strip():
             self.problems.add(where("upn"), "upn_missing", "a UPN is required")
             return None
-        checked = check_upn(raw)
+        # A daily return names each pupil twice (AM, PM): check each UPN string once.
+        checked = self._upns.get(raw)
+        if checked is None:
+            checked = self._upns[raw] = check_upn(raw)
         if not checked.valid:
             self.problems.add(where("upn"), "upn_invalid", f"{checked.upn}: {checked.problem}")
             return None

@@ -34,14 +34,19 @@ from datetime import date, datetime
 from typing import cast
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
     Date,
+    String,
     Table,
     and_,
+    any_,
     bindparam,
     false,
     func,
+    literal,
+    literal_column,
     or_,
     select,
     text,
@@ -244,14 +249,18 @@ class IngestRepository:
         however many marks the school already holds outside the span.
         """
         pupils = sorted(set(upns))
-        for i in range(0, len(pupils), _CHUNK):
+        # PostgreSQL takes the pupils as one array parameter (a 1,500-value IN list costs
+        # more to build and parse than the probe itself); SQLite gets IN lists in chunks.
+        chunks = [pupils] if self._postgres else _chunks(pupils)
+        for chunk in chunks:
+            pupil = (
+                MARKS.c.upn == any_(literal(chunk, ARRAY(String)))
+                if self._postgres
+                else MARKS.c.upn.in_(chunk)
+            )
             found = self._conn.execute(
                 select(MARKS.c.upn)
-                .where(
-                    MARKS.c.school_urn == urn,
-                    MARKS.c.upn.in_(pupils[i : i + _CHUNK]),
-                    MARKS.c.date.between(span.start, span.end),
-                )
+                .where(MARKS.c.school_urn == urn, pupil, MARKS.c.date.between(span.start, span.end))
                 .limit(1)
             ).first()
             if found is not None:
@@ -485,7 +494,13 @@ class IngestRepository:
         self, urn: str, before: date, limit: int
     ) -> tuple[list[tuple[str, date, str]], int]:
         """Stored `N` marks of a school dated before `before`: the first `limit`, and how many."""
-        where = and_(MARKS.c.school_urn == urn, MARKS.c.code == "N", MARKS.c.date < before)
+        # The code is a literal, not a parameter, so even a prepared (generic) plan
+        # matches the partial index ix_ingest_mark_unresolved_n.
+        where = and_(
+            MARKS.c.school_urn == urn,
+            MARKS.c.code == literal_column("'N'"),
+            MARKS.c.date < before,
+        )
         total = self._conn.execute(select(func.count()).select_from(MARKS).where(where))
         rows = self._conn.execute(
             select(MARKS.c.upn, MARKS.c.date, MARKS.c.session)
@@ -536,6 +551,10 @@ class IngestRepository:
             .limit(limit)
         )
         return [ChangeRecord.model_validate(dict(r)) for r in self._conn.execute(query).mappings()]
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
 def _within(column: ColumnElement[date], windows: Sequence[DateRange]) -> ColumnElement[bool]:
