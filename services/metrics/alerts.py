@@ -70,7 +70,7 @@ class AlertOptions:
     """How far back the hook reads, and which conditions are still news."""
 
     thresholds: rules.AlertThresholds = field(default_factory=rules.AlertThresholds)
-    lookback_days: int = 28
+    lookback_days: int = 14
     """Calendar days of marks read for the run rules."""
     spell_weeks: int = 12
     """School weeks of buckets read to find where a low-attendance spell began."""
@@ -112,23 +112,25 @@ class _Enrolment:
     pupil: AlertPupil
 
 
-def _by_school(keys: Iterable[PupilKey]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for urn, upn in sorted(set(keys)):
-        grouped[urn].append(upn)
-    return grouped
-
-
 def _enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilKey, _Enrolment]:
+    # One query per chunk of pupils across every school (UPNs are indexed), not per school.
     e = enrolment_t.c
+    wanted = set(keys)
     found: dict[PupilKey, _Enrolment] = {}
-    for urn, upns in _by_school(keys).items():
-        for part in chunks(upns):
-            statement = select(
-                e.id, e.upn, e.entry_date, e.legal_forename, e.legal_surname, e.date_of_birth
-            ).where(e.school_urn == urn, e.upn.in_(part))
-            for row in connection.execute(statement):
-                found[(urn, row.upn)] = _Enrolment(
+    for part in chunks(sorted({upn for _, upn in wanted})):
+        statement = select(
+            e.id,
+            e.school_urn,
+            e.upn,
+            e.entry_date,
+            e.legal_forename,
+            e.legal_surname,
+            e.date_of_birth,
+        ).where(e.upn.in_(part))
+        for row in connection.execute(statement):
+            key = (row.school_urn, row.upn)
+            if key in wanted:
+                found[key] = _Enrolment(
                     row.id,
                     row.entry_date,
                     AlertPupil(
@@ -175,15 +177,21 @@ def _weeks(
 def _marks(
     connection: Connection, keys: Iterable[PupilKey], since: dt.date
 ) -> dict[PupilKey, list[rules.MarkAt]]:
+    # Both leading columns of the mark key as IN lists, so the index serves the look-up;
+    # pairs outside `keys` (the same UPN at another school) are dropped here.
     m = mark_t.c
+    wanted = set(keys)
     found: dict[PupilKey, list[rules.MarkAt]] = defaultdict(list)
-    for urn, upns in _by_school(keys).items():
-        for part in chunks(upns):
-            statement = select(m.upn, m.date, m.session, m.code).where(
-                m.school_urn == urn, m.upn.in_(part), m.date >= since
-            )
-            for row in connection.execute(statement):
-                found[(urn, row.upn)].append(rules.MarkAt(row.date, row.session, row.code))
+    for part in chunks(sorted(wanted)):
+        statement = select(m.school_urn, m.upn, m.date, m.session, m.code).where(
+            m.school_urn.in_(sorted({urn for urn, _ in part})),
+            m.upn.in_(sorted({upn for _, upn in part})),
+            m.date >= since,
+        )
+        for row in connection.execute(statement):
+            key = (row.school_urn, row.upn)
+            if key in wanted:
+                found[key].append(rules.MarkAt(row.date, row.session, row.code))
     return found
 
 
@@ -256,19 +264,42 @@ def evaluate_page(
                 )
             )
 
+    fresh = [
+        (rules.condition_key(f.rule, key[0], key[1], f.start), key, f)
+        for key, f in findings
+        if f.until >= oldest
+    ]
+    # A condition found on an earlier page (a persistent absentee is one every day) is
+    # already queued: skip it before building its payload.
+    known = _queued(connection, [k for k, _, _ in fresh])
     return [
-        _candidate(key, finding, enrolments.get(key), now)
-        for key, finding in findings
-        if finding.until >= oldest
+        _candidate(condition, key, finding, enrolments.get(key), now)
+        for condition, key, finding in fresh
+        if condition not in known
     ]
 
 
+def _queued(connection: Connection, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(sorted(set(keys))):
+        found.update(
+            connection.execute(
+                select(outbox_t.c.condition_key).where(outbox_t.c.condition_key.in_(part))
+            ).scalars()
+        )
+    return found
+
+
 def _candidate(
-    key: PupilKey, finding: rules.Finding, enrolment: _Enrolment | None, now: dt.datetime
+    condition: str,
+    key: PupilKey,
+    finding: rules.Finding,
+    enrolment: _Enrolment | None,
+    now: dt.datetime,
 ) -> AlertCandidate:
     urn, upn = key
     return AlertCandidate(
-        condition_key=rules.condition_key(finding.rule, urn, upn, finding.start),
+        condition_key=condition,
         rule=finding.rule,
         school_urn=urn,
         upn=upn,

@@ -63,7 +63,7 @@ class AlertSettings(BaseModel):
     min_year_sessions: int = Field(
         default=20, ge=1, description="Possible sessions this year before PA/SA is judged."
     )
-    lookback_days: int = Field(default=28, ge=7, description="Days of marks read for runs.")
+    lookback_days: int = Field(default=14, ge=7, description="Days of marks read for runs.")
     spell_weeks: int = Field(
         default=12, ge=1, description="Weeks read to find where a low spell began."
     )

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.metrics.domain.calendar import academic_year_of, format_academic_year
 from services.metrics.domain.measures import SessionCounts
@@ -89,11 +90,17 @@ def condition_key(rule: AlertRule, school_urn: str, upn: str, start: str) -> str
     return f"{rule}:{school_urn}:{upn}:{start}"
 
 
-def _category(mark: MarkAt) -> Category | None:
+@lru_cache(maxsize=8192)
+def _category_of(code: str, day: dt.date) -> Category | None:
+    # Cached: the rules classify the same few codes on the same few days for every pupil.
     try:
-        return category_on(mark.code, mark.date)
+        return category_on(code, day)
     except KeyError:
         return None  # not a code on that day: ingest refuses these; ignore rather than guess
+
+
+def _category(mark: MarkAt) -> Category | None:
+    return _category_of(mark.code, mark.date)
 
 
 def _possible(marks: Iterable[MarkAt]) -> list[MarkAt]:
@@ -199,12 +206,16 @@ def missing_education_runs(
     ]
 
 
+def _is_low(possible: int, attended: int, rules: AlertThresholds) -> bool:
+    return (
+        possible >= rules.min_recent_sessions
+        and attended * 100 < rules.recent_attendance_below * possible
+    )
+
+
 def is_low_attendance(counts: SessionCounts, rules: AlertThresholds) -> bool:
     """Enough possible sessions to judge, and attendance under the threshold."""
-    return (
-        counts.possible >= rules.min_recent_sessions
-        and counts.attended * 100 < rules.recent_attendance_below * counts.possible
-    )
+    return _is_low(counts.possible, counts.attended, rules)
 
 
 def low_recent_attendance(
@@ -222,23 +233,27 @@ def low_recent_attendance(
     ordered = sorted(weeks, key=lambda w: w[0])
     if not ordered:
         return None
-    windows: list[SessionCounts] = []
-    for end in range(len(ordered)):
-        total = SessionCounts()
-        for _, counts in ordered[max(0, end - n + 1) : end + 1]:
-            total = total + counts
-        windows.append(total)
+    # Rolling sums of the two counts the rule reads, by prefix sums (this runs per pupil).
+    possible, attended = [0], [0]
+    for _, counts in ordered:
+        possible.append(possible[-1] + counts.possible)
+        attended.append(attended[-1] + counts.attended)
+
+    def window(end: int) -> tuple[int, int]:
+        start = max(0, end - n + 1)
+        return possible[end + 1] - possible[start], attended[end + 1] - attended[start]
+
     last = len(ordered) - 1
-    if not is_low_attendance(windows[last], rules):
+    if not _is_low(*window(last), rules):
         return None
     first = last
-    while first > 0 and is_low_attendance(windows[first - 1], rules):
+    while first > 0 and _is_low(*window(first - 1), rules):
         first -= 1
     start_index = max(0, first - n + 1)
     if truncated and start_index == 0:
         return None  # the spell may have begun before the weeks given
-    current = windows[last]
-    attendance = current.attended * 100 / current.possible
+    sessions, present = window(last)
+    attendance = present * 100 / sessions
     monday = ordered[start_index][0]
     return Finding(
         rule=AlertRule.LOW_RECENT_ATTENDANCE,
@@ -246,7 +261,7 @@ def low_recent_attendance(
         since=monday,
         until=ordered[last][0] + dt.timedelta(days=6),
         summary=f"attendance {attendance:.1f}% over the last {n} school weeks "
-        f"({current.attended} of {current.possible} possible sessions), below "
+        f"({present} of {sessions} possible sessions), below "
         f"{rules.recent_attendance_below}%, since the week of {monday.isoformat()}",
         percent=round(attendance, 1),
     )
