@@ -16,6 +16,7 @@ from services.metrics.domain.early_warning import EarlyWarningRules, PupilHistor
 from services.metrics.domain.errors import InvalidQuery, NotVisible
 from services.metrics.domain.groups import NO_SOCIAL_CARE, Dimension
 from services.metrics.domain.measures import GroupMeasures, SessionCounts
+from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach, clip, within
 from services.metrics.domain.reach import (
     OPEN,
     Scope,
@@ -23,11 +24,10 @@ from services.metrics.domain.reach import (
     Slice,
     Window,
     reach_of,
-    slices,
 )
 from services.metrics.domain.suppression import Family, redact, suppress
 from services.metrics.domain.tables import Key, ordered, regroup, with_margins
-from services.metrics.store.repository import GROUP_COLUMNS, MetricsRepository
+from services.metrics.store.repository import GROUP_COLUMNS, EnrolmentRow, MetricsRepository
 from shared.auth import Principal
 from shared.contracts.social_care import SocialCareCategory
 from shared.problems import ProblemItem
@@ -191,12 +191,6 @@ def weekly_table(
     return out
 
 
-def require_pupil_level(caller: Caller) -> None:
-    """Pupil-level views are for callers the policy allows them; others find nothing."""
-    if not caller.pupil_level:
-        raise NotVisible("Pupil-level data is not available to this caller.")
-
-
 def geography(scope: Scope, directory: Directory) -> dict[str, str]:
     """DfE geography columns of a scope. `new_la_code` (the 9-character ONS code) is not
     held by the directory, so it stays empty; `old_la_code` is the 3-digit code."""
@@ -210,68 +204,115 @@ def geography(scope: Scope, directory: Directory) -> dict[str, str]:
     return {}
 
 
-def reach_windows(
-    scope: Scope | None, caller: Caller, directory: Directory
-) -> tuple[dict[str, list[Window]] | None, dict[str, list[Window]] | None, Scope]:
-    """(scope windows, reach) for pupil views: the scope asked, or everything visible."""
-    if scope is not None:
-        return scope_windows(scope, directory), caller.reach, scope
-    if caller.reach is None:
-        return None, None, Scope(ScopeKind.NATIONAL)
-    return caller.reach, caller.reach, Scope(ScopeKind.NATIONAL)
+def pupil_reach_of(principal: Principal, sharing: SharingClient) -> PupilReach:
+    """The caller's Reach for pupil-level views; callers given aggregates only find nothing."""
+    if principal.organisation_id is None:
+        raise NotVisible("Pupil-level data is not available to this caller.")
+    reach = PupilReach(sharing.reach(principal.organisation_id, principal.actor))
+    if not reach.pupil_level:
+        raise NotVisible("Pupil-level data is not available to this caller.")
+    return reach
+
+
+def scope_limit(
+    scope: Scope | None, reach: PupilReach, directory: Directory
+) -> dict[str, list[Window]] | None:
+    """The schools (and their dates) a `scope` parameter limits a pupil view to.
+
+    A scope must lie wholly within the caller's school windows, otherwise it is not found,
+    as for the aggregates; None (no scope) is everything the caller may see.
+    """
+    if scope is None:
+        return None
+    windows = scope_windows(scope, directory)
+    visible = set(reach.school_urns)
+    if not windows or windows is None or any(urn not in visible for urn in windows):
+        raise NotVisible(f"The scope {scope} is not visible to this caller.")
+    return windows
 
 
 @dataclass(frozen=True)
-class Coverage:
-    """Which schools over which dates a pupil-level question covers."""
+class Visible:
+    """An enrolment the caller may see, with what it may see of it."""
 
-    scope: Scope
-    windows: dict[str, list[Window]] | None
-    reach: dict[str, list[Window]] | None
-
-    def slices(self, period: Period) -> list[Slice]:
-        if self.windows is not None and not self.windows:
-            return []  # nothing visible: no slices rather than "not found"
-        return slices(self.windows, self.reach, period, scope=self.scope)
-
-    def schools(self) -> list[str] | None:
-        return None if self.windows is None else sorted(self.windows)
+    row: EnrolmentRow
+    access: EnrolmentAccess
 
 
-def coverage(scope: Scope | None, caller: Caller, directory: Directory) -> Coverage:
-    require_pupil_level(caller)
-    windows, reach, named = reach_windows(scope, caller, directory)
-    return Coverage(named, windows, reach)
+def visible_enrolments(
+    repo: MetricsRepository,
+    reach: PupilReach,
+    limit_to: dict[str, list[Window]] | None = None,
+    *,
+    upn: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> list[Visible]:
+    """Enrolments of the caller's schools and named children it may see, in id order.
+
+    With `limit_to` (a scope), only those schools over those dates.
+    """
+    rows = repo.enrolments(reach.school_urns, or_upns=reach.upns, upn=upn, filters=filters)
+    out = []
+    for r in rows:
+        access = reach.access(r.upn, r.school_urn, r.entry_date, r.leaving_date)
+        if access is not None and limit_to is not None:
+            access = within(access, limit_to.get(r.school_urn, []))
+        if access is not None:
+            out.append(Visible(r, access))
+    return out
+
+
+def counts_over(
+    repo: MetricsRepository, visible: Sequence[Visible], period: Period
+) -> dict[int, SessionCounts]:
+    """Each visible enrolment's counts over the days of the period it may be seen on."""
+    ranges = [("p", v.row.id, p) for v in visible for p in clip(v.access.spans, period)]
+    return {i: c for (_k, i), c in repo.window_counts(ranges).items()}
 
 
 def pupil_histories(
     repo: MetricsRepository,
-    cover: Coverage,
-    enrolment_ids: Sequence[int],
+    visible: Sequence[Visible],
     as_of: dt.date,
     rules: EarlyWarningRules,
 ) -> dict[int, PupilHistory]:
-    """What the early-warning rules need of each enrolment, as of a day."""
+    """What the early-warning rules need of each enrolment, as of a day, within its windows.
+
+    Three statements whatever the number of pupils: the school weeks, the counts of every
+    period (one window table), the pattern days.
+    """
+    ids = [v.row.id for v in visible]
+    if not ids:
+        return {}
     year_start = academic_year_period(academic_year_of(as_of)).start
-    ytd = repo.enrolment_counts(cover.slices(Period(year_start, as_of)))
-    weeks = repo.school_weeks(enrolment_ids, Period(year_start, as_of))
+    weeks = repo.school_weeks(ids, Period(year_start, as_of))
     recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start
-    recent_period = Period(recent_start, as_of)
-    recent = repo.enrolment_counts(cover.slices(recent_period))
+    recent = Period(recent_start, as_of)
     year_ago = dt.timedelta(weeks=52)
-    last_year = repo.enrolment_counts(
-        cover.slices(Period(recent_period.start - year_ago, recent_period.end - year_ago))
+    periods = {
+        "ytd": Period(year_start, as_of),
+        "recent": recent,
+        "last_year": Period(recent.start - year_ago, recent.end - year_ago),
+    }
+    counts = repo.window_counts(
+        [
+            (key, v.row.id, p)
+            for v in visible
+            for key, period in periods.items()
+            for p in clip(v.access.spans, period)
+        ]
     )
-    pattern_period = Period(
-        as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of
-    )
-    days = repo.days(enrolment_ids, pattern_period)
+    pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
+    days = repo.days(ids, pattern)
     empty = SessionCounts()
     return {
-        i: PupilHistory(
-            ytd.get(i, empty), recent.get(i, empty), last_year.get(i, empty), days.get(i, [])
+        v.row.id: PupilHistory(
+            counts.get(("ytd", v.row.id), empty),
+            counts.get(("recent", v.row.id), empty),
+            counts.get(("last_year", v.row.id), empty),
+            [(d, c) for d, c in days.get(v.row.id, []) if v.access.shows(d)],
         )
-        for i in enrolment_ids
+        for v in visible
     }
 
 

@@ -119,22 +119,26 @@ class FlagPublic(BaseModel):
 
 
 class PupilPublic(BaseModel):
-    """A pupil on one school's roll, with characteristics and measures."""
+    """A pupil on one school's roll, with characteristics and measures.
+
+    Fields the caller's access policy does not allow are absent (not null): social care
+    sees attendance, enrolment and identity only; a virtual school no ethnicity or FSM.
+    """
 
     upn: str
     school_urn: str
-    legal_surname: str
-    legal_forename: str
-    date_of_birth: dt.date
-    gender: str
-    nc_year: str
-    sen_provision: str
-    fsm_eligible: bool
-    ethnicity: str
-    ethnicity_group: str
-    entry_date: dt.date
-    leaving_date: dt.date | None
-    measures: PupilMeasures
+    legal_surname: str | None = None
+    legal_forename: str | None = None
+    date_of_birth: dt.date | None = None
+    gender: str | None = None
+    nc_year: str | None = None
+    sen_provision: str | None = None
+    fsm_eligible: bool | None = None
+    ethnicity: str | None = None
+    ethnicity_group: str | None = None
+    entry_date: dt.date | None = None
+    leaving_date: dt.date | None = None
+    measures: PupilMeasures | None = None
     early_warnings: list[FlagPublic] | None = Field(
         default=None, description="Present when at_risk was asked about."
     )
@@ -160,14 +164,18 @@ class WeekAttendance(BaseModel):
 
 
 class EnrolmentAttendance(BaseModel):
-    """One enrolment's register and measures (headline sessions only in `measures`)."""
+    """One enrolment's register and measures (headline sessions only in `measures`).
+
+    Marks, weeks and measures cover only the days the caller's access policy allows;
+    fields it does not allow are absent.
+    """
 
     school_urn: str
-    entry_date: dt.date
-    leaving_date: dt.date | None
-    marks: list[MarkPublic]
-    weeks: list[WeekAttendance]
-    measures: PupilMeasures
+    entry_date: dt.date | None = None
+    leaving_date: dt.date | None = None
+    marks: list[MarkPublic] = Field(default_factory=list)
+    weeks: list[WeekAttendance] = Field(default_factory=list)
+    measures: PupilMeasures | None = None
 
 
 class PupilAttendance(BaseModel):
@@ -177,11 +185,13 @@ class PupilAttendance(BaseModel):
 
 
 class EarlyWarning(BaseModel):
+    """A pupil with early warnings; names and year are absent where the policy withholds them."""
+
     upn: str
     school_urn: str
-    legal_surname: str
-    legal_forename: str
-    nc_year: str
+    legal_surname: str | None = None
+    legal_forename: str | None = None
+    nc_year: str | None = None
     flags: list[FlagPublic]
 
 

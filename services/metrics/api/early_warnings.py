@@ -11,16 +11,26 @@ from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
 from services.metrics.api.params import CSV_RESPONSE, IsoDate, wants_csv
 from services.metrics.domain import early_warning
+from services.metrics.domain.pupil_reach import legal_basis_of, shown_columns
 from services.metrics.domain.reach import parse_scope
-from services.metrics.reports import caller_of, coverage, pupil_histories
+from services.metrics.reports import (
+    pupil_histories,
+    pupil_reach_of,
+    scope_limit,
+    visible_enrolments,
+)
 from services.metrics.schemas import EarlyWarning, EarlyWarningList, FlagPublic
 from services.metrics.store.repository import MetricsRepository
+from shared.audit import AuditRecorderDep, PurposeHeader
+from shared.contracts.policy import PupilField
 
 router = APIRouter(tags=["early-warnings"])
 
 DESCRIPTION = (
-    "Pupil-level (scope attendance:read; callers the policy allows pupil-level data, "
-    "others 404). Every visible enrolment is judged as of `as_of` (default today) by these "
+    "Pupil-level (scope attendance:read): the pupils and days the caller's access policy "
+    "allows, as for `GET /v1/pupils` (aggregate-only callers 404); recorded on the audit "
+    "trail before the answer. Every visible enrolment is judged as of `as_of` (default "
+    "today) by these "
     "rules, thresholds from the service settings (`METRICS_EARLY_WARNING__*`); "
     "'school weeks' are Monday-start weeks in which the pupil's schools recorded possible "
     "sessions this academic year, and counts follow DfE's headline rules:\n\n"
@@ -32,6 +42,7 @@ DESCRIPTION = (
     "/early-warnings",
     description=DESCRIPTION,
     response_model=EarlyWarningList,
+    response_model_exclude_unset=True,
     responses=CSV_RESPONSE,
 )
 def early_warnings(
@@ -40,6 +51,8 @@ def early_warnings(
     session: SessionDep,
     settings: SettingsDep,
     sharing: SharingDep,
+    audit: AuditRecorderDep,
+    purpose: PurposeHeader,
     scope: Annotated[
         str | None, Query(description="Limit to a scope (default: every visible school).")
     ] = None,
@@ -47,27 +60,36 @@ def early_warnings(
 ) -> EarlyWarningList | Response:
     """Visible pupils with at least one early-warning flag."""
     day = as_of or dt.date.today()
-    cover = coverage(
-        parse_scope(scope) if scope else None, caller_of(principal, sharing), sharing.directory()
-    )
+    reach = pupil_reach_of(principal, sharing)
+    limit_to = scope_limit(parse_scope(scope) if scope else None, reach, sharing.directory())
     repo = MetricsRepository(session.connection())
-    rows = repo.enrolments(cover.schools())
+    visible = [
+        v for v in visible_enrolments(repo, reach, limit_to) if v.access.sees(PupilField.ATTENDANCE)
+    ]
     rules = settings.early_warning.rules()
-    histories = pupil_histories(repo, cover, [r.id for r in rows], day, rules)
+    histories = pupil_histories(repo, visible, day, rules)
     items = []
-    for r in rows:
-        found = early_warning.flags(histories[r.id], rules)
+    relied_on = []
+    for v in visible:
+        found = early_warning.flags(histories[v.row.id], rules)
         if found:
+            shown = shown_columns(v.access.fields) & {"legal_surname", "legal_forename", "nc_year"}
             items.append(
                 EarlyWarning(
-                    upn=r.upn,
-                    school_urn=r.school_urn,
-                    legal_surname=r.legal_surname,
-                    legal_forename=r.legal_forename,
-                    nc_year=r.nc_year,
+                    upn=v.row.upn,
+                    school_urn=v.row.school_urn,
                     flags=[FlagPublic(rule=f.rule.value, reason=f.reason) for f in found],
+                    **{c: getattr(v.row, c) for c in sorted(shown)},
                 )
             )
+            relied_on.append(v.access)
+    audit.record_read(
+        principal=principal,
+        children=[(i.upn, i.school_urn) for i in items],
+        endpoint="GET /v1/early-warnings",
+        purpose=purpose,
+        decision_basis=legal_basis_of(relied_on),
+    )
     if wants_csv(request):
         columns = [
             "school_urn",

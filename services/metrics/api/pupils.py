@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -27,8 +27,20 @@ from services.metrics.domain.measures import (
     percent,
     session_contribution,
 )
-from services.metrics.domain.reach import PeriodAsked, Slice, parse_scope
-from services.metrics.reports import caller_of, coverage, pupil_histories
+from services.metrics.domain.pupil_reach import (
+    FIELD_OF_COLUMN,
+    legal_basis_of,
+    shown_columns,
+)
+from services.metrics.domain.reach import PeriodAsked, parse_scope
+from services.metrics.reports import (
+    Visible,
+    counts_over,
+    pupil_histories,
+    pupil_reach_of,
+    scope_limit,
+    visible_enrolments,
+)
 from services.metrics.schemas import (
     EnrolmentAttendance,
     FlagPublic,
@@ -40,20 +52,25 @@ from services.metrics.schemas import (
     PupilPublic,
     WeekAttendance,
 )
-from services.metrics.store.repository import EnrolmentRow, MetricsRepository
+from services.metrics.store.repository import MetricsRepository
 from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.codes import category_on, lookup
+from shared.contracts.policy import PupilField
 from shared.problems import ProblemItem
 
 router = APIRouter(tags=["pupils"])
 
 ACCESS = """
-Only for callers whose organisation may see pupil-level data (sharing's policy): others,
-including aggregate-only callers such as the DfE, get 404. A pupil at a school outside
-the caller's reach is not found (404); lists only ever hold visible pupils.
-Measures follow DfE's headline rules (see `GET /v1/absence`).
-Every pupil returned is put on the audit trail first (503 if it cannot be); send
-`X-Purpose` to say why you read.
+Only what sharing's access policy (its Reach for the caller's organisation, and for the
+practitioner a token-exchange token acts for) allows: pupils of the caller's schools
+within their school windows and their own enrolment dates, and children named in the
+decision (a virtual school's, social care's open episodes, an agreement's) within their
+windows, at whatever school they are on roll, in any authority. Marks and measures count
+only days inside those windows; fields the policy does not give the caller are absent.
+Aggregate-only callers (the DfE) get 404; a pupil the caller may not see is not found
+(404). Measures follow DfE's headline rules (see `GET /v1/absence`). Every pupil returned
+is put on the audit trail first, with the decision's legal basis (503 if it cannot be);
+send `X-Purpose` to say why you read.
 """
 
 
@@ -99,23 +116,18 @@ def _decode(cursor: str | None) -> int:
         ) from exc
 
 
-def _public(row: EnrolmentRow, counts: SessionCounts) -> PupilPublic:
-    return PupilPublic(
-        upn=row.upn,
-        school_urn=row.school_urn,
-        legal_surname=row.legal_surname,
-        legal_forename=row.legal_forename,
-        date_of_birth=row.date_of_birth,
-        gender=row.gender,
-        nc_year=row.nc_year,
-        sen_provision=row.sen_provision,
-        fsm_eligible=row.fsm_eligible,
-        ethnicity=row.ethnicity,
-        ethnicity_group=row.ethnicity_group,
-        entry_date=row.entry_date,
-        leaving_date=row.leaving_date,
-        measures=pupil_measures(counts),
-    )
+def _public(v: Visible, counts: SessionCounts) -> PupilPublic:
+    """The enrolment with only the columns its access allows (others left unset: absent)."""
+    row = v.row
+    shown = {c: getattr(row, c) for c in sorted(shown_columns(v.access.fields))}
+    if v.access.sees(PupilField.ATTENDANCE):
+        shown["measures"] = pupil_measures(counts)
+    return PupilPublic(upn=row.upn, school_urn=row.school_urn, **shown)
+
+
+def _matches(v: Visible, filters: dict[str, str]) -> bool:
+    """A characteristic filter only matches pupils whose characteristic the caller may see."""
+    return all(FIELD_OF_COLUMN[name] in v.access.fields for name in filters)
 
 
 @router.get(
@@ -128,6 +140,7 @@ see `GET /v1/early-warnings`), and characteristics. Ordered by enrolment; pass
 `next_cursor` back as `cursor` for the next page. `Accept: text/csv` for CSV.
 """,
     response_model=PupilPage,
+    response_model_exclude_unset=True,
     responses=CSV_RESPONSE,
 )
 def list_pupils(
@@ -156,9 +169,8 @@ def list_pupils(
 ) -> PupilPage | Response:
     """Pupils with their measures over the period."""
     after = _decode(cursor)
-    cover = coverage(
-        parse_scope(scope) if scope else None, caller_of(principal, sharing), sharing.directory()
-    )
+    reach = pupil_reach_of(principal, sharing)
+    limit_to = scope_limit(parse_scope(scope) if scope else None, reach, sharing.directory())
     repo = MetricsRepository(session.connection())
     characteristics = {
         k: ("true" if v else "false") if isinstance(v, bool) else v
@@ -171,41 +183,48 @@ def list_pupils(
         }.items()
         if v is not None
     }
-    rows = repo.enrolments(cover.schools(), filters=characteristics)
-    counts = repo.enrolment_counts(cover.slices(asked.period))
+    found = [
+        v
+        for v in visible_enrolments(repo, reach, limit_to, filters=characteristics)
+        if v.row.id > after and _matches(v, characteristics)
+    ]
+    judged = persistent is not None or severe is not None or at_risk is not None
+    if judged:  # absence is judged only where attendance may be seen
+        found = [v for v in found if v.access.sees(PupilField.ATTENDANCE)]
+    counts = counts_over(repo, found, asked.period)
     empty = SessionCounts()
     chosen = [
-        r
-        for r in rows
-        if r.id > after
-        and (persistent is None or is_persistent_absentee(counts.get(r.id, empty)) == persistent)
-        and (severe is None or is_severe_absentee(counts.get(r.id, empty)) == severe)
+        v
+        for v in found
+        if (persistent is None or is_persistent_absentee(counts.get(v.row.id, empty)) == persistent)
+        and (severe is None or is_severe_absentee(counts.get(v.row.id, empty)) == severe)
     ]
     warnings: dict[int, list[FlagPublic]] = {}
     if at_risk is not None:
-        day = as_of or dt.date.today()
-        histories = pupil_histories(
-            repo, cover, [r.id for r in chosen], day, settings.early_warning.rules()
-        )
-        for r in chosen:
-            found = flags(histories[r.id], settings.early_warning.rules())
-            warnings[r.id] = [FlagPublic(rule=f.rule.value, reason=f.reason) for f in found]
-        chosen = [r for r in chosen if bool(warnings[r.id]) == at_risk]
+        rules = settings.early_warning.rules()
+        histories = pupil_histories(repo, chosen, as_of or dt.date.today(), rules)
+        for v in chosen:
+            warnings[v.row.id] = [
+                FlagPublic(rule=f.rule.value, reason=f.reason)
+                for f in flags(histories[v.row.id], rules)
+            ]
+        chosen = [v for v in chosen if bool(warnings[v.row.id]) == at_risk]
     page = chosen[:limit]
     items = []
-    for r in page:
-        item = _public(r, counts.get(r.id, empty))
+    for v in page:
+        item = _public(v, counts.get(v.row.id, empty))
         if at_risk is not None:
-            item.early_warnings = warnings[r.id]
+            item.early_warnings = warnings[v.row.id]
         items.append(item)
     result = PupilPage(
-        items=items, next_cursor=_encode(page[-1].id) if len(chosen) > limit else None
+        items=items, next_cursor=_encode(page[-1].row.id) if len(chosen) > limit else None
     )
     audit.record_read(
         principal=principal,
         children=[(i.upn, i.school_urn) for i in items],
         endpoint="GET /v1/pupils",
         purpose=purpose,
+        decision_basis=legal_basis_of(v.access for v in page),
     )
     if wants_csv(request):
         columns = [
@@ -222,13 +241,25 @@ def list_pupils(
         ]
         return csv_response(
             columns,
-            [{**i.model_dump(exclude={"measures"}), **i.measures.model_dump()} for i in items],
+            [
+                {
+                    **i.model_dump(exclude_unset=True, exclude={"measures"}),
+                    **(i.measures.model_dump() if i.measures else {}),
+                }
+                for i in items
+            ],
             "pupils",
         )
     return result
 
 
-@router.get("/pupils/{upn}/attendance", description=ACCESS, responses=PEER_UNAVAILABLE)
+@router.get(
+    "/pupils/{upn}/attendance",
+    description=ACCESS,
+    responses=PEER_UNAVAILABLE,
+    response_model=PupilAttendance,
+    response_model_exclude_unset=True,
+)
 def pupil_attendance(
     upn: Annotated[str, Path(pattern=r"^[A-Z0-9]{13}$", description="The pupil's UPN.")],
     principal: CanReadAttendance,
@@ -243,65 +274,65 @@ def pupil_attendance(
     Weeks count every possible session in the register; measures follow DfE's headline
     rules (so a pupil outside ages 5-15 has marks and weeks but no headline sessions).
     """
-    cover = coverage(None, caller_of(principal, sharing), sharing.directory())
+    reach = pupil_reach_of(principal, sharing)
     repo = MetricsRepository(session.connection())
-    enrolments = repo.enrolments(cover.schools(), upn=upn)
-    if not enrolments:
+    visible = visible_enrolments(repo, reach, upn=upn)
+    if not visible:
         raise NotVisible(f"No visible pupil with UPN {upn}.")
-    mine = {e.school_urn for e in enrolments}
-    counts = repo.enrolment_counts(
-        [
-            Slice(tuple(sorted(mine if s.schools is None else mine & set(s.schools))), s.period)
-            for s in cover.slices(asked.period)
-        ]
-    )
-    windows = cover.windows
+    counts = counts_over(repo, visible, asked.period)
     out = []
-    for e in enrolments:
-        allowed = windows[e.school_urn] if windows is not None else [(None, None)]
-        marks = [
-            (d, s, c)
-            for d, s, c in repo.marks(e.school_urn, e.upn, asked.period)
-            if any((lo is None or d >= lo) and (hi is None or d <= hi) for lo, hi in allowed)
-        ]
-        weeks: dict[dt.date, SessionCounts] = {}
-        public_marks = []
-        for day, session_name, code in marks:
-            in_force = lookup(code, day) is not None
-            public_marks.append(
-                MarkPublic(
-                    date=day,
-                    session=session_name,
-                    code=code,
-                    category=category_on(code, day).value if in_force else None,
-                )
-            )
-            monday = week_start(day)
-            weeks[monday] = weeks.get(monday, SessionCounts()) + SessionCounts(
-                session_contribution(code, day)
-            )
-        out.append(
-            EnrolmentAttendance(
-                school_urn=e.school_urn,
-                entry_date=e.entry_date,
-                leaving_date=e.leaving_date,
-                marks=public_marks,
-                weeks=[
-                    WeekAttendance(
-                        week_start=w,
-                        sess_possible=c.possible,
-                        sess_attended=c.attended,
-                        sess_attended_percent=percent(c.attended, c.possible),
-                    )
-                    for w, c in sorted(weeks.items())
-                ],
-                measures=pupil_measures(counts.get(e.id, SessionCounts())),
-            )
-        )
+    for v in visible:
+        e = v.row
+        shown: dict[str, Any] = {}
+        if v.access.sees(PupilField.ENROLMENT):
+            shown |= {"entry_date": e.entry_date, "leaving_date": e.leaving_date}
+        if v.access.sees(PupilField.ATTENDANCE):
+            marks = [
+                (d, s, c)
+                for d, s, c in repo.marks(e.school_urn, e.upn, asked.period)
+                if v.access.shows(d)
+            ]
+            shown |= _attendance_of(marks) | {
+                "measures": pupil_measures(counts.get(e.id, SessionCounts()))
+            }
+        out.append(EnrolmentAttendance(school_urn=e.school_urn, **shown))
     audit.record_read(
         principal=principal,
-        children=[(upn, e.school_urn) for e in enrolments],
+        children=[(upn, v.row.school_urn) for v in visible],
         endpoint="GET /v1/pupils/{upn}/attendance",
         purpose=purpose,
+        decision_basis=legal_basis_of(v.access for v in visible),
     )
     return PupilAttendance(upn=upn, period=_period(asked), enrolments=out)
+
+
+def _attendance_of(marks: list[tuple[dt.date, str, str]]) -> dict[str, Any]:
+    """Marks as published, and attendance per Monday-start week (every possible session)."""
+    weeks: dict[dt.date, SessionCounts] = {}
+    public_marks = []
+    for day, session_name, code in marks:
+        in_force = lookup(code, day) is not None
+        public_marks.append(
+            MarkPublic(
+                date=day,
+                session=session_name,
+                code=code,
+                category=category_on(code, day).value if in_force else None,
+            )
+        )
+        monday = week_start(day)
+        weeks[monday] = weeks.get(monday, SessionCounts()) + SessionCounts(
+            session_contribution(code, day)
+        )
+    return {
+        "marks": public_marks,
+        "weeks": [
+            WeekAttendance(
+                week_start=w,
+                sess_possible=c.possible,
+                sess_attended=c.attended,
+                sess_attended_percent=percent(c.attended, c.possible),
+            )
+            for w, c in sorted(weeks.items())
+        ],
+    }

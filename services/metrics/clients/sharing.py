@@ -2,7 +2,10 @@
 children's social-care episodes.
 
 Answers are cached briefly (settings) so a dashboard's burst of requests costs one
-round trip; a change of policy reaches metrics within that interval.
+round trip; a change of policy reaches metrics within that interval. A caller's Reach is
+cached per (organisation, acting practitioner) for `METRICS_POLICY_CACHE_SECONDS`
+(default 5 s): a closed episode or a revoked agreement may still be applied for up to
+that long after sharing has decided otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pydantic import BaseModel
 from services.metrics.domain.errors import PeerUnavailable
 from shared.auth import Scope
 from shared.contracts.directory import VisibleSchools
+from shared.contracts.policy import Reach
 from shared.contracts.social_care import SocialCareEpisode, SocialCareEpisodes
 from shared.service_client import ServiceClient
 
@@ -150,6 +154,27 @@ class SharingClient:
             return VisibleSchools.model_validate(response.json())
 
         return self._policy.get(f"visible:{organisation_id}", load)
+
+    def reach(self, organisation_id: str, actor: str | None) -> Reach:
+        """Everything the organisation (acting for `actor`, if any) may see at pupil level.
+
+        An organisation sharing does not know sees nothing (an empty Reach).
+        """
+
+        def load() -> Reach:
+            params = {"organisation_id": organisation_id}
+            if actor is not None:
+                params["actor"] = actor
+            response = self._get("/v1/policy/reach", params)
+            if response.status_code in (404, 422):
+                # 422: an actor on a non-social-care organisation; it is given nothing.
+                return Reach(
+                    organisation_id=organisation_id, organisation_type="", as_of=date.today()
+                )
+            response.raise_for_status()
+            return Reach.model_validate(response.json())
+
+        return self._policy.get(f"reach:{organisation_id}:{actor or ''}", load)
 
     def _all(self, path: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
         cursor: str | None = None

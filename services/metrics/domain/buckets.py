@@ -36,6 +36,11 @@ def _weeks_and_days(span: Period) -> tuple[list[tuple[dt.date, dt.date]], list[P
     return [(first_monday, last_sunday - dt.timedelta(days=6))], days
 
 
+def weeks_and_days(span: Period) -> tuple[list[tuple[dt.date, dt.date]], list[Period]]:
+    """Split `span` into whole Monday-start weeks (first and last Monday) and edge days."""
+    return _weeks_and_days(span)
+
+
 def decompose(period: Period) -> Buckets:
     """Split `period` into whole academic years, then whole weeks, then single days."""
     whole = [

@@ -8,24 +8,33 @@ sessions, judge persistent and severe absence per enrolment, then group.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Connection,
+    Date,
+    Integer,
     Select,
+    String,
     Subquery,
+    and_,
     case,
+    column,
     func,
     literal,
+    or_,
     select,
     text,
+    tuple_,
     union_all,
 )
 
-from services.metrics.domain.buckets import decompose
+from services.metrics.domain.buckets import decompose, weeks_and_days
 from services.metrics.domain.calendar import Period
 from services.metrics.domain.measures import (
     COUNT_COLUMNS,
@@ -205,11 +214,18 @@ class MetricsRepository:
         ids: Sequence[int] | None = None,
         upn: str | None = None,
         filters: dict[str, str] | None = None,
+        or_upns: Sequence[str] = (),
     ) -> list[EnrolmentRow]:
-        """Enrolments of the schools; optionally only `ids`, one UPN, or given characteristics."""
+        """Enrolments of the schools, and of the pupils `or_upns` at any school; optionally
+        only `ids`, one UPN, or given characteristics."""
         stmt = select(enrolment_t).order_by(enrolment_t.c.id)
         if schools is not None:
-            stmt = stmt.where(enrolment_t.c.school_urn.in_(sorted(schools)))
+            stmt = stmt.where(
+                or_(
+                    enrolment_t.c.school_urn.in_(sorted(schools)),
+                    enrolment_t.c.upn.in_(sorted(or_upns)),
+                )
+            )
         if ids is not None:
             stmt = stmt.where(enrolment_t.c.id.in_(sorted(ids)))
         if upn is not None:
@@ -220,6 +236,105 @@ class MetricsRepository:
                 column == (value == "true") if name == "fsm_eligible" else column == value
             )
         return [EnrolmentRow(**row._mapping) for row in self.connection.execute(stmt)]
+
+    def _ranges(self, rows: list[dict[str, str | int]]) -> CTE:
+        """The ranges as a table in one JSON parameter (not one bind per value: a whole
+        authority's children would exceed the drivers' parameter limits)."""
+        if self.connection.dialect.name == "postgresql":
+            sql = (
+                "SELECT k, e, t, lo, hi FROM jsonb_to_recordset(CAST(:ranges AS jsonb))"
+                " AS r(k text, e integer, t text, lo date, hi date)"
+            )
+        else:
+            sql = (
+                "SELECT json_extract(value, '$.k') AS k, json_extract(value, '$.e') AS e,"
+                " json_extract(value, '$.t') AS t, json_extract(value, '$.lo') AS lo,"
+                " json_extract(value, '$.hi') AS hi FROM json_each(:ranges)"
+            )
+        return (
+            text(sql)
+            .bindparams(ranges=json.dumps(rows))
+            .columns(
+                column("k", String),
+                column("e", Integer),
+                column("t", String),
+                column("lo", Date),
+                column("hi", Date),
+            )
+            .cte("ranges")
+        )
+
+    def window_counts(
+        self, ranges: Sequence[tuple[str, int, Period]]
+    ) -> dict[tuple[str, int], SessionCounts]:
+        """Counts per (key, enrolment id) over each enrolment's own periods, in one statement.
+
+        Each period reads whole weeks from the week table and only its ragged edges from
+        the day table. Periods of one key and enrolment must not overlap (merge them first).
+        """
+        rows: list[dict[str, str | int]] = []
+        for key, enrolment_id, period in ranges:
+            weeks, days = weeks_and_days(period)
+            rows += [
+                {"k": key, "e": enrolment_id, "t": "w", "lo": a.isoformat(), "hi": b.isoformat()}
+                for a, b in weeks
+            ]
+            rows += [
+                {
+                    "k": key,
+                    "e": enrolment_id,
+                    "t": "d",
+                    "lo": d.start.isoformat(),
+                    "hi": d.end.isoformat(),
+                }
+                for d in days
+            ]
+        if not rows:
+            return {}
+        r = self._ranges(rows)
+        parts = [
+            select(r.c.k, r.c.e, *(table.c[c] for c in COUNT_COLUMNS))
+            .select_from(
+                r.join(
+                    table,
+                    and_(table.c.enrolment_id == r.c.e, table.c[on].between(r.c.lo, r.c.hi)),
+                )
+            )
+            .where(r.c.t == kind)
+            for table, on, kind in ((week_t, "week_start", "w"), (day_t, "date", "d"))
+        ]
+        u = union_all(*parts).subquery("counted")
+        stmt = select(u.c.k, u.c.e, *(func.sum(u.c[c]).label(c) for c in COUNT_COLUMNS)).group_by(
+            u.c.k, u.c.e
+        )
+        return {
+            (row.k, int(row.e)): SessionCounts.of(dict(row._mapping))
+            for row in self.connection.execute(stmt)
+        }
+
+    def recent_marks(
+        self, enrolments: Sequence[tuple[str, str]], period: Period
+    ) -> dict[tuple[str, str], list[tuple[dt.date, str, str]]]:
+        """Marks of these (school, UPN) enrolments in the period, in date order (the mark
+        table's key leads with both)."""
+        found: dict[tuple[str, str], list[tuple[dt.date, str, str]]] = {}
+        if not enrolments:
+            return found
+        stmt = (
+            select(
+                mark_t.c.school_urn, mark_t.c.upn, mark_t.c.date, mark_t.c.session, mark_t.c.code
+            )
+            .where(
+                tuple_(mark_t.c.school_urn, mark_t.c.upn).in_(sorted(set(enrolments))),
+                mark_t.c.date.between(period.start, period.end),
+            )
+            .order_by(mark_t.c.school_urn, mark_t.c.upn, mark_t.c.date, mark_t.c.session)
+        )
+        for row in self.connection.execute(stmt):
+            found.setdefault((row.school_urn, row.upn), []).append(
+                (row.date, row.session, row.code)
+            )
+        return found
 
     def marks(self, school_urn: str, upn: str, period: Period) -> list[tuple[dt.date, str, str]]:
         """The raw register of one enrolment in the period: (date, session, code)."""

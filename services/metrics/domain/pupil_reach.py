@@ -1,0 +1,192 @@
+"""Sharing's Reach applied to the read model: which days and fields of each enrolment a
+caller may see, and why.
+
+Following docs/access-policy.md ("How a data service applies Reach"): an enrolment (a
+pupil `upn` on the roll of school `urn` from its entry date to its leaving date) is seen
+on the days of
+
+- a `schools[]` window of that school, intersected with the enrolment's own dates; and
+- a `children[]` window of that UPN (at any school when its `schools` is null, otherwise
+  only within the listed school's window), also within the enrolment's dates.
+
+Its fields are the union of the fields of every window that allows it; its days are the
+union of those windows (merged, so no day counts twice). Plain values in, plain values out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from services.metrics.domain.calendar import Period
+from shared.contracts.policy import PupilField, Reach
+from shared.contracts.social_care import SocialCareCategory
+
+_DAY = dt.timedelta(days=1)
+Span = tuple[dt.date, dt.date]
+"""Inclusive first and last day; open bounds are date.min / date.max."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One window of the decision that lets the caller see an enrolment."""
+
+    span: Span
+    fields: frozenset[PupilField]
+    legal_basis: str
+    episode_id: str | None = None
+    category: SocialCareCategory | None = None
+
+
+def merge(spans: Iterable[Span]) -> list[Span]:
+    """Disjoint, sorted spans covering the same days (overlapping or adjacent ones joined)."""
+    out: list[Span] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= (out[-1][1] + _DAY if out[-1][1] < dt.date.max else out[-1][1]):
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def clip(spans: Iterable[Span], period: Period) -> list[Period]:
+    """The parts of the spans inside the period."""
+    return [
+        Period(max(lo, period.start), min(hi, period.end))
+        for lo, hi in spans
+        if max(lo, period.start) <= min(hi, period.end)
+    ]
+
+
+def _span(lo: dt.date | None, hi: dt.date | None) -> Span:
+    return (lo or dt.date.min, hi or dt.date.max)
+
+
+def _meet(a: Span, b: Span) -> Span | None:
+    lo, hi = max(a[0], b[0]), min(a[1], b[1])
+    return (lo, hi) if lo <= hi else None
+
+
+@dataclass(frozen=True)
+class EnrolmentAccess:
+    """What a caller may see of one enrolment: the grants that allow it."""
+
+    grants: tuple[Grant, ...]
+
+    @property
+    def fields(self) -> frozenset[PupilField]:
+        return frozenset().union(*(g.fields for g in self.grants))
+
+    @property
+    def spans(self) -> list[Span]:
+        return merge(g.span for g in self.grants)
+
+    def sees(self, field: PupilField) -> bool:
+        return field in self.fields
+
+    def shows(self, day: dt.date) -> bool:
+        """Whether a mark of this day may be shown."""
+        return any(lo <= day <= hi for lo, hi in self.spans)
+
+
+class PupilReach:
+    """A caller's Reach, indexed for the read model's enrolments."""
+
+    def __init__(self, reach: Reach) -> None:
+        # No decision gives every school at pupil level (the DfE's is aggregates only);
+        # were one to, it is refused rather than read as "every pupil".
+        self.pupil_level = reach.pupil_level and not reach.all_schools
+        self._schools: dict[str, list[Grant]] = defaultdict(list)
+        for s in reach.schools:
+            self._schools[s.urn].append(
+                Grant(_span(s.from_date, s.to_date), frozenset(s.fields), s.basis.legal_basis)
+            )
+        self._children: dict[str, list[tuple[Grant, dict[str, list[Span]] | None]]] = defaultdict(
+            list
+        )
+        for c in reach.children:
+            at: dict[str, list[Span]] | None = None
+            if c.schools is not None:
+                at = defaultdict(list)
+                for w in c.schools:
+                    at[w.urn].append(_span(w.from_date, w.to_date))
+            grant = Grant(
+                _span(c.from_date, c.to_date),
+                frozenset(c.fields),
+                c.basis.legal_basis,
+                c.basis.episode_id,
+                c.category,
+            )
+            self._children[c.upn].append((grant, at))
+
+    @property
+    def school_urns(self) -> list[str]:
+        """Schools whose pupils may be seen (within their enrolments)."""
+        return sorted(self._schools)
+
+    @property
+    def upns(self) -> list[str]:
+        """Children named in the decision, wherever they are on roll."""
+        return sorted(self._children)
+
+    def child_grants(self, upn: str) -> list[Grant]:
+        """The child's own windows (episodes, agreements), before any school is considered."""
+        return [g for g, _ in self._children.get(upn, [])]
+
+    def access(
+        self, upn: str, school_urn: str, entry_date: dt.date, leaving_date: dt.date | None
+    ) -> EnrolmentAccess | None:
+        """What may be seen of this enrolment, or None if nothing (not found)."""
+        enrolled = _span(entry_date, leaving_date)
+        found: list[Grant] = []
+        for g in self._schools.get(school_urn, []):
+            if (span := _meet(g.span, enrolled)) is not None:
+                found.append(Grant(span, g.fields, g.legal_basis, g.episode_id, g.category))
+        for g, at in self._children.get(upn, []):
+            windows = [g.span] if at is None else at.get(school_urn, [])
+            for w in windows:
+                inner = _meet(g.span, w)
+                span = _meet(inner, enrolled) if inner is not None else None
+                if span is not None:
+                    found.append(Grant(span, g.fields, g.legal_basis, g.episode_id, g.category))
+        return EnrolmentAccess(tuple(found)) if found else None
+
+
+def within(
+    access: EnrolmentAccess, windows: Sequence[tuple[dt.date | None, dt.date | None]]
+) -> EnrolmentAccess | None:
+    """The access limited to these windows (a scope's dates), or None if nothing is left."""
+    found = [
+        Grant(span, g.fields, g.legal_basis, g.episode_id, g.category)
+        for g in access.grants
+        for lo, hi in windows
+        if (span := _meet(g.span, _span(lo, hi))) is not None
+    ]
+    return EnrolmentAccess(tuple(found)) if found else None
+
+
+F = PupilField
+COLUMNS_BY_FIELD: dict[PupilField, tuple[str, ...]] = {
+    F.IDENTITY: ("legal_surname", "legal_forename", "date_of_birth"),
+    F.ENROLMENT: ("nc_year", "entry_date", "leaving_date"),
+    F.GENDER: ("gender",),
+    F.FSM: ("fsm_eligible",),
+    F.SEN: ("sen_provision",),
+    F.ETHNICITY: ("ethnicity", "ethnicity_group"),
+}
+"""The read model's enrolment columns each policy field covers (the UPN and school are the
+row itself; attendance is every mark and measure)."""
+FIELD_OF_COLUMN = {c: f for f, columns in COLUMNS_BY_FIELD.items() for c in columns}
+
+
+def shown_columns(fields: frozenset[PupilField]) -> set[str]:
+    """The enrolment columns the fields allow."""
+    return {c for f in fields for c in COLUMNS_BY_FIELD.get(f, ())}
+
+
+def legal_basis_of(accesses: Iterable[EnrolmentAccess]) -> str | None:
+    """The bases of every window relied on, for the audit trail (None when nothing is read)."""
+    bases = sorted({g.legal_basis for a in accesses for g in a.grants})
+    return "; ".join(bases) if bases else None
