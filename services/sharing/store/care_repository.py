@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -201,21 +202,29 @@ class EpisodeRepository:
         reason: str | None,
         when: datetime,
     ) -> None:
-        self.session.add(
-            CareEpisodeChange(
-                id=str(uuid.uuid4()),
-                episode_id=episode_id,
-                version=version,
-                action=action,
-                changed_at=when,
-                client_id=editor.client_id,
-                actor=editor.actor,
-                reason=reason,
-                before=before.as_json() if before else None,
-                after=after.as_json(),
-            )
+        change = CareEpisodeChange(
+            id=str(uuid.uuid4()),
+            episode_id=episode_id,
+            version=version,
+            action=action,
+            changed_at=when,
+            client_id=editor.client_id,
+            actor=editor.actor,
+            reason=reason,
+            before=before.as_json() if before else None,
+            after=after.as_json(),
         )
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                self.session.add(change)
+        except IntegrityError as exc:
+            # Another request changed the episode between our read and this write: its
+            # version number is taken. Refuse rather than lose either change.
+            raise Conflict(
+                "The episode was changed by another request at the same time; read it "
+                "again and retry.",
+                [ProblemItem(code="concurrent_change", detail=f"version {version} is taken")],
+            ) from exc
 
     def _refuse_overlap(self, values: EpisodeValues, *, ignore: str | None) -> None:
         # One child is in one category once at a time in one authority: two overlapping
