@@ -7,7 +7,7 @@ directory), the repository (the numbers) and the domain (margins, suppression).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from services.metrics.clients.sharing import Directory, SharingClient
@@ -16,7 +16,13 @@ from services.metrics.domain.early_warning import EarlyWarningRules, PupilHistor
 from services.metrics.domain.errors import InvalidQuery, NotVisible
 from services.metrics.domain.groups import NO_SOCIAL_CARE, Dimension
 from services.metrics.domain.measures import GroupMeasures, SessionCounts
-from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach, clip, within
+from services.metrics.domain.pupil_reach import (
+    EnrolmentAccess,
+    PupilReach,
+    by_legal_basis,
+    clip,
+    within,
+)
 from services.metrics.domain.reach import (
     OPEN,
     Scope,
@@ -28,7 +34,9 @@ from services.metrics.domain.reach import (
 from services.metrics.domain.suppression import Family, redact, suppress
 from services.metrics.domain.tables import Key, ordered, regroup, with_margins
 from services.metrics.store.repository import GROUP_COLUMNS, EnrolmentRow, MetricsRepository
+from shared.audit import AuditRecorder
 from shared.auth import Principal
+from shared.contracts.audit import Purpose
 from shared.contracts.social_care import SocialCareCategory
 from shared.problems import ProblemItem
 
@@ -260,6 +268,26 @@ def visible_enrolments(
         if access is not None:
             out.append(Visible(r, access))
     return out
+
+
+def record_reads(
+    audit: AuditRecorder,
+    principal: Principal,
+    reads: Iterable[tuple[str, str, EnrolmentAccess]],
+    *,
+    endpoint: str,
+    purpose: Purpose | None,
+) -> None:
+    """Put the read on the audit trail before it is answered, once per legal basis relied
+    on (raises AuditUnavailable, so nothing is served, if it cannot)."""
+    for basis, children in by_legal_basis(reads).items():
+        audit.record_read(
+            principal=principal,
+            children=children,
+            endpoint=endpoint,
+            purpose=purpose,
+            decision_basis=basis,
+        )
 
 
 def counts_over(

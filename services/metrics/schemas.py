@@ -203,3 +203,47 @@ class EarlyWarningList(BaseModel):
 class NotificationAccepted(BaseModel):
     status: Literal["accepted"] = "accepted"
     consumer_running: bool
+
+
+class AttendanceSummary(BaseModel):
+    """Headline sessions (DfE rules) over a span, on the days the policy allows."""
+
+    start: dt.date
+    end: dt.date
+    sess_possible: int
+    sess_attended: int
+    sess_overall: int
+    sess_attended_percent: float | None
+
+
+class ChildMark(MarkPublic):
+    school_urn: str
+
+
+class ChildAttendance(BaseModel):
+    """A child with a social worker, at whatever school it is on roll.
+
+    Names are absent where the policy withholds identity.
+    """
+
+    upn: str
+    category: str = Field(description="CIN, CPP or CLA: the episode open on as_of, else the last.")
+    practitioner_ref: str | None = None
+    episode_start: dt.date
+    episode_end: dt.date | None
+    school_urn: str | None = Field(description="The school on roll on as_of (null: none known).")
+    legal_surname: str | None = None
+    legal_forename: str | None = None
+    this_week: AttendanceSummary
+    last_4_weeks: AttendanceSummary
+    year_to_date: AttendanceSummary
+    persistent_absentee: bool
+    severe_absentee: bool
+    early_warnings: list[FlagPublic]
+    latest_marks: list[ChildMark] = Field(description="The last 7 days' marks, newest last.")
+
+
+class ChildrenPage(BaseModel):
+    as_of: dt.date
+    items: list[ChildAttendance]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next.")

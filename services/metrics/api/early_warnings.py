@@ -11,11 +11,12 @@ from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
 from services.metrics.api.params import CSV_RESPONSE, IsoDate, wants_csv
 from services.metrics.domain import early_warning
-from services.metrics.domain.pupil_reach import legal_basis_of, shown_columns
+from services.metrics.domain.pupil_reach import EnrolmentAccess, shown_columns
 from services.metrics.domain.reach import parse_scope
 from services.metrics.reports import (
     pupil_histories,
     pupil_reach_of,
+    record_reads,
     scope_limit,
     visible_enrolments,
 )
@@ -69,7 +70,7 @@ def early_warnings(
     rules = settings.early_warning.rules()
     histories = pupil_histories(repo, visible, day, rules)
     items = []
-    relied_on = []
+    relied_on: list[tuple[str, str, EnrolmentAccess]] = []
     for v in visible:
         found = early_warning.flags(histories[v.row.id], rules)
         if found:
@@ -82,14 +83,8 @@ def early_warnings(
                     **{c: getattr(v.row, c) for c in sorted(shown)},
                 )
             )
-            relied_on.append(v.access)
-    audit.record_read(
-        principal=principal,
-        children=[(i.upn, i.school_urn) for i in items],
-        endpoint="GET /v1/early-warnings",
-        purpose=purpose,
-        decision_basis=legal_basis_of(relied_on),
-    )
+            relied_on.append((v.row.upn, v.row.school_urn, v.access))
+    record_reads(audit, principal, relied_on, endpoint="GET /v1/early-warnings", purpose=purpose)
     if wants_csv(request):
         columns = [
             "school_urn",

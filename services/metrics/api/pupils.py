@@ -29,7 +29,6 @@ from services.metrics.domain.measures import (
 )
 from services.metrics.domain.pupil_reach import (
     FIELD_OF_COLUMN,
-    legal_basis_of,
     shown_columns,
 )
 from services.metrics.domain.reach import PeriodAsked, parse_scope
@@ -38,6 +37,7 @@ from services.metrics.reports import (
     counts_over,
     pupil_histories,
     pupil_reach_of,
+    record_reads,
     scope_limit,
     visible_enrolments,
 )
@@ -219,12 +219,12 @@ def list_pupils(
     result = PupilPage(
         items=items, next_cursor=_encode(page[-1].row.id) if len(chosen) > limit else None
     )
-    audit.record_read(
-        principal=principal,
-        children=[(i.upn, i.school_urn) for i in items],
+    record_reads(
+        audit,
+        principal,
+        [(v.row.upn, v.row.school_urn, v.access) for v in page],
         endpoint="GET /v1/pupils",
         purpose=purpose,
-        decision_basis=legal_basis_of(v.access for v in page),
     )
     if wants_csv(request):
         columns = [
@@ -296,12 +296,12 @@ def pupil_attendance(
                 "measures": pupil_measures(counts.get(e.id, SessionCounts()))
             }
         out.append(EnrolmentAttendance(school_urn=e.school_urn, **shown))
-    audit.record_read(
-        principal=principal,
-        children=[(upn, v.row.school_urn) for v in visible],
+    record_reads(
+        audit,
+        principal,
+        [(upn, v.row.school_urn, v.access) for v in visible],
         endpoint="GET /v1/pupils/{upn}/attendance",
         purpose=purpose,
-        decision_basis=legal_basis_of(v.access for v in visible),
     )
     return PupilAttendance(upn=upn, period=_period(asked), enrolments=out)
 

@@ -186,7 +186,13 @@ def shown_columns(fields: frozenset[PupilField]) -> set[str]:
     return {c for f in fields for c in COLUMNS_BY_FIELD.get(f, ())}
 
 
-def legal_basis_of(accesses: Iterable[EnrolmentAccess]) -> str | None:
-    """The bases of every window relied on, for the audit trail (None when nothing is read)."""
-    bases = sorted({g.legal_basis for a in accesses for g in a.grants})
-    return "; ".join(bases) if bases else None
+def by_legal_basis(
+    reads: Iterable[tuple[str, str, EnrolmentAccess]],
+) -> dict[str, list[tuple[str, str]]]:
+    """The (UPN, school) children read, under each legal basis relied on (a child read
+    under two windows' bases is under both), for the audit trail: one entry per basis."""
+    found: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for upn, urn, access in reads:
+        for g in access.grants:
+            found[g.legal_basis].add((upn, urn))
+    return {basis: sorted(children) for basis, children in sorted(found.items())}

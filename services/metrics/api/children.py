@@ -1,0 +1,210 @@
+"""`GET /v1/children-with-social-worker/attendance`: what social-care platforms read daily."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from services.metrics.api.csv_export import csv_response
+from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
+from services.metrics.api.params import CSV_RESPONSE, IsoDate, wants_csv
+from services.metrics.children import LATEST_DAYS, ChildFigures, children_figures, episodes_in_reach
+from services.metrics.domain.errors import InvalidQuery
+from services.metrics.domain.measures import SessionCounts, percent
+from services.metrics.reports import pupil_reach_of, record_reads
+from services.metrics.schemas import (
+    AttendanceSummary,
+    ChildAttendance,
+    ChildMark,
+    ChildrenPage,
+    FlagPublic,
+)
+from services.metrics.store.repository import MetricsRepository
+from shared.audit import AuditRecorderDep, PurposeHeader
+from shared.codes import category_on, lookup
+from shared.contracts.policy import PupilField
+from shared.contracts.social_care import SocialCareCategory
+from shared.problems import ProblemItem
+
+router = APIRouter(tags=["children-with-social-worker"])
+
+DESCRIPTION = f"""
+Every child the caller's access policy names through a social-care episode (a virtual
+school: its authority's episodes, past ones within their dates; children's social care:
+episodes of its authority open today, and acting for a practitioner only that
+practitioner's caseload), at whatever school the child is on roll, in any authority.
+Each child is listed under the episode open on `as_of` (the most intensive, CLA > CPP >
+CIN), else its last, with the school on roll on `as_of`, headline attendance this week,
+over the last 4 school weeks and the year to date (only days inside the child's
+windows), persistent (≥ 10%) and severe (≥ 50%) absence over the year to date, the
+early-warning flags of `GET /v1/early-warnings`, and the last {LATEST_DAYS} days' marks.
+A child with no known enrolment is listed with no school and no sessions.
+Filters `category` and `practitioner` apply to that episode. Ordered by UPN; pass
+`next_cursor` back as `cursor`. `Accept: text/csv` for CSV. Recorded on the audit trail
+with the decision's legal basis before the answer (503 if it cannot be).
+"""
+
+
+def _encode(upn: str) -> str:
+    return base64.urlsafe_b64encode(f"u:{upn}".encode()).decode()
+
+
+def _decode(cursor: str | None) -> str:
+    if cursor is None:
+        return ""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not text.startswith("u:"):
+            raise ValueError(text)
+        return text[2:]
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidQuery(
+            "The cursor is not one this API gave out.",
+            [ProblemItem(location="query:cursor", code="invalid_cursor", detail=cursor)],
+        ) from exc
+
+
+def _summary(figures: ChildFigures, key: str) -> AttendanceSummary:
+    span = figures.spans[key]
+    c = figures.counts.get(key, SessionCounts())
+    return AttendanceSummary(
+        start=span.start,
+        end=span.end,
+        sess_possible=c.possible,
+        sess_attended=c.attended,
+        sess_overall=c.overall,
+        sess_attended_percent=percent(c.attended, c.possible),
+    )
+
+
+@router.get(
+    "/children-with-social-worker/attendance",
+    description=DESCRIPTION,
+    response_model=ChildrenPage,
+    response_model_exclude_unset=True,
+    responses=CSV_RESPONSE,
+)
+def children_with_social_worker(
+    request: Request,
+    principal: CanReadAttendance,
+    session: SessionDep,
+    settings: SettingsDep,
+    sharing: SharingDep,
+    audit: AuditRecorderDep,
+    purpose: PurposeHeader,
+    category: Annotated[
+        SocialCareCategory | None, Query(description="Only children under this category.")
+    ] = None,
+    practitioner: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$",
+            description="Only this practitioner's children (the episode's practitioner_ref).",
+        ),
+    ] = None,
+    as_of: Annotated[IsoDate | None, Query(description="The day to report on.")] = None,
+    limit: Annotated[int, Query(ge=1, le=2000, description="Page size.")] = 500,
+    cursor: Annotated[str | None, Query(description="next_cursor of the last page.")] = None,
+) -> ChildrenPage | Response:
+    """Children with a social worker and their attendance, wherever they go to school."""
+    after = _decode(cursor)
+    day = as_of or dt.date.today()
+    reach = pupil_reach_of(principal, sharing)
+    named = [u for u in reach.upns if any(g.episode_id for g in reach.child_grants(u))]
+    episodes = episodes_in_reach(reach, sharing.social_care_episodes(named) if named else [], day)
+    chosen = [
+        upn
+        for upn in sorted(episodes)
+        if upn > after
+        and (category is None or episodes[upn].category is category)
+        and (practitioner is None or episodes[upn].practitioner_ref == practitioner)
+    ]
+    page = chosen[:limit]
+    repo = MetricsRepository(session.connection())
+    figures = children_figures(repo, reach, page, day, settings.early_warning.rules())
+    items = []
+    for f in figures:
+        e = episodes[f.upn]
+        shown = {}
+        if f.current is not None and f.access is not None and f.access.sees(PupilField.IDENTITY):
+            shown = {
+                "legal_surname": f.current.legal_surname,
+                "legal_forename": f.current.legal_forename,
+            }
+        items.append(
+            ChildAttendance(
+                upn=f.upn,
+                category=e.category.value,
+                practitioner_ref=e.practitioner_ref,
+                episode_start=e.start_date,
+                episode_end=e.end_date,
+                school_urn=f.current.school_urn if f.current else None,
+                this_week=_summary(f, "this_week"),
+                last_4_weeks=_summary(f, "last_4_weeks"),
+                year_to_date=_summary(f, "year_to_date"),
+                persistent_absentee=f.persistent,
+                severe_absentee=f.severe,
+                early_warnings=[FlagPublic(rule=w.rule.value, reason=w.reason) for w in f.warnings],
+                latest_marks=[
+                    ChildMark(
+                        school_urn=urn,
+                        date=d,
+                        session=s,
+                        code=c,
+                        category=category_on(c, d).value if lookup(c, d) is not None else None,
+                    )
+                    for urn, d, s, c in f.marks
+                ],
+                **shown,
+            )
+        )
+    record_reads(
+        audit,
+        principal,
+        [(f.upn, f.current.school_urn, f.access) for f in figures if f.current and f.access],
+        endpoint="GET /v1/children-with-social-worker/attendance",
+        purpose=purpose,
+    )
+    next_cursor = _encode(page[-1]) if len(chosen) > limit else None
+    if wants_csv(request):
+        columns = [
+            "upn",
+            "category",
+            "practitioner_ref",
+            "school_urn",
+            "legal_surname",
+            "legal_forename",
+            *(
+                f"{span}_{m}"
+                for span in ("this_week", "last_4_weeks", "year_to_date")
+                for m in ("sess_possible", "sess_attended", "sess_overall", "sess_attended_percent")
+            ),
+            "persistent_absentee",
+            "severe_absentee",
+            "early_warnings",
+        ]
+        return csv_response(
+            columns,
+            [
+                {
+                    **i.model_dump(exclude_unset=True),
+                    **{
+                        f"{span}_{m}": getattr(getattr(i, span), m)
+                        for span in ("this_week", "last_4_weeks", "year_to_date")
+                        for m in (
+                            "sess_possible",
+                            "sess_attended",
+                            "sess_overall",
+                            "sess_attended_percent",
+                        )
+                    },
+                    "early_warnings": " ".join(w.rule for w in i.early_warnings),
+                }
+                for i in items
+            ],
+            "children-with-social-worker",
+        )
+    return ChildrenPage(as_of=day, items=items, next_cursor=next_cursor)

@@ -1,0 +1,184 @@
+"""The children-with-a-social-worker attendance view: every child a caller's Reach names
+through a social-care episode, with attendance at whatever school it is on roll.
+
+Set-based whatever the number of children: one statement for their enrolments, one for
+the school weeks, one window table for every span of every enrolment (this week, the
+last 4 school weeks, the year to date, the same weeks last year), one for the pattern
+days and one for the latest marks. No query runs per child.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.metrics.domain.calendar import Period, academic_year_of, academic_year_period
+from services.metrics.domain.calendar import week_start as monday_of
+from services.metrics.domain.early_warning import EarlyWarningRules, Flag, PupilHistory, flags
+from services.metrics.domain.measures import (
+    SessionCounts,
+    is_persistent_absentee,
+    is_severe_absentee,
+)
+from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach, clip
+from services.metrics.store.repository import EnrolmentRow, MetricsRepository
+from shared.contracts.social_care import SocialCareCategory, SocialCareEpisode
+
+_INTENSITY = {
+    SocialCareCategory.LOOKED_AFTER: 3,
+    SocialCareCategory.CHILD_PROTECTION_PLAN: 2,
+    SocialCareCategory.CHILD_IN_NEED: 1,
+}
+LATEST_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ChildEpisode:
+    """The episode a child is listed under: open on the day asked, else its last."""
+
+    upn: str
+    category: SocialCareCategory
+    start_date: dt.date
+    end_date: dt.date | None
+    practitioner_ref: str | None
+
+
+def episodes_in_reach(
+    reach: PupilReach, episodes: Sequence[SocialCareEpisode], as_of: dt.date
+) -> dict[str, ChildEpisode]:
+    """Each child with an episode window in the Reach, under its current episode.
+
+    The Reach gives the windows (and, to a virtual school, the category); the category
+    and practitioner of social care's own episodes come from sharing's episode list,
+    matched to the window by child and dates. An episode not in the Reach is ignored.
+    """
+    by_window = {(e.upn, e.start_date, e.end_date): e for e in episodes}
+    found: dict[str, list[ChildEpisode]] = {}
+    for upn in reach.upns:
+        for g in reach.child_grants(upn):
+            if g.episode_id is None:
+                continue  # an agreement, not a social worker
+            start = g.span[0]
+            end = None if g.span[1] == dt.date.max else g.span[1]
+            episode = by_window.get((upn, start, end))
+            category = g.category or (episode.category if episode else None)
+            if category is None:
+                continue
+            found.setdefault(upn, []).append(
+                ChildEpisode(
+                    upn, category, start, end, episode.practitioner_ref if episode else None
+                )
+            )
+    return {upn: _current(options, as_of) for upn, options in found.items()}
+
+
+def _current(options: list[ChildEpisode], as_of: dt.date) -> ChildEpisode:
+    open_now = [
+        e for e in options if e.start_date <= as_of and (e.end_date is None or as_of <= e.end_date)
+    ]
+    if open_now:
+        return max(open_now, key=lambda e: (_INTENSITY[e.category], e.start_date))
+    return max(options, key=lambda e: (e.end_date or dt.date.max, e.start_date))
+
+
+@dataclass(frozen=True)
+class ChildFigures:
+    """What the view shows of one child, before it is published."""
+
+    upn: str
+    current: EnrolmentRow | None
+    access: EnrolmentAccess | None
+    spans: dict[str, Period]
+    counts: dict[str, SessionCounts]
+    persistent: bool
+    severe: bool
+    warnings: list[Flag]
+    marks: list[tuple[str, dt.date, str, str]]
+
+
+def _current_enrolment(
+    rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]], as_of: dt.date
+) -> tuple[EnrolmentRow, EnrolmentAccess] | None:
+    on_roll = [
+        (r, a)
+        for r, a in rows
+        if r.entry_date <= as_of and (r.leaving_date is None or r.leaving_date >= as_of)
+    ]
+    pool = on_roll or list(rows)
+    return max(pool, key=lambda p: p[0].entry_date) if pool else None
+
+
+def children_figures(
+    repo: MetricsRepository,
+    reach: PupilReach,
+    upns: Sequence[str],
+    as_of: dt.date,
+    rules: EarlyWarningRules,
+) -> list[ChildFigures]:
+    """Attendance of these children (in this order) over their windows, as of a day."""
+    enrolled: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]] = {}
+    for r in repo.enrolments([], or_upns=upns):
+        access = reach.access(r.upn, r.school_urn, r.entry_date, r.leaving_date)
+        if access is not None:
+            enrolled.setdefault(r.upn, []).append((r, access))
+    pairs = [(r, a) for rows in enrolled.values() for r, a in rows]
+    ids = [r.id for r, _ in pairs]
+    year_start = academic_year_period(academic_year_of(as_of)).start
+    weeks = repo.school_weeks(ids, Period(year_start, as_of)) if ids else []
+    recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start
+    year_ago = dt.timedelta(weeks=52)
+    spans = {
+        "this_week": Period(max(monday_of(as_of), year_start), as_of),
+        "last_4_weeks": Period(recent_start, as_of),
+        "year_to_date": Period(year_start, as_of),
+        "last_year": Period(recent_start - year_ago, as_of - year_ago),
+    }
+    counts = repo.window_counts(
+        [
+            (key, r.id, p)
+            for r, a in pairs
+            for key, span in spans.items()
+            for p in clip(a.spans, span)
+        ]
+    )
+    pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
+    days = repo.days(ids, pattern) if ids else {}
+    latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
+    marks = repo.recent_marks([(r.school_urn, r.upn) for r, _ in pairs], latest)
+    empty = SessionCounts()
+    out = []
+    for upn in upns:
+        rows = enrolled.get(upn, [])
+        summed = {
+            key: sum((counts.get((key, r.id), empty) for r, _ in rows), empty) for key in spans
+        }
+        history = PupilHistory(
+            summed["year_to_date"],
+            summed["last_4_weeks"],
+            summed["last_year"],
+            sorted((d, c) for r, a in rows for d, c in days.get(r.id, []) if a.shows(d)),
+        )
+        current = _current_enrolment(rows, as_of)
+        out.append(
+            ChildFigures(
+                upn=upn,
+                current=current[0] if current else None,
+                access=current[1] if current else None,
+                spans=spans,
+                counts=summed,
+                persistent=is_persistent_absentee(summed["year_to_date"]),
+                severe=is_severe_absentee(summed["year_to_date"]),
+                warnings=flags(history, rules),
+                marks=sorted(
+                    (
+                        (r.school_urn, d, s, c)
+                        for r, a in rows
+                        for d, s, c in marks.get((r.school_urn, r.upn), [])
+                        if a.shows(d)
+                    ),
+                    key=lambda m: (m[1], m[2], m[0]),
+                ),
+            )
+        )
+    return out

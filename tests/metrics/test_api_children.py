@@ -1,0 +1,266 @@
+"""Per-child reach in metrics: virtual schools and children's social care see the children
+sharing's policy names, at any school, within their windows, with only their fields; and
+the children-with-a-social-worker attendance view."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from stdnum.gb.upn import calc_check_digit
+
+from tests.metrics.factories import enrolment, marks_for, school_days
+from tests.metrics.support import feed
+from tests.support.system import System
+
+TODAY = dt.date.today()
+DAYS = school_days(TODAY - dt.timedelta(days=20), TODAY - dt.timedelta(days=1))
+PERIOD = {"from": (TODAY - dt.timedelta(days=20)).isoformat(), "to": TODAY.isoformat()}
+VIEW = "/v1/children-with-social-worker/attendance"
+GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def upn(serial: int) -> str:
+    body = f"2025003{25:02d}{serial:03d}"
+    return calc_check_digit(body) + body
+
+
+PLACED_AWAY = upn(1)  # looked after by 202, at a school of 203
+AT_HOME = upn(2)  # child in need of 202, at a school of 202
+PLAN_SW2 = upn(3)  # on a plan in 202, practitioner sw-2
+CLOSED = upn(4)  # 202's episode closed a week ago
+NO_EPISODE = upn(5)  # at the 202 school, no social worker
+HOST_CHILD = upn(6)  # looked after by 203, at the 202 school
+
+
+@dataclass
+class World:
+    home_school: dict[str, Any]
+    away_school: dict[str, Any]
+    care_client: tuple[str, str]
+    care: dict[str, Any]
+    virtual_school: dict[str, Any]
+    host_care: dict[str, Any]
+
+
+def _episode(
+    system: System, headers: dict[str, str], child: str, category: str, **extra: Any
+) -> None:
+    body = {
+        "child": {"upn": child},
+        "category": category,
+        "start_date": (TODAY - dt.timedelta(days=60)).isoformat(),
+        **extra,
+    }
+    response = system.sharing.post("/v1/episodes", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+def world(system: System) -> World:
+    system.create_organisation("local_authority", la_code="202")
+    system.create_organisation("local_authority", la_code="203")
+    care = system.create_organisation("social_care", la_code="202")
+    virtual_school = system.create_organisation("virtual_school", la_code="202")
+    host_care = system.create_organisation("social_care", la_code="203")
+    home = system.create_organisation("school", la_code="202")
+    away = system.create_organisation("school", la_code="203")
+    changes: list[Any] = []
+    for child, school in (
+        (PLACED_AWAY, away),
+        (AT_HOME, home),
+        (PLAN_SW2, home),
+        (CLOSED, home),
+        (NO_EPISODE, home),
+        (HOST_CHILD, home),
+    ):
+        changes += [
+            enrolment(child, school_urn=school["urn"], sen_provision="K", ethnicity="WIRI"),
+            *marks_for(child, DAYS, ["/", "N"], school_urn=school["urn"]),
+        ]
+    feed(system, changes)
+    client = system.create_client(
+        care["id"], "social_care", ["social_care:write", "attendance:read"]
+    )
+    writer = {"Authorization": f"Bearer {system.token(*client)}"}
+    _episode(system, writer, PLACED_AWAY, "CLA", practitioner_ref="sw-1")
+    _episode(system, writer, AT_HOME, "CIN", practitioner_ref="sw-1")
+    _episode(system, writer, PLAN_SW2, "CPP", practitioner_ref="sw-2")
+    _episode(system, writer, CLOSED, "CIN", end_date=(TODAY - dt.timedelta(days=7)).isoformat())
+    host_writer = system.headers_for(host_care["id"], "social_care", ["social_care:write"])
+    _episode(system, host_writer, HOST_CHILD, "CLA")
+    return World(home, away, client, care, virtual_school, host_care)
+
+
+def care_headers(system: System, world: World) -> dict[str, str]:
+    return system.headers_for(world.care["id"], "social_care", ["attendance:read"])
+
+
+def virtual_school_headers(system: System, world: World) -> dict[str, str]:
+    return system.headers_for(world.virtual_school["id"], "virtual_school", ["attendance:read"])
+
+
+def get(system: System, path: str, headers: dict[str, str], **params: Any) -> Any:
+    assert system.metrics is not None
+    return system.metrics.get(path, params=params, headers=headers)
+
+
+def view_upns(response: Any) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [c["upn"] for c in response.json()["items"]]
+
+
+def test_a_virtual_school_sees_its_looked_after_child_at_a_school_of_another_authority(
+    system: System, world: World
+) -> None:
+    response = get(
+        system,
+        f"/v1/pupils/{PLACED_AWAY}/attendance",
+        virtual_school_headers(system, world),
+        **PERIOD,
+    )
+    assert response.status_code == 200, response.text
+    (held,) = response.json()["enrolments"]
+    assert (held["school_urn"], len(held["marks"])) == (world.away_school["urn"], 2 * len(DAYS))
+
+
+def test_the_host_authoritys_social_care_does_not_see_a_child_placed_from_elsewhere(
+    system: System, world: World
+) -> None:
+    hdrs = system.headers_for(world.host_care["id"], "social_care", ["attendance:read"])
+    response = get(system, f"/v1/pupils/{PLACED_AWAY}/attendance", hdrs, **PERIOD)
+    assert response.status_code == 404
+
+
+def test_social_care_lists_only_children_with_an_open_episode_of_its_authority(
+    system: System, world: World
+) -> None:
+    assert view_upns(get(system, VIEW, care_headers(system, world))) == sorted(
+        [PLACED_AWAY, AT_HOME, PLAN_SW2]
+    )
+
+
+def test_social_care_gets_no_sen_ethnicity_or_fsm(system: System, world: World) -> None:
+    body = get(system, "/v1/pupils", care_headers(system, world), **PERIOD).json()
+    assert body["items"], body
+    assert all(
+        not {"sen_provision", "ethnicity", "ethnicity_group", "fsm_eligible", "gender"} & set(p)
+        for p in body["items"]
+    )
+    assert all("measures" in p and "legal_surname" in p for p in body["items"])
+
+
+def test_a_filter_on_a_withheld_field_matches_nobody(system: System, world: World) -> None:
+    body = get(system, "/v1/pupils", care_headers(system, world), sen_provision="K").json()
+    assert body["items"] == []
+
+
+def test_a_practitioner_token_sees_only_its_caseload(system: System, world: World) -> None:
+    client_id, secret = world.care_client
+    exchanged = system.sharing.post(
+        "/oauth/token",
+        data={
+            "grant_type": GRANT,
+            "subject_token": system.token(client_id, secret),
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "actor_token": "sw-2",
+            "actor_token_type": "urn:attendance-exchange:params:oauth:token-type:practitioner-ref",
+        },
+        auth=(client_id, secret),
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    hdrs = {"Authorization": f"Bearer {exchanged.json()['access_token']}"}
+    assert view_upns(get(system, VIEW, hdrs)) == [PLAN_SW2]
+    assert get(system, f"/v1/pupils/{AT_HOME}/attendance", hdrs).status_code == 404
+
+
+def test_a_closed_episode_ends_access_to_marks_after_its_end_date(
+    system: System, world: World
+) -> None:
+    response = get(
+        system, f"/v1/pupils/{CLOSED}/attendance", virtual_school_headers(system, world), **PERIOD
+    )
+    assert response.status_code == 200, response.text
+    end = TODAY - dt.timedelta(days=7)
+    days = {m["date"] for e in response.json()["enrolments"] for m in e["marks"]}
+    assert days == {d.isoformat() for d in DAYS if d <= end}
+
+
+def test_a_closed_episode_ends_social_cares_access_altogether(system: System, world: World) -> None:
+    hdrs = care_headers(system, world)
+    assert get(system, f"/v1/pupils/{CLOSED}/attendance", hdrs, **PERIOD).status_code == 404
+
+
+def test_the_view_gives_category_practitioner_school_and_attendance(
+    system: System, world: World
+) -> None:
+    body = get(system, VIEW, care_headers(system, world), category="CLA").json()
+    (child,) = body["items"]
+    assert (child["upn"], child["category"], child["practitioner_ref"], child["school_urn"]) == (
+        PLACED_AWAY,
+        "CLA",
+        "sw-1",
+        world.away_school["urn"],
+    )
+    ytd = child["year_to_date"]
+    assert (ytd["sess_attended"] * 2, child["persistent_absentee"]) == (ytd["sess_possible"], True)
+    assert {m["code"] for m in child["latest_marks"]} == {"/", "N"}
+
+
+def test_the_view_filters_by_practitioner(system: System, world: World) -> None:
+    response = get(system, VIEW, care_headers(system, world), practitioner="sw-1")
+    assert view_upns(response) == sorted([PLACED_AWAY, AT_HOME])
+
+
+def test_the_view_pages_with_a_cursor(system: System, world: World) -> None:
+    hdrs = care_headers(system, world)
+    first = get(system, VIEW, hdrs, limit=2).json()
+    rest = get(system, VIEW, hdrs, limit=2, cursor=first["next_cursor"]).json()
+    assert [c["upn"] for c in first["items"] + rest["items"]] == sorted(
+        [PLACED_AWAY, AT_HOME, PLAN_SW2]
+    )
+    assert rest["next_cursor"] is None
+
+
+def test_the_view_answers_csv(system: System, world: World) -> None:
+    hdrs = {**care_headers(system, world), "Accept": "text/csv"}
+    response = get(system, VIEW, hdrs)
+    lines = response.text.splitlines()
+    assert (lines[0].split(",")[:3], len(lines)) == (["upn", "category", "practitioner_ref"], 4)
+
+
+def test_a_virtual_school_sees_its_past_children_in_the_view(system: System, world: World) -> None:
+    assert view_upns(get(system, VIEW, virtual_school_headers(system, world))) == sorted(
+        [PLACED_AWAY, AT_HOME, PLAN_SW2, CLOSED]
+    )
+
+
+def test_a_schools_view_is_unchanged(system: System, world: World) -> None:
+    hdrs = system.headers_for(world.home_school["id"], "school_system", ["attendance:read"])
+    body = get(system, "/v1/pupils", hdrs, **PERIOD).json()
+    assert {p["upn"] for p in body["items"]} == {AT_HOME, PLAN_SW2, CLOSED, NO_EPISODE, HOST_CHILD}
+    assert all(p["sen_provision"] == "K" and p["ethnicity"] == "WIRI" for p in body["items"])
+
+
+def test_the_view_needs_a_token(system: System, world: World) -> None:
+    assert get(system, VIEW, {}).status_code == 401
+
+
+def test_the_view_needs_attendance_read(system: System, world: World) -> None:
+    hdrs = system.headers_for(world.home_school["id"], "school_system", ["metrics:read"])
+    assert get(system, VIEW, hdrs).status_code == 403
+
+
+def test_a_child_without_a_social_worker_is_not_found_by_social_care(
+    system: System, world: World
+) -> None:
+    response = get(system, f"/v1/pupils/{NO_EPISODE}/attendance", care_headers(system, world))
+    assert response.status_code == 404
+
+
+def test_an_unknown_category_is_a_problem(system: System, world: World) -> None:
+    response = get(system, VIEW, care_headers(system, world), category="XYZ")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
