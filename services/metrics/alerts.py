@@ -298,7 +298,9 @@ def _candidate(
     now: dt.datetime,
 ) -> AlertCandidate:
     urn, upn = key
-    return AlertCandidate(
+    # Built from values this module produced and checked, so not validated again (this is
+    # the hot loop of a day's evaluation); the contract validates it at sharing's door.
+    return AlertCandidate.model_construct(
         condition_key=condition,
         rule=finding.rule,
         school_urn=urn,
@@ -307,8 +309,9 @@ def _candidate(
         until=finding.until,
         summary=finding.summary,
         sessions=[
-            AlertSession(date=m.date, session=m.session, code=m.code) for m in finding.sessions
-        ][:MAX_SESSIONS_PER_ALERT],
+            AlertSession.model_construct(date=m.date, session=m.session, code=m.code)
+            for m in finding.sessions[:MAX_SESSIONS_PER_ALERT]
+        ],
         attendance_percent=finding.percent,
         pupil=enrolment.pupil if enrolment is not None else None,
         detected_at=now,
