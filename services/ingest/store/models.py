@@ -68,7 +68,9 @@ class EnrolmentRecord(IngestTable, table=True):
     upn_temporary: bool = False
     legal_surname: str = Field(max_length=100)
     legal_forename: str = Field(max_length=100)
-    date_of_birth: dt.date
+    # Pupil matching (sharing recording a child without a UPN) narrows the rolls by date
+    # of birth before comparing names; without the index it scans every roll entry.
+    date_of_birth: dt.date = Field(index=True)
     gender: str = Field(max_length=1)
     nc_year: str = Field(max_length=2)
     sen_provision: str = Field(max_length=1)
