@@ -4,7 +4,8 @@ Layout of `--out DIR`::
 
     manifest.json      what was generated and every return in submission order
     directory.json     organisations, trust memberships and the clients to create
-    social_care.json   CIN / CPP / CLA episodes with practitioner refs (SocialCareEpisodes)
+    social_care.json   CIN / CPP / CLA episodes with practitioner refs (SocialCareEpisodes),
+                       and the children social care names without a UPN (`without_upn`)
     calibration.json   the headline absence figures the marks produce
     returns/<school>/  the returns themselves: NN-<kind>-<from>.json | .ctf.xml |
                        .roll.csv + .marks.csv (a CSV return is two parts) | .marks.csv
@@ -30,10 +31,12 @@ from services.cli.demo.calendar import SchoolCalendar
 from services.cli.demo.calibration import Figures, calibration
 from services.cli.demo.marks import Register, Registers, generate_registers
 from services.cli.demo.population import (
+    Child,
     DemoConfig,
     Enrolment,
     Population,
     School,
+    Tag,
     build_population,
 )
 from services.ingest.domain.formats import (
@@ -44,6 +47,7 @@ from services.ingest.domain.formats import (
     roll_csv,
 )
 from services.ingest.domain.model import DateRange, Mark, Pupil
+from services.ingest.domain.pupil_matching import normalise_name
 from shared.contracts.changes import EnrolmentStatus, SenProvision
 from shared.contracts.social_care import SocialCareEpisodes
 
@@ -101,7 +105,7 @@ SCOPES_BY_TYPE = {
     "trust": ["returns:write", "returns:read", "attendance:read", "metrics:read"],
     "local_authority": ["attendance:read", "metrics:read", "directory:read", "audit:read"],
     "virtual_school": ["attendance:read", "metrics:read"],
-    "social_care": ["attendance:read"],
+    "social_care": ["attendance:read", "social_care:write", "social_care:read"],
     "dfe": ["metrics:read"],
 }
 
@@ -367,6 +371,46 @@ def directory_document(population: Population) -> dict[str, object]:
     }
 
 
+NAMED_WITHOUT_UPN_EVERY = 4
+"""One episode in this many (by UPN order) names its child by legal names and birth date."""
+
+
+def named_without_upn(population: Population) -> list[dict[str, object]]:
+    """The children whose episodes the loader records by names and date of birth.
+
+    Social care often holds no UPN, and the sharing service then finds the child on the
+    rolls; these exercise that. Only children the rolls identify uniquely are chosen
+    (a twin-like clash of names and birth date would rightly be refused as ambiguous),
+    and not the child placed out of area, whose record is the UPN case on purpose. The
+    choice uses no random draws, so the marks of a seed do not change.
+    """
+
+    def identity(child: Child) -> tuple[str, str, date]:
+        return normalise_name(child.forename), normalise_name(child.surname), child.date_of_birth
+
+    holders: dict[tuple[str, str, date], set[str]] = {}
+    for child in population.children:
+        holders.setdefault(identity(child), set()).add(child.upn)
+    placed = {e.child.upn for e in population.enrolments if Tag.PLACED_OUT_OF_AREA in e.tags}
+    children = {c.upn: c for c in population.children}
+    eligible = sorted(
+        {
+            e.upn
+            for e in population.episodes
+            if e.upn not in placed and len(holders[identity(children[e.upn])]) == 1
+        }
+    )
+    return [
+        {
+            "upn": upn,
+            "legal_forename": children[upn].forename,
+            "legal_surname": children[upn].surname,
+            "date_of_birth": children[upn].date_of_birth,
+        }
+        for upn in eligible[::NAMED_WITHOUT_UPN_EVERY]
+    ]
+
+
 def _json_default(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
@@ -404,7 +448,10 @@ def write_demo(config: DemoConfig, out: Path) -> Generated:
     _dump(
         out / SOCIAL_CARE,
         json.loads(SocialCareEpisodes(episodes=population.episodes).model_dump_json())
-        | {"practitioners": population.practitioners},
+        | {
+            "practitioners": population.practitioners,
+            "without_upn": named_without_upn(population),
+        },
     )
     _dump(out / CALIBRATION, {name: asdict(f) for name, f in figures.items()})
     _dump(
