@@ -4,7 +4,7 @@ through a social-care episode, with attendance at whatever school it is on roll.
 Set-based whatever the number of children: one statement for their enrolments, one for
 the school weeks, one window table for every span of every enrolment (this week, the
 last 4 school weeks, the year to date, the same weeks last year), one for the pattern
-days and one for the latest marks. No query runs per child.
+days (only days with absence, and week sums) and one for the latest marks. No query runs per child.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def children_figures(
         ]
     )
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
-    days = repo.days(ids, pattern) if ids else {}
+    days = repo.pattern_days([(r.id, p) for r, a in pairs for p in clip(a.spans, pattern)])
     latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
     marks = repo.recent_marks([(r.school_urn, r.upn) for r, _ in pairs], latest)
     empty = SessionCounts()
@@ -157,7 +157,7 @@ def children_figures(
             summed["year_to_date"],
             summed["last_4_weeks"],
             summed["last_year"],
-            sorted((d, c) for r, a in rows for d, c in days.get(r.id, []) if a.shows(d)),
+            sorted((d for r, _ in rows for d in days.get(r.id, [])), key=lambda day: day[0]),
         )
         current = _current_enrolment(rows, as_of)
         out.append(

@@ -1,0 +1,233 @@
+"""Children-with-a-social-worker view benchmark on PostgreSQL.
+
+    .venv/bin/python benchmarks/children_view_bench.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--children 2000] [--others 18000] [--runs 15]
+
+What it does (prints figures, asserts nothing about speed):
+1. A fresh PostgreSQL database migrated with metrics' Alembic history.
+2. A local authority of `--children` children with a social worker among `--others` other
+   pupils in 60 schools, autumn term 2024 to Friday 13 December (70 school days): one
+   `enrolment_day` row per pupil-day (absence drawn per pupil), the `enrolment_week` sums,
+   and the raw marks of the children's last 10 school days, loaded with COPY, then
+   VACUUM ANALYZE.
+3. A Reach as sharing gives a local authority's social care: every child in a window of
+   its own episode (a fifth of them started this term, on different days).
+4. Timed, median of `--runs`: `services.metrics.children.children_figures` for all the
+   children as of 13 December 2024, i.e. everything the endpoint reads from the database
+   (enrolments, school weeks, every span's counts in one window-table statement, pattern
+   days, latest marks) and the early-warning rules. Not timed: the HTTP round trips to
+   sharing (Reach, cached for seconds; episodes, 200 children per request) and JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import random
+import statistics
+import time
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from services.metrics.children import children_figures
+from services.metrics.domain.calendar import week_start
+from services.metrics.domain.early_warning import EarlyWarningRules
+from services.metrics.domain.measures import COUNT_COLUMNS
+from services.metrics.domain.pupil_reach import PupilReach
+from services.metrics.main import MIGRATIONS_DIR
+from services.metrics.store.models import VERSION_TABLE
+from services.metrics.store.repository import MetricsRepository
+from shared.contracts.policy import Basis, BasisKind, ChildWindow, PupilField, Reach
+from shared.db import upgrade_to_head
+
+AS_OF = dt.date(2024, 12, 13)
+TERM_START = dt.date(2024, 9, 2)
+SCHOOLS = 60
+DB = "attx_bench_children"
+
+
+def school_days() -> list[dt.date]:
+    days, day = [], TERM_START
+    while day <= AS_OF:
+        if day.weekday() < 5 and not dt.date(2024, 10, 28) <= day <= dt.date(2024, 11, 1):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def upn(i: int) -> str:
+    return f"B{i:011d}A"
+
+
+def copy(raw: object, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:  # type: ignore[attr-defined]
+        cp.write(buffer.getvalue())
+
+
+def load(url: str, children: int, others: int) -> None:
+    rng = random.Random(7)
+    days = school_days()
+    engine = create_engine(url, poolclass=NullPool)
+    pupils = children + others
+    enrolments, day_rows, week_rows, marks = [], [], [], []
+    zeros = {c: 0 for c in COUNT_COLUMNS}
+    for i in range(pupils):
+        eid = i + 1
+        urn = f"{200000 + i % SCHOOLS:06d}"
+        enrolments.append(
+            (
+                eid,
+                urn,
+                upn(i),
+                False,
+                "S",
+                "F",
+                dt.date(2013, 3, 1),
+                "F",
+                "6",
+                "N",
+                False,
+                "WBRI",
+                "White",
+                "C",
+                dt.date(2019, 9, 2),
+                None,
+            )
+        )
+        propensity = rng.random() * (0.3 if i < children else 0.1)
+        weeks: dict[dt.date, dict[str, int]] = {}
+        for n, day in enumerate(days):
+            counts = dict(zeros, sess_possible=2)
+            codes = ["N" if rng.random() < propensity else "/" for _ in range(2)]
+            absent = codes.count("N")
+            counts |= {
+                "sess_attended": 2 - absent,
+                "sess_unauthorised": absent,
+                "sess_unauth_noyet": absent,
+            }
+            day_rows.append((eid, day, week_start(day), 2024, *(counts[c] for c in COUNT_COLUMNS)))
+            w = weeks.setdefault(week_start(day), dict(zeros))
+            for c in COUNT_COLUMNS:
+                w[c] += counts[c]
+            if i < children and n >= len(days) - 10:
+                marks += [
+                    (urn, upn(i), day, s, code) for s, code in zip(("AM", "PM"), codes, strict=True)
+                ]
+        week_rows += [(eid, w, *(c[k] for k in COUNT_COLUMNS)) for w, c in weeks.items()]
+    enrolment_columns = [
+        "id",
+        "school_urn",
+        "upn",
+        "upn_temporary",
+        "legal_surname",
+        "legal_forename",
+        "date_of_birth",
+        "gender",
+        "nc_year",
+        "sen_provision",
+        "fsm_eligible",
+        "ethnicity",
+        "ethnicity_group",
+        "enrolment_status",
+        "entry_date",
+        "leaving_date",
+    ]
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        t0 = time.perf_counter()
+        copy(raw, "enrolment", enrolment_columns, enrolments)
+        copy(
+            raw,
+            "enrolment_day",
+            ["enrolment_id", "date", "week_start", "academic_year", *COUNT_COLUMNS],
+            day_rows,
+        )
+        copy(raw, "enrolment_week", ["enrolment_id", "week_start", *COUNT_COLUMNS], week_rows)
+        copy(raw, "mark", ["school_urn", "upn", "date", "session", "code"], marks)
+        raw.commit()  # COPY ran on the driver connection, outside SQLAlchemy's transaction
+        print(
+            f"  loaded {pupils:,} enrolments, {len(day_rows):,} day rows, "
+            f"{len(week_rows):,} week rows, {len(marks):,} marks "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+def reach_of(children: int) -> Reach:
+    rng = random.Random(11)
+    windows = []
+    for i in range(children):
+        start = (
+            TERM_START + dt.timedelta(days=rng.randrange(80))
+            if i % 5 == 0
+            else dt.date(2023, 1, 1) + dt.timedelta(days=rng.randrange(500))
+        )
+        windows.append(
+            ChildWindow(
+                upn=upn(i),
+                from_date=start,
+                to_date=None,
+                fields=[PupilField.ATTENDANCE, PupilField.ENROLMENT, PupilField.IDENTITY],
+                basis=Basis(
+                    kind=BasisKind.STATUTORY,
+                    id="statutory:social_care",
+                    legal_basis="Children Act 1989",
+                    episode_id=f"ep-{i}",
+                ),
+            )
+        )
+    return Reach(
+        organisation_id="sc", organisation_type="social_care", as_of=AS_OF, children=windows
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--children", type=int, default=2000)
+    parser.add_argument("--others", type=int, default=18000)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    admin = create_engine(args.pg, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{DB}"'))
+    admin.dispose()
+    url = make_url(args.pg).set(database=DB).render_as_string(hide_password=False)
+    upgrade_to_head(url, MIGRATIONS_DIR, VERSION_TABLE)
+    print(f"children view benchmark: {args.children:,} children, {args.others:,} other pupils")
+    load(url, args.children, args.others)
+    reach = PupilReach(reach_of(args.children))
+    upns = reach.upns
+    rules = EarlyWarningRules()
+    engine = create_engine(url, poolclass=NullPool)
+    times = []
+    with engine.connect() as conn:
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            with conn.begin():
+                figures = children_figures(MetricsRepository(conn), reach, upns, AS_OF, rules)
+            times.append(time.perf_counter() - start)
+    engine.dispose()
+    flagged = sum(1 for f in figures if f.warnings)
+    persistent = sum(1 for f in figures if f.persistent)
+    print(
+        f"  {len(figures):,} children: {persistent:,} persistent absentees, {flagged:,} with "
+        "early warnings"
+    )
+    print(
+        f"  children_figures, median of {args.runs}: {statistics.median(times) * 1000:,.0f} ms "
+        f"(min {min(times) * 1000:,.0f} ms, max {max(times) * 1000:,.0f} ms); target < 100 ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
