@@ -6,7 +6,6 @@ import typer
 
 from services.cli import bootstrap, demo, dev, openapi, serve, submit
 from services.cli.audit import audit_app
-from services.cli.audit import audit_app
 from services.cli.db import db_app
 from services.cli.metrics import metrics_app
 
@@ -23,9 +22,8 @@ app.command("bootstrap")(bootstrap.command)
 app.command("demo-data")(demo.command)
 app.command("submit")(submit.command)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(metrics_app, name="metrics")
-app.add_typer(audit_app, name="audit")
-app.add_typer(audit_app, name="audit")
 
 
 if __name__ == "__main__":
