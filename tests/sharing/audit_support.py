@@ -68,6 +68,7 @@ def audit_headers(system: System, organisation: dict[str, Any]) -> dict[str, str
         "trust": "trust_system",
         "local_authority": "la_attendance",
         "virtual_school": "virtual_school",
+        "social_care": "social_care",
     }[organisation["type"]]
     return system.headers_for(organisation["id"], role, ["audit:read"])
 

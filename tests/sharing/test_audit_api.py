@@ -1,5 +1,6 @@
 """The audit trail's HTTP API: services record reads; schools, trusts, LAs and the operator
-read who looked at their pupils, each only within reach; nobody edits it."""
+read who looked at their pupils, each only within reach; nobody edits it. Virtual schools
+and social care: test_audit_care.py."""
 
 from __future__ import annotations
 
@@ -260,7 +261,9 @@ def test_the_operator_admin_sees_every_read(
     assert len(read_audit(system, system.admin_headers())) == 2
 
 
-def test_a_virtual_school_reads_no_audit(system: System, la_camden: dict[str, object]) -> None:
+def test_a_virtual_school_without_episodes_sees_no_reads(
+    system: System, la_camden: dict[str, object]
+) -> None:
     virtual = system.create_organisation("virtual_school", la_code="202")
     record(system, event([(upn(1), "100001")]))
     assert read_audit(system, audit_headers(system, virtual)) == []

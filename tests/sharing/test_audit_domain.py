@@ -9,12 +9,14 @@ from services.sharing.domain.audit import (
     GENESIS_HASH,
     AuditReach,
     Child,
+    ChildReach,
     EntryContent,
     SchoolReach,
     audit_reach,
     chain,
     child_visible,
     entry_hash,
+    merged_child_windows,
     verify_chain,
 )
 
@@ -88,12 +90,12 @@ def test_a_chain_continues_from_its_head() -> None:
 
 def test_a_trust_sees_a_child_read_on_the_last_day_of_its_window() -> None:
     reach = AuditReach(schools=(SchoolReach("100001", date(2024, 9, 1), date(2025, 1, 6)),))
-    assert child_visible(reach, "100001", date(2025, 1, 6))
+    assert child_visible(reach, Child("A20240012400", "100001"), date(2025, 1, 6))
 
 
 def test_a_trust_does_not_see_a_child_read_after_its_window() -> None:
     reach = AuditReach(schools=(SchoolReach("100001", date(2024, 9, 1), date(2025, 1, 6)),))
-    assert not child_visible(reach, "100001", date(2025, 1, 7))
+    assert not child_visible(reach, Child("A20240012400", "100001"), date(2025, 1, 7))
 
 
 def test_only_the_operators_admin_reads_everything() -> None:
@@ -102,3 +104,54 @@ def test_only_the_operators_admin_reads_everything() -> None:
 
 def test_the_dfe_reads_no_audit() -> None:
     assert audit_reach(organisation_type="dfe", role="dfe_analyst") == AuditReach()
+
+
+def test_a_child_in_reach_is_seen_read_at_any_school_inside_its_window() -> None:
+    reach = AuditReach(children=(ChildReach("A20240012400", date(2024, 9, 1), None),))
+    assert child_visible(reach, Child("A20240012400", "999999"), date(2024, 9, 1))
+
+
+def test_a_child_in_reach_is_not_seen_read_before_its_window() -> None:
+    reach = AuditReach(children=(ChildReach("A20240012400", date(2024, 9, 1), None),))
+    assert not child_visible(reach, Child("A20240012400", "999999"), date(2024, 8, 31))
+
+
+def test_another_child_at_the_same_school_is_not_seen() -> None:
+    reach = AuditReach(children=(ChildReach("A20240012400", None, None),))
+    assert not child_visible(reach, Child("B20240012400", "100001"), date(2024, 9, 1))
+
+
+def test_social_care_reads_the_trail_of_its_childrens_windows() -> None:
+    windows = [ChildReach("A20240012400", date(2024, 9, 1), None)]
+    reach = audit_reach(organisation_type="social_care", role="social_care", child_windows=windows)
+    assert reach == AuditReach(children=tuple(windows))
+
+
+def test_overlapping_and_adjacent_windows_of_a_child_are_joined() -> None:
+    windows = [
+        ChildReach("A20240012400", date(2024, 9, 1), date(2024, 12, 31)),
+        ChildReach("A20240012400", date(2025, 1, 1), date(2025, 3, 1)),
+        ChildReach("A20240012400", date(2025, 2, 1), date(2025, 2, 10)),
+    ]
+    assert merged_child_windows(windows) == (
+        ChildReach("A20240012400", date(2024, 9, 1), date(2025, 3, 1)),
+    )
+
+
+def test_windows_of_a_child_with_a_gap_between_stay_apart() -> None:
+    windows = [
+        ChildReach("A20240012400", date(2025, 1, 3), None),
+        ChildReach("A20240012400", date(2024, 9, 1), date(2025, 1, 1)),
+    ]
+    assert merged_child_windows(windows) == (
+        ChildReach("A20240012400", date(2024, 9, 1), date(2025, 1, 1)),
+        ChildReach("A20240012400", date(2025, 1, 3), None),
+    )
+
+
+def test_an_open_window_absorbs_later_windows_of_the_child() -> None:
+    windows = [
+        ChildReach("A20240012400", date(2024, 9, 1), None),
+        ChildReach("A20240012400", date(2025, 1, 1), date(2025, 2, 1)),
+    ]
+    assert merged_child_windows(windows) == (ChildReach("A20240012400", date(2024, 9, 1), None),)

@@ -1,4 +1,5 @@
-"""The audit tables themselves: append-only at the database, and one chain under concurrency."""
+"""The audit tables themselves: append-only at the database, one chain under concurrency,
+and a reach of more children than one query takes."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from services.sharing.domain.audit import Child, EntryContent, verify_chain
-from services.sharing.store.audit_repository import AuditRepository
+from services.sharing.domain.audit import AuditReach, Child, ChildReach, EntryContent, verify_chain
+from services.sharing.store.audit_repository import CHILD_BATCH, AuditFilters, AuditRepository
 from shared.db import create_db_engine
 from tests.sharing.audit_support import upn
 
@@ -27,7 +28,7 @@ def engine(database_url: Callable[[str], str]) -> Iterator[Engine]:
     engine.dispose()
 
 
-def content(serial: int) -> EntryContent:
+def content(serial: int, child_upn: str | None = None) -> EntryContent:
     now = datetime.now(UTC)
     return EntryContent(
         id=str(uuid.uuid4()),
@@ -43,7 +44,7 @@ def content(serial: int) -> EntryContent:
         purpose="register_keeping",
         legal_basis="UK GDPR Art. 6(1)(e) public task",
         reported_by="attx-service",
-        children=(Child(upn=upn(serial), school_urn="100001"),),
+        children=(Child(upn=child_upn or upn(serial), school_urn="100001"),),
     )
 
 
@@ -92,3 +93,40 @@ def test_concurrent_writers_extend_one_chain(engine: Engine) -> None:
     with Session(engine) as session:
         report = verify_chain(AuditRepository(session).walk())
     assert (failures, report.entries, report.broken) == ([], WRITERS, None)
+
+
+def many_children() -> tuple[ChildReach, ...]:
+    """Windows of enough children for three batches (the UPNs need not be valid here)."""
+    return tuple(ChildReach(f"T{n:012d}") for n in range(CHILD_BATCH * 2 + CHILD_BATCH // 2))
+
+
+def reads_in_every_batch(engine: Engine) -> None:
+    """Reads, oldest first, of a child in each batch of `many_children`, and of one outside."""
+    with Session(engine) as session:
+        AuditRepository(session).append(
+            [
+                content(1, "T000000000005"),
+                content(2, f"T{CHILD_BATCH + 5:012d}"),
+                content(3, "T999999999999"),
+                content(4, f"T{CHILD_BATCH * 2 + 5:012d}"),
+            ]
+        )
+        session.commit()
+
+
+def test_a_reach_of_many_children_finds_reads_in_every_batch(engine: Engine) -> None:
+    reads_in_every_batch(engine)
+    with Session(engine) as session:
+        rows = AuditRepository(session).page(
+            AuditReach(children=many_children()), AuditFilters(), before=None, limit=10
+        )
+        assert [r.position for r in rows] == [4, 2, 1]
+
+
+def test_a_reach_of_many_children_pages_newest_first_across_batches(engine: Engine) -> None:
+    reads_in_every_batch(engine)
+    with Session(engine) as session:
+        rows = AuditRepository(session).page(
+            AuditReach(children=many_children()), AuditFilters(), before=None, limit=1
+        )
+        assert [r.position for r in rows] == [4, 2]

@@ -1,10 +1,12 @@
-"""The audit trail: services record pupil-level reads; schools, trusts and LAs read who looked.
+"""The audit trail: services record pupil-level reads; those responsible read who looked.
 
 `POST /v1/audit/events` (scope `audit:write`, role service only) appends a batch to the
 hash chain. `GET /v1/audit` (scope `audit:read`) lists the entries about the caller's
 pupils, newest first: a school its own, a trust its schools' while it ran them, a local
-authority its area's schools', the operator's admin everything. An entry outside the
-caller's reach is simply not listed, and within an entry only the children in reach are
+authority its area's schools', a virtual school or children's social care the children
+in its policy reach (episodes; a practitioner's token only its caseload) read inside each
+child's window wherever they were read, the operator's admin everything. An entry outside
+the caller's reach is simply not listed, and within an entry only the children in reach are
 shown (an LA's read of ten schools does not tell one school about the other nine's pupils).
 There is no endpoint that changes or removes an entry.
 """
@@ -26,6 +28,7 @@ from services.sharing.api.deps import CanReadAudit, CanRecordAudit, Cursor, Limi
 from services.sharing.domain.audit import (
     AuditReach,
     Child,
+    ChildReach,
     EntryContent,
     SchoolReach,
     audit_reach,
@@ -35,6 +38,7 @@ from services.sharing.domain.errors import InvalidRequest
 from services.sharing.domain.organisations import OrganisationType
 from services.sharing.store.audit_models import AuditEntry
 from services.sharing.store.audit_repository import AuditFilters, AuditRepository
+from services.sharing.store.care_repository import base_reach
 from services.sharing.store.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from services.sharing.store.repository import MembershipRepository, OrganisationRepository
 from shared.auth import Principal
@@ -140,25 +144,41 @@ def record_audit_events(
 
 
 def caller_reach(session: Session, principal: Principal) -> AuditReach:
-    """The schools (and windows) whose pupils' reads this caller may see."""
+    """The schools (and windows), or the children (and windows), whose reads this caller
+    may see.
+
+    A virtual school's or social care's children are those of its policy reach by its own
+    standing (`base_reach`, decided today, with the token's practitioner as actor): the
+    children it is responsible for. Agreements are left out on purpose: they let a grantee
+    see data, not learn who else read the child.
+    """
     organisations = OrganisationRepository(session)
     organisation = (
         organisations.get(principal.organisation_id) if principal.organisation_id else None
     )
     if organisation is None:
         return AuditReach()
+    kind = organisation.type
     return audit_reach(
-        organisation_type=organisation.type,
+        organisation_type=kind,
         role=principal.role,
         school_urn=organisation.urn,
         trust_memberships=[
             SchoolReach(urn, m.start_date, m.end_date)
             for m, urn in MembershipRepository(session).for_trust_with_urns(organisation.id)
         ]
-        if organisation.type == OrganisationType.TRUST
+        if kind == OrganisationType.TRUST
         else (),
         area_urns=organisations.urns_in_area(organisation.la_code)
-        if organisation.type == OrganisationType.LOCAL_AUTHORITY and organisation.la_code
+        if kind == OrganisationType.LOCAL_AUTHORITY and organisation.la_code
+        else (),
+        child_windows=[
+            ChildReach(g.upn, g.from_date, g.to_date)
+            for g in base_reach(
+                session, organisation, actor=principal.actor, as_of=date.today()
+            ).children
+        ]
+        if kind in (OrganisationType.VIRTUAL_SCHOOL, OrganisationType.SOCIAL_CARE)
         else (),
     )
 
@@ -218,7 +238,7 @@ def _public(row: AuditEntry, reach: AuditReach) -> AuditEntryPublic:
         children=[
             AuditChild(upn=c.upn, school_urn=c.school_urn)
             for c in AuditRepository.children(row)
-            if child_visible(reach, c.school_urn, read_on)
+            if child_visible(reach, c, read_on)
         ],
         previous_hash=row.previous_hash,
         entry_hash=row.entry_hash,

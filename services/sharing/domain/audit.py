@@ -20,7 +20,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from services.sharing.domain.organisations import OrganisationType
@@ -214,11 +215,60 @@ class SchoolReach:
 
 
 @dataclass(frozen=True)
+class ChildReach:
+    """Entries about one child, at any school, that a caller may read, by date read (inclusive)."""
+
+    upn: str
+    from_date: date | None = None
+    to_date: date | None = None
+
+
+@dataclass(frozen=True)
 class AuditReach:
-    """Which entries a caller may read: everything, or reads of pupils at some schools."""
+    """Which entries a caller may read: everything, or reads of pupils at some schools, or
+    reads of some children wherever they were read."""
 
     everything: bool = False
     schools: tuple[SchoolReach, ...] = ()
+    children: tuple[ChildReach, ...] = ()
+
+    @cached_property
+    def windows_by_upn(self) -> dict[str, tuple[ChildReach, ...]]:
+        """`children` by UPN, so trimming a page does not scan every window per child."""
+        by_upn: dict[str, list[ChildReach]] = {}
+        for window in self.children:
+            by_upn.setdefault(window.upn, []).append(window)
+        return {upn: tuple(windows) for upn, windows in by_upn.items()}
+
+
+def merged_child_windows(windows: Iterable[ChildReach]) -> tuple[ChildReach, ...]:
+    """Each child's windows with overlapping and adjacent ones joined, by UPN then date.
+
+    A virtual school may hold several episodes of one child; one window per spell keeps
+    the query's predicates to what is needed.
+    """
+    merged: list[ChildReach] = []
+    ordered = sorted(set(windows), key=lambda w: (w.upn, w.from_date or date.min))
+    for window in ordered:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.upn == window.upn
+            and (
+                last.to_date is None
+                or window.from_date is None
+                or window.from_date <= last.to_date + timedelta(days=1)
+            )
+        ):
+            to_date = (
+                None
+                if last.to_date is None or window.to_date is None
+                else max(last.to_date, window.to_date)
+            )
+            merged[-1] = ChildReach(window.upn, last.from_date, to_date)
+        else:
+            merged.append(window)
+    return tuple(merged)
 
 
 def audit_reach(
@@ -228,11 +278,14 @@ def audit_reach(
     school_urn: str | None = None,
     trust_memberships: Iterable[SchoolReach] = (),
     area_urns: Iterable[str] = (),
+    child_windows: Iterable[ChildReach] = (),
 ) -> AuditReach:
     """Whose reads a caller may see: a school its pupils', a trust its schools' over the time
-    it ran them, a local authority its area's schools', the operator's admin everything.
+    it ran them, a local authority its area's schools', a virtual school or children's
+    social care the children in its policy reach over each child's window (`child_windows`,
+    from `domain.reach`), the operator's admin everything.
 
-    Nobody else (virtual schools, social care, the DfE, services) reads the trail.
+    Nobody else (the DfE, partners, services) reads the trail.
     """
     if organisation_type == OrganisationType.OPERATOR and role == Role.ADMIN:
         return AuditReach(everything=True)
@@ -242,16 +295,22 @@ def audit_reach(
         return AuditReach(schools=tuple(trust_memberships))
     if organisation_type == OrganisationType.LOCAL_AUTHORITY:
         return AuditReach(schools=tuple(SchoolReach(u) for u in sorted(set(area_urns))))
+    if organisation_type in (OrganisationType.VIRTUAL_SCHOOL, OrganisationType.SOCIAL_CARE):
+        return AuditReach(children=merged_child_windows(child_windows))
     return AuditReach()
 
 
-def child_visible(reach: AuditReach, school_urn: str, read_on: date) -> bool:
+def _within(from_date: date | None, to_date: date | None, day: date) -> bool:
+    return (from_date is None or from_date <= day) and (to_date is None or day <= to_date)
+
+
+def child_visible(reach: AuditReach, child: Child, read_on: date) -> bool:
     """Whether a caller with `reach` may see that this child, read on `read_on`, was read."""
     if reach.everything:
         return True
     return any(
-        s.urn == school_urn
-        and (s.from_date is None or s.from_date <= read_on)
-        and (s.to_date is None or read_on <= s.to_date)
+        s.urn == child.school_urn and _within(s.from_date, s.to_date, read_on)
         for s in reach.schools
+    ) or any(
+        _within(c.from_date, c.to_date, read_on) for c in reach.windows_by_upn.get(child.upn, ())
     )

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, false, insert, or_, text
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.sharing.domain.audit import (
     GENESIS_HASH,
@@ -31,6 +32,9 @@ CHAIN_LOCK_KEY = 0x6174747861756469
 
 WALK_BATCH = 1000
 
+CHILD_BATCH = 1000
+"""Child windows per page query: well under SQLite's and PostgreSQL's bound-parameter limits."""
+
 
 @dataclass(frozen=True)
 class AuditFilters:
@@ -44,6 +48,29 @@ class AuditFilters:
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _read_between(from_date: date | None, to_date: date | None) -> list[ColumnElement[bool]]:
+    """Entries read on days `from_date` to `to_date` inclusive (UTC); None is open."""
+    terms: list[ColumnElement[bool]] = []
+    if from_date is not None:
+        terms.append(col(AuditEntry.occurred_at) >= _start_of(from_date))
+    if to_date is not None:
+        terms.append(col(AuditEntry.occurred_at) < _start_of(to_date + timedelta(days=1)))
+    return terms
+
+
+def _batches(reach: AuditReach) -> Iterator[AuditReach]:
+    """The reach in parts of at most `CHILD_BATCH` child windows; schools go with the first."""
+    if len(reach.children) <= CHILD_BATCH:
+        yield reach
+        return
+    for start in range(0, len(reach.children), CHILD_BATCH):
+        yield AuditReach(
+            everything=reach.everything,
+            schools=reach.schools if start == 0 else (),
+            children=reach.children[start : start + CHILD_BATCH],
+        )
 
 
 def children_json(children: Sequence[Child]) -> str:
@@ -154,39 +181,51 @@ class AuditRepository:
             for s in reach.schools:
                 if s.from_date is None and s.to_date is None:
                     continue
-                window = [col(child.school_urn) == s.urn]
-                if s.from_date is not None:
-                    window.append(col(AuditEntry.occurred_at) >= _start_of(s.from_date))
-                if s.to_date is not None:
-                    window.append(
-                        col(AuditEntry.occurred_at) < _start_of(s.to_date + timedelta(days=1))
-                    )
-                windows.append(and_(*window))
+                windows.append(
+                    and_(col(child.school_urn) == s.urn, *_read_between(s.from_date, s.to_date))
+                )
+            # Children sharing a window (say, episodes opened the same day) share one term.
+            by_window: dict[tuple[date | None, date | None], list[str]] = {}
+            for c in reach.children:
+                by_window.setdefault((c.from_date, c.to_date), []).append(c.upn)
+            for (from_date, to_date), upns in by_window.items():
+                windows.append(
+                    and_(col(child.upn).in_(sorted(upns)), *_read_between(from_date, to_date))
+                )
             terms.append(or_(*windows) if windows else false())
         return exists().where(*terms)
 
-    def page(
-        self, reach: AuditReach, filters: AuditFilters, *, before: int | None, limit: int
-    ) -> Sequence[AuditEntry]:
-        """Up to `limit + 1` entries in reach, newest first, before position `before`."""
-        if not reach.everything and not reach.schools:
-            return []
+    def _page_statement(
+        self, reach: AuditReach, filters: AuditFilters, before: int | None, limit: int
+    ) -> SelectOfScalar[AuditEntry]:
         statement = select(AuditEntry).order_by(col(AuditEntry.position).desc()).limit(limit + 1)
         if before is not None:
             statement = statement.where(col(AuditEntry.position) < before)
-        if filters.from_date is not None:
-            statement = statement.where(col(AuditEntry.occurred_at) >= _start_of(filters.from_date))
-        if filters.to_date is not None:
-            statement = statement.where(
-                col(AuditEntry.occurred_at) < _start_of(filters.to_date + timedelta(days=1))
-            )
+        statement = statement.where(*_read_between(filters.from_date, filters.to_date))
         if filters.accessor_organisation_id is not None:
             statement = statement.where(
                 col(AuditEntry.accessor_organisation_id) == filters.accessor_organisation_id
             )
         if not reach.everything or filters.upn is not None:
             statement = statement.where(self._reach_condition(reach, filters.upn))
-        return self.session.exec(statement).all()
+        return statement
+
+    def page(
+        self, reach: AuditReach, filters: AuditFilters, *, before: int | None, limit: int
+    ) -> Sequence[AuditEntry]:
+        """Up to `limit + 1` entries in reach, newest first, before position `before`.
+
+        A reach of many children is asked in batches of `CHILD_BATCH` windows (bound
+        parameters are limited per statement); the newest `limit + 1` of the union are
+        among the newest `limit + 1` of each batch, so one query per batch is enough.
+        """
+        if not reach.everything and not reach.schools and not reach.children:
+            return []
+        rows: dict[int, AuditEntry] = {}
+        for part in _batches(reach):
+            for row in self.session.exec(self._page_statement(part, filters, before, limit)):
+                rows[row.position] = row
+        return [rows[p] for p in sorted(rows, reverse=True)[: limit + 1]]
 
     def walk(self) -> Iterator[ChainedEntry]:
         """Every entry in position order, with its children index rows, a batch at a time."""
