@@ -19,8 +19,10 @@ class WebhookSettings(BaseModel):
     )
     batch_size: int = Field(default=50, ge=1, le=1000, description="Deliveries claimed at once.")
     lease_seconds: float = Field(
-        default=60.0, gt=0, description="How long a claimed delivery is held before another "
-        "dispatcher may take it (a dispatcher that died mid-send loses its lease)."
+        default=60.0,
+        gt=0,
+        description="How long a claimed delivery is held before another "
+        "dispatcher may take it (a dispatcher that died mid-send loses its lease).",
     )
     timeout_seconds: float = Field(default=10.0, gt=0, description="Per-request timeout.")
     max_attempts: int = Field(

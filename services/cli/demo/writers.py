@@ -100,12 +100,38 @@ ROLE_BY_TYPE = {
     "social_care": "social_care",
     "dfe": "dfe_analyst",
 }
+ALERTS = ["alerts:read", "alerts:subscribe"]
 SCOPES_BY_TYPE = {
-    "school": ["returns:write", "returns:read", "attendance:read", "metrics:read", "audit:read"],
-    "trust": ["returns:write", "returns:read", "attendance:read", "metrics:read"],
-    "local_authority": ["attendance:read", "metrics:read", "directory:read", "audit:read"],
-    "virtual_school": ["attendance:read", "metrics:read"],
-    "social_care": ["attendance:read", "social_care:write", "social_care:read"],
+    "school": [
+        "returns:write",
+        "returns:read",
+        "attendance:read",
+        "metrics:read",
+        "audit:read",
+        *ALERTS,
+    ],
+    "trust": ["returns:write", "returns:read", "attendance:read", "metrics:read", "audit:read"],
+    "local_authority": [
+        "attendance:read",
+        "metrics:read",
+        "directory:read",
+        "audit:read",
+        *ALERTS,
+    ],
+    "virtual_school": [
+        "attendance:read",
+        "metrics:read",
+        "social_care:read",
+        "audit:read",
+        *ALERTS,
+    ],
+    "social_care": [
+        "attendance:read",
+        "social_care:write",
+        "social_care:read",
+        "audit:read",
+        *ALERTS,
+    ],
     "dfe": ["metrics:read"],
 }
 
