@@ -32,6 +32,7 @@ from typing import Annotated
 import httpx2 as httpx
 from authlib.common.errors import AuthlibBaseError
 from fastapi import Depends, Header, Request
+from pydantic import WithJsonSchema
 
 from shared.auth import Principal, Scope
 from shared.contracts.audit import (
@@ -112,6 +113,8 @@ def _purpose_header(
             "role (a school: register_keeping, an LA: attendance_support, a virtual school: "
             "looked_after_education, social care: safeguarding).",
         ),
+        # Absent, not null, when not sent: a header has no null, so the schema offers none.
+        WithJsonSchema({"type": "string", "enum": [p.value for p in Purpose]}),
     ] = None,
 ) -> Purpose | None:
     return x_purpose
