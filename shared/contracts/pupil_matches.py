@@ -12,10 +12,11 @@ roll through the change feed: a match discloses strictly less).
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.types import IsoDate
 
 
 class MatchOutcome(StrEnum):
@@ -31,7 +32,8 @@ class PupilMatchRequest(BaseModel):
 
     legal_forename: str = Field(min_length=1, max_length=100)
     legal_surname: str = Field(min_length=1, max_length=100)
-    date_of_birth: date
+    date_of_birth: IsoDate
+    """Strict: an ISO date string only, as the schema says (lax mode took 0 as 1970-01-01)."""
 
 
 class PupilMatch(BaseModel):

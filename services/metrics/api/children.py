@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
-from services.metrics.api.params import CSV_RESPONSE, IsoDate, wants_csv
+from services.metrics.api.params import CSV_RESPONSE, wants_csv
 from services.metrics.children import LATEST_DAYS, ChildFigures, children_figures, episodes_in_reach
 from services.metrics.domain.errors import InvalidQuery
 from services.metrics.domain.measures import SessionCounts, percent
@@ -28,6 +28,7 @@ from shared.codes import category_on, lookup
 from shared.contracts.policy import PupilField
 from shared.contracts.social_care import SocialCareCategory
 from shared.problems import ProblemItem
+from shared.types import IsoDate
 
 router = APIRouter(tags=["children-with-social-worker"])
 

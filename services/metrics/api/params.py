@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from pydantic import BeforeValidator
 
 from services.metrics.domain.calendar import Term
 from services.metrics.domain.errors import InvalidQuery
 from services.metrics.domain.reach import PeriodAsked, Scope, parse_scope, resolve_period
 from services.metrics.reports import parse_group_by
 from shared.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemItem
+from shared.types import IsoDate
 
 CSV_MEDIA_TYPE = "text/csv"
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _iso_date_only(value: object) -> object:
-    """Refuse what pydantic would otherwise read as a date (e.g. `0`, a Unix time)."""
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("a date is written YYYY-MM-DD")
-    return value
-
-
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
-"""A query date: only `YYYY-MM-DD`, as the OpenAPI `format: date` promises."""
 PEER_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
         "model": Problem,

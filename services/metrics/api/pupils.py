@@ -13,7 +13,6 @@ from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep
 from services.metrics.api.params import (
     CSV_RESPONSE,
     PEER_UNAVAILABLE,
-    IsoDate,
     PeriodDep,
     wants_csv,
 )
@@ -57,6 +56,7 @@ from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.codes import category_on, lookup
 from shared.contracts.policy import PupilField
 from shared.problems import ProblemItem
+from shared.types import IsoDate
 
 router = APIRouter(tags=["pupils"])
 

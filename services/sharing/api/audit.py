@@ -45,6 +45,7 @@ from shared.auth import Principal
 from shared.contracts.audit import UPN_SHAPE, AuditChild, AuditEventBatch, AuditReceipt
 from shared.identifiers import normalise_upn
 from shared.problems import ProblemItem
+from shared.types import IsoDate
 
 router = APIRouter(tags=["audit"])
 
@@ -292,13 +293,19 @@ def list_audit(
     session: SessionDep,
     principal: CanReadAudit,
     from_date: Annotated[
-        date | None, Query(alias="from", description="Reads on or after this day (UTC).")
+        IsoDate | None, Query(alias="from", description="Reads on or after this day (UTC).")
     ] = None,
     to_date: Annotated[
-        date | None, Query(alias="to", description="Reads on or before this day (UTC).")
+        IsoDate | None, Query(alias="to", description="Reads on or before this day (UTC).")
     ] = None,
     upn: Annotated[
-        str | None, Query(max_length=20, description="Only reads of this pupil (UPN).")
+        str | None,
+        # Stated in the schema but checked with the other parameters, so that one 422
+        # lists every problem of the query.
+        Query(
+            description="Only reads of this pupil (UPN).",
+            json_schema_extra={"pattern": "^[A-Za-z0-9]{13}$"},
+        ),
     ] = None,
     accessor_organisation_id: Annotated[
         str | None, Query(max_length=36, description="Only reads by this organisation.")
