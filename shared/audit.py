@@ -137,11 +137,9 @@ class AuditRecorder:
     ) -> AuditRecorder:
         """A recorder with the service's own client-credentials token, over `transport`."""
         return cls(
-            ServiceClient(
+            ServiceClient.for_peer(
+                settings,
                 base_url=settings.sharing_url,
-                token_url=settings.oauth.token_url,
-                client_id=settings.service_client.client_id,
-                client_secret=settings.service_client.client_secret.get_secret_value(),
                 scopes=[Scope.AUDIT_WRITE],
                 transport=transport,
                 timeout=5.0,

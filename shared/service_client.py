@@ -13,6 +13,8 @@ from typing import Any
 import httpx2 as httpx
 from authlib.integrations.httpx_client import OAuth2Client
 
+from shared.settings import ServiceSettings
+
 
 class ServiceClient(OAuth2Client):  # type: ignore[misc]
     """An httpx client for one peer service that fetches its own access token on first use."""
@@ -41,6 +43,27 @@ class ServiceClient(OAuth2Client):  # type: ignore[misc]
         )
         self._token_url = token_url
         self._token_lock = threading.Lock()
+
+    @classmethod
+    def for_peer(
+        cls,
+        settings: ServiceSettings,
+        *,
+        base_url: str,
+        scopes: list[str],
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+    ) -> ServiceClient:
+        """A client of one peer service, authenticating as this service (`service_client`)."""
+        return cls(
+            base_url=base_url,
+            token_url=settings.oauth.token_url,
+            client_id=settings.service_client.client_id,
+            client_secret=settings.service_client.client_secret.get_secret_value(),
+            scopes=scopes,
+            transport=transport,
+            timeout=timeout,
+        )
 
     def request(self, method: str, url: Any, withhold_token: bool = False, **kwargs: Any) -> Any:
         # The token request itself passes an explicit `auth` (client credentials): it must

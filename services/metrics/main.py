@@ -24,11 +24,12 @@ from services.metrics.consumer import FeedConsumer
 from services.metrics.settings import MetricsSettings
 from services.metrics.store.models import VERSION_TABLE
 from shared.audit import AuditRecorder
-from shared.auth import AUDIENCE_METRICS, TokenVerifier, verifier_from_settings
+from shared.auth import AUDIENCE_METRICS, Scope, TokenVerifier, verifier_from_settings
 from shared.db import create_db_engine
 from shared.health import health_router
 from shared.openapi import customise_openapi
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.service_client import ServiceClient
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -51,12 +52,10 @@ def feed_client(
     settings: MetricsSettings, transport: httpx.BaseTransport | None = None
 ) -> IngestFeedClient:
     """A client of ingest's change feed with this service's credentials (also for the CLI)."""
-    return IngestFeedClient.create(
-        base_url=settings.ingest_url,
-        token_url=settings.oauth.token_url,
-        client_id=settings.service_client.client_id,
-        client_secret=settings.service_client.client_secret.get_secret_value(),
-        transport=transport,
+    return IngestFeedClient(
+        ServiceClient.for_peer(
+            settings, base_url=settings.ingest_url, scopes=[Scope.CHANGES_READ], transport=transport
+        )
     )
 
 
@@ -64,12 +63,13 @@ def sharing_client(
     settings: MetricsSettings, transport: httpx.BaseTransport | None = None
 ) -> SharingClient:
     """A client of the sharing service's policy and directory with this service's credentials."""
-    return SharingClient.create(
-        base_url=settings.sharing_url,
-        token_url=settings.oauth.token_url,
-        client_id=settings.service_client.client_id,
-        client_secret=settings.service_client.client_secret.get_secret_value(),
-        transport=transport,
+    return SharingClient(
+        ServiceClient.for_peer(
+            settings,
+            base_url=settings.sharing_url,
+            scopes=[Scope.POLICY_READ, Scope.DIRECTORY_READ],
+            transport=transport,
+        ),
         policy_cache_seconds=settings.policy_cache_seconds,
         directory_cache_seconds=settings.directory_cache_seconds,
     )
@@ -81,12 +81,13 @@ def alert_hook(
     """The alert rules' hook on the feed consumer, posting to sharing; None if disabled."""
     if not settings.alerts.enabled:
         return None
-    sender = SharingAlertsClient.create(
-        base_url=settings.sharing_url,
-        token_url=settings.oauth.token_url,
-        client_id=settings.service_client.client_id,
-        client_secret=settings.service_client.client_secret.get_secret_value(),
-        transport=transport,
+    sender = SharingAlertsClient(
+        ServiceClient.for_peer(
+            settings,
+            base_url=settings.sharing_url,
+            scopes=[Scope.ALERTS_WRITE],
+            transport=transport,
+        )
     )
     a = settings.alerts
     options = AlertOptions(

@@ -26,11 +26,9 @@ class MetricsNotifier:
     ) -> MetricsNotifier:
         """A notifier with its own client-credentials token, over `transport` if given."""
         return cls(
-            ServiceClient(
+            ServiceClient.for_peer(
+                settings,
                 base_url=settings.metrics_url,
-                token_url=settings.oauth.token_url,
-                client_id=settings.service_client.client_id,
-                client_secret=settings.service_client.client_secret.get_secret_value(),
                 scopes=[Scope.FEED_NOTIFY],
                 transport=transport,
                 timeout=2.0,

@@ -25,11 +25,9 @@ class SharingClient:
     ) -> SharingClient:
         """A client with its own client-credentials token, over `transport` if given."""
         return cls(
-            ServiceClient(
+            ServiceClient.for_peer(
+                settings,
                 base_url=settings.sharing_url,
-                token_url=settings.oauth.token_url,
-                client_id=settings.service_client.client_id,
-                client_secret=settings.service_client.client_secret.get_secret_value(),
                 scopes=[Scope.DIRECTORY_READ],
                 transport=transport,
             )

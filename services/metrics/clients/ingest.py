@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx2 as httpx
 
 from services.metrics.domain.errors import PeerUnavailable
-from shared.auth import Scope
 from shared.contracts.changes import ChangePage
 from shared.service_client import ServiceClient
 
@@ -15,27 +14,6 @@ class IngestFeedClient:
 
     def __init__(self, http: ServiceClient) -> None:
         self._http = http
-
-    @classmethod
-    def create(
-        cls,
-        *,
-        base_url: str,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        transport: httpx.BaseTransport | None,
-    ) -> IngestFeedClient:
-        return cls(
-            ServiceClient(
-                base_url=base_url,
-                token_url=token_url,
-                client_id=client_id,
-                client_secret=client_secret,
-                scopes=[Scope.CHANGES_READ],
-                transport=transport,
-            )
-        )
 
     def close(self) -> None:
         self._http.close()

@@ -21,7 +21,6 @@ import httpx2 as httpx
 from pydantic import BaseModel
 
 from services.metrics.domain.errors import PeerUnavailable
-from shared.auth import Scope
 from shared.contracts.directory import VisibleSchools
 from shared.contracts.policy import Reach
 from shared.contracts.social_care import SocialCareEpisode, SocialCareEpisodes
@@ -104,32 +103,6 @@ class SharingClient:
         self._http = http
         self._policy = _Cache(policy_cache_seconds)
         self._directory = _Cache(directory_cache_seconds)
-
-    @classmethod
-    def create(
-        cls,
-        *,
-        base_url: str,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        transport: httpx.BaseTransport | None,
-        policy_cache_seconds: float,
-        directory_cache_seconds: float,
-    ) -> SharingClient:
-        http = ServiceClient(
-            base_url=base_url,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            scopes=[Scope.POLICY_READ, Scope.DIRECTORY_READ],
-            transport=transport,
-        )
-        return cls(
-            http,
-            policy_cache_seconds=policy_cache_seconds,
-            directory_cache_seconds=directory_cache_seconds,
-        )
 
     def close(self) -> None:
         self._http.close()

@@ -8,7 +8,6 @@ import httpx2 as httpx
 from authlib.integrations.base_client.errors import OAuthError
 
 from services.metrics.domain.errors import PeerUnavailable
-from shared.auth import Scope
 from shared.contracts.alerts import AlertCandidate, AlertCandidateBatch, AlertIntake
 from shared.service_client import ServiceClient
 
@@ -18,27 +17,6 @@ class SharingAlertsClient:
 
     def __init__(self, http: ServiceClient) -> None:
         self._http = http
-
-    @classmethod
-    def create(
-        cls,
-        *,
-        base_url: str,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        transport: httpx.BaseTransport | None,
-    ) -> SharingAlertsClient:
-        return cls(
-            ServiceClient(
-                base_url=base_url,
-                token_url=token_url,
-                client_id=client_id,
-                client_secret=client_secret,
-                scopes=[Scope.ALERTS_WRITE],
-                transport=transport,
-            )
-        )
 
     def close(self) -> None:
         self._http.close()
