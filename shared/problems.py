@@ -20,12 +20,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -146,14 +148,46 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method the app's OpenAPI document lists for this path.
 
     Starlette answers 405 with the methods of the first route whose path matched; when
-    GET and POST of one path are separate routes, that `Allow` would be wrong.
+    GET and POST of one path are separate routes, that `Allow` would be wrong. A literal
+    path (`/v1/alerts/events`) is its own resource, not an instance of a template
+    (`/v1/alerts/{alert_id}`) it also happens to match.
     """
-    methods: set[str] = set()
-    for template, operations in request.app.openapi().get("paths", {}).items():
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, request.url.path):
-            methods |= {m.upper() for m in operations if m in _OPERATIONS}
-    return sorted(methods)
+    paths = request.app.openapi().get("paths", {})
+    path = request.url.path
+    if path in paths:
+        candidates = [paths[path]]
+    else:
+        candidates = [
+            operations
+            for template, operations in paths.items()
+            if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path)
+        ]
+    return sorted({m.upper() for ops in candidates for m in ops if m in _OPERATIONS})
+
+
+class RejectNulBytes:
+    """ASGI middleware: a NUL byte in the path or query is refused with a 400 problem.
+
+    No identifier, date or filter legitimately holds one, and PostgreSQL text cannot
+    store one: left alone it would surface as a database error (a 500).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = unquote_to_bytes(scope.get("query_string", b""))
+            if b"\x00" in query or "\x00" in scope.get("path", ""):
+                response = problem_response(
+                    400,
+                    detail="The request's path or query contains a NUL byte.",
+                    instance=scope.get("path", "").replace("\x00", ""),
+                    kind="malformed-request",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def install_problem_handlers(
@@ -214,6 +248,7 @@ def install_problem_handlers(
             instance=request.url.path,
         )
 
+    app.add_middleware(RejectNulBytes)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -35,6 +35,10 @@ def client() -> Iterator[TestClient]:
     def delete_thing(thing_id: str) -> None:
         raise ThingRefused(detail=f"{thing_id} is in use", kind="thing-in-use")
 
+    @router.post("/things/batch")
+    def batch_things() -> None:
+        return None
+
     @router.post("/things")
     def create_thing(thing: Thing) -> Thing:
         return thing
@@ -82,3 +86,15 @@ def test_an_unexpected_error_is_a_500_problem_with_a_trace_id(client: TestClient
     assert response.status_code == 500
     assert "trace id" in response.json()["detail"]
     assert "a bug" not in response.text
+
+
+def test_a_literal_path_is_not_taken_for_an_instance_of_a_template(client: TestClient) -> None:
+    response = client.put("/v1/things/batch")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+def test_a_nul_byte_in_the_query_is_a_400_problem(client: TestClient) -> None:
+    response = client.get("/v1/things/t1?name=a%00b")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE

@@ -12,7 +12,7 @@ from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep
 from services.metrics.api.params import CSV_RESPONSE, wants_csv
 from services.metrics.domain import early_warning
 from services.metrics.domain.pupil_reach import EnrolmentAccess, shown_columns
-from services.metrics.domain.reach import parse_scope
+from services.metrics.domain.reach import SCOPE_PATTERN, parse_scope
 from services.metrics.reports import (
     pupil_histories,
     pupil_reach_of,
@@ -56,14 +56,20 @@ def early_warnings(
     audit: AuditRecorderDep,
     purpose: PurposeHeader,
     scope: Annotated[
-        str | None, Query(description="Limit to a scope (default: every visible school).")
+        str | None,
+        Query(
+            description="Limit to a scope (default: every visible school).",
+            json_schema_extra={"pattern": SCOPE_PATTERN},
+        ),
     ] = None,
     as_of: Annotated[IsoDate | None, Query(description="The day to judge on.")] = None,
 ) -> EarlyWarningList | Response:
     """Visible pupils with at least one early-warning flag."""
     day = as_of or dt.date.today()
     reach = pupil_reach_of(principal, sharing)
-    limit_to = scope_limit(parse_scope(scope) if scope else None, reach, sharing.directory())
+    limit_to = scope_limit(
+        parse_scope(scope) if scope is not None else None, reach, sharing.directory()
+    )
     repo = MetricsRepository(session.connection())
     visible = [
         v for v in visible_enrolments(repo, reach, limit_to) if v.access.sees(PupilField.ATTENDANCE)

@@ -10,7 +10,13 @@ from fastapi import Depends, Query, Request
 
 from services.metrics.domain.calendar import Term
 from services.metrics.domain.errors import InvalidQuery
-from services.metrics.domain.reach import PeriodAsked, Scope, parse_scope, resolve_period
+from services.metrics.domain.reach import (
+    SCOPE_PATTERN,
+    PeriodAsked,
+    Scope,
+    parse_scope,
+    resolve_period,
+)
 from services.metrics.reports import parse_group_by
 from shared.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemItem
 from shared.types import IsoDate
@@ -33,6 +39,8 @@ ScopeText = Annotated[
     Query(
         description="`school:<urn>`, `trust:<group uid>`, `la:<3-digit code>` or `national`.",
         examples=["la:202"],
+        # Stated, but checked with the period and grouping so one 422 names every problem.
+        json_schema_extra={"pattern": SCOPE_PATTERN},
     ),
 ]
 GroupBy = Annotated[

@@ -30,7 +30,7 @@ from services.metrics.domain.pupil_reach import (
     FIELD_OF_COLUMN,
     shown_columns,
 )
-from services.metrics.domain.reach import PeriodAsked, parse_scope
+from services.metrics.domain.reach import SCOPE_PATTERN, PeriodAsked, parse_scope
 from services.metrics.reports import (
     Visible,
     counts_over,
@@ -153,7 +153,11 @@ def list_pupils(
     audit: AuditRecorderDep,
     purpose: PurposeHeader,
     scope: Annotated[
-        str | None, Query(description="Limit to a scope (default: every visible school).")
+        str | None,
+        Query(
+            description="Limit to a scope (default: every visible school).",
+            json_schema_extra={"pattern": SCOPE_PATTERN},
+        ),
     ] = None,
     persistent: Annotated[bool | None, Query(description="Persistent absentees only.")] = None,
     severe: Annotated[bool | None, Query(description="Severe absentees only.")] = None,
@@ -170,7 +174,9 @@ def list_pupils(
     """Pupils with their measures over the period."""
     after = _decode(cursor)
     reach = pupil_reach_of(principal, sharing)
-    limit_to = scope_limit(parse_scope(scope) if scope else None, reach, sharing.directory())
+    limit_to = scope_limit(
+        parse_scope(scope) if scope is not None else None, reach, sharing.directory()
+    )
     repo = MetricsRepository(session.connection())
     characteristics = {
         k: ("true" if v else "false") if isinstance(v, bool) else v

@@ -58,7 +58,9 @@ class Scope:
         return self.kind.value if self.kind is ScopeKind.NATIONAL else f"{self.kind}:{self.id}"
 
 
-_SCOPE = re.compile(r"^(?:(school):(\d{6})|(trust):([A-Za-z0-9-]{1,40})|(la):(\d{3})|(national))$")
+SCOPE_PATTERN = r"^(?:(school):(\d{6})|(trust):([A-Za-z0-9-]{1,40})|(la):(\d{3})|(national))$"
+"""The grammar of a scope, also stated in the OpenAPI schema of every `scope` parameter."""
+_SCOPE = re.compile(SCOPE_PATTERN)
 
 
 def parse_scope(text: str) -> Scope:
