@@ -215,27 +215,6 @@ def test_a_local_authority_token_from_sharing_is_accepted_by_metrics(
     assert response.status_code == 200, response.text
 
 
-def test_the_submitted_marks_reach_the_metrics_service(
-    running: Running, clients: dict[str, Any]
-) -> None:
-    with running.oauth_client(*clients["la"]) as la:
-        deadline = time.monotonic() + 30
-        while True:
-            body = la.get(
-                f"{running.metrics}/v1/absence",
-                params={
-                    "scope": "school:100001",
-                    "academic_year": _academic_year(date.today()),
-                },
-            ).json()
-            total = body["rows"][0]["measures"] if body["rows"] else {}
-            if total.get("sess_possible") == 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-    assert total["sess_possible"] == 2, _tail(running.data_dir)
-    assert total["sess_authorised"] == 1
-
-
 def test_a_token_with_a_tampered_signature_is_refused_by_both(
     running: Running, clients: dict[str, Any]
 ) -> None:
