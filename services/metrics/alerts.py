@@ -25,9 +25,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy import Connection, Engine, String, Table, and_, func, select, update
 
 from services.metrics.clients.sharing_alerts import SharingAlertsClient
 from services.metrics.domain import alert_rules as rules
@@ -35,14 +35,8 @@ from services.metrics.domain.calendar import academic_year_of, week_start
 from services.metrics.domain.errors import PeerUnavailable
 from services.metrics.domain.measures import SessionCounts
 from services.metrics.store.alert_models import AlertOutbox
-from services.metrics.store.projection import (
-    chunks,
-    enrolment_t,
-    mark_t,
-    upsert,
-    week_t,
-    year_t,
-)
+from services.metrics.store.projection import enrolment_t, mark_t, week_t, year_t
+from services.metrics.store.sql import chunks, json_table, one_of, upsert
 from shared.contracts.alerts import (
     MAX_SESSIONS_PER_ALERT,
     AlertCandidate,
@@ -105,93 +99,95 @@ def _touched(page: ChangePage) -> _Touched:
     return found
 
 
-@dataclass(frozen=True)
-class _Enrolment:
+class _Enrolment(NamedTuple):
     id: int
     entry_date: dt.date
-    pupil: AlertPupil
+    legal_forename: str
+    legal_surname: str
+    date_of_birth: dt.date
+
+    def pupil(self) -> AlertPupil:
+        return AlertPupil.model_construct(
+            legal_forename=self.legal_forename,
+            legal_surname=self.legal_surname,
+            date_of_birth=self.date_of_birth,
+        )
 
 
 def _enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilKey, _Enrolment]:
-    # One query per chunk of pupils across every school (UPNs are indexed), not per school.
+    # One query across every school (UPNs are indexed); the same UPN at another school
+    # is dropped here.
     e = enrolment_t.c
     wanted = set(keys)
-    found: dict[PupilKey, _Enrolment] = {}
-    for part in chunks(sorted({upn for _, upn in wanted})):
-        statement = select(
-            e.id,
-            e.school_urn,
-            e.upn,
-            e.entry_date,
-            e.legal_forename,
-            e.legal_surname,
-            e.date_of_birth,
-        ).where(e.upn.in_(part))
-        for row in connection.execute(statement):
-            key = (row.school_urn, row.upn)
-            if key in wanted:
-                found[key] = _Enrolment(
-                    row.id,
-                    row.entry_date,
-                    AlertPupil(
-                        legal_forename=row.legal_forename,
-                        legal_surname=row.legal_surname,
-                        date_of_birth=row.date_of_birth,
-                    ),
-                )
-    return found
+    statement = select(
+        e.school_urn,
+        e.upn,
+        e.id,
+        e.entry_date,
+        e.legal_forename,
+        e.legal_surname,
+        e.date_of_birth,
+    ).where(one_of(connection, e.upn, sorted({upn for _, upn in wanted})))
+    return {
+        (row[0], row[1]): _Enrolment(*row[2:])
+        for row in connection.execute(statement).all()
+        if (row[0], row[1]) in wanted
+    }
+
+
+_RATE_COLUMNS = ("sess_possible", "sess_attended", "sess_authorised", "sess_unauthorised")
 
 
 def _sums(
     connection: Connection, table: Table, ids: Sequence[int], *where: Any
 ) -> dict[int, SessionCounts]:
-    columns = ("sess_possible", "sess_attended", "sess_authorised", "sess_unauthorised")
-    found: dict[int, SessionCounts] = {}
-    for part in chunks(sorted(ids)):
-        statement = (
-            select(table.c.enrolment_id, *(func.sum(table.c[c]).label(c) for c in columns))
-            .where(table.c.enrolment_id.in_(part), *where)
-            .group_by(table.c.enrolment_id)
-        )
-        for row in connection.execute(statement).mappings():
-            found[row["enrolment_id"]] = SessionCounts({c: int(row[c] or 0) for c in columns})
-    return found
+    statement = (
+        select(table.c.enrolment_id, *(func.sum(table.c[c]).label(c) for c in _RATE_COLUMNS))
+        .where(one_of(connection, table.c.enrolment_id, ids), *where)
+        .group_by(table.c.enrolment_id)
+    )
+    return {
+        row[0]: SessionCounts(dict(zip(_RATE_COLUMNS, (int(v or 0) for v in row[1:]), strict=True)))
+        for row in connection.execute(statement).all()
+    }
 
 
 def _weeks(
     connection: Connection, ids: Sequence[int], first: dt.date, last: dt.date
 ) -> dict[int, list[tuple[dt.date, SessionCounts]]]:
-    columns = ("sess_possible", "sess_attended", "sess_authorised", "sess_unauthorised")
     found: dict[int, list[tuple[dt.date, SessionCounts]]] = defaultdict(list)
-    for part in chunks(sorted(ids)):
-        statement = select(
-            week_t.c.enrolment_id, week_t.c.week_start, *(week_t.c[c] for c in columns)
-        ).where(week_t.c.enrolment_id.in_(part), week_t.c.week_start.between(first, last))
-        for row in connection.execute(statement).mappings():
-            found[row["enrolment_id"]].append(
-                (row["week_start"], SessionCounts({c: int(row[c]) for c in columns}))
-            )
+    if not ids:
+        return found
+    statement = select(
+        week_t.c.enrolment_id, week_t.c.week_start, *(week_t.c[c] for c in _RATE_COLUMNS)
+    ).where(
+        one_of(connection, week_t.c.enrolment_id, ids), week_t.c.week_start.between(first, last)
+    )
+    for row in connection.execute(statement).all():
+        found[row[0]].append(
+            (row[1], SessionCounts(dict(zip(_RATE_COLUMNS, row[2:], strict=True))))
+        )
     return found
 
 
 def _marks(
     connection: Connection, keys: Iterable[PupilKey], since: dt.date
 ) -> dict[PupilKey, list[rules.MarkAt]]:
-    # Both leading columns of the mark key as IN lists, so the index serves the look-up;
-    # pairs outside `keys` (the same UPN at another school) are dropped here.
+    # The pairs as a table joined on the mark key's leading columns: one index range per
+    # pupil (IN lists of schools and of UPNs would probe every school x UPN combination).
     m = mark_t.c
-    wanted = set(keys)
     found: dict[PupilKey, list[rules.MarkAt]] = defaultdict(list)
-    for part in chunks(sorted(wanted)):
-        statement = select(m.school_urn, m.upn, m.date, m.session, m.code).where(
-            m.school_urn.in_(sorted({urn for urn, _ in part})),
-            m.upn.in_(sorted({upn for _, upn in part})),
-            m.date >= since,
-        )
-        for row in connection.execute(statement):
-            key = (row.school_urn, row.upn)
-            if key in wanted:
-                found[key].append(rules.MarkAt(row.date, row.session, row.code))
+    wanted = [{"urn": urn, "upn": upn} for urn, upn in sorted(set(keys))]
+    if not wanted:
+        return found
+    pupils = json_table(connection, "pupils", {"urn": String(), "upn": String()}, wanted)
+    statement = (
+        select(m.school_urn, m.upn, m.date, m.session, m.code)
+        .select_from(pupils.join(mark_t, and_(m.school_urn == pupils.c.urn, m.upn == pupils.c.upn)))
+        .where(m.date >= since)
+    )
+    for urn, upn, date, session, code in connection.execute(statement).all():
+        found[(urn, upn)].append(rules.MarkAt(date, session, code))
     return found
 
 
@@ -280,14 +276,12 @@ def evaluate_page(
 
 
 def _queued(connection: Connection, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in chunks(sorted(set(keys))):
-        found.update(
-            connection.execute(
-                select(outbox_t.c.condition_key).where(outbox_t.c.condition_key.in_(part))
-            ).scalars()
-        )
-    return found
+    if not keys:
+        return set()
+    statement = select(outbox_t.c.condition_key).where(
+        one_of(connection, outbox_t.c.condition_key, sorted(set(keys)))
+    )
+    return set(connection.execute(statement).scalars().all())
 
 
 def _candidate(
@@ -313,7 +307,7 @@ def _candidate(
             for m in finding.sessions[:MAX_SESSIONS_PER_ALERT]
         ],
         attendance_percent=finding.percent,
-        pupil=enrolment.pupil if enrolment is not None else None,
+        pupil=enrolment.pupil() if enrolment is not None else None,
         detected_at=now,
     )
 
@@ -337,8 +331,7 @@ def queue(connection: Connection, candidates: Sequence[AlertCandidate]) -> None:
     statement = upsert(connection, outbox_t).on_conflict_do_nothing(
         index_elements=[outbox_t.c.condition_key]
     )
-    for part in chunks(list(rows.values())):
-        connection.execute(statement, list(part))
+    connection.execute(statement, list(rows.values()))
 
 
 class AlertHook:
@@ -360,7 +353,10 @@ class AlertHook:
             self._sender.close()
 
     def evaluate(self, connection: Connection, page: ChangePage) -> int:
-        """Find and queue the page's conditions in the page's transaction; how many found."""
+        """Find and queue the page's conditions in the page's transaction; how many found.
+
+        Conditions queued by an earlier page are not found again.
+        """
         candidates = evaluate_page(connection, page, self._options, now=self._clock())
         queue(connection, candidates)
         return len(candidates)

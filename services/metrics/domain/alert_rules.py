@@ -35,6 +35,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from services.metrics.domain.calendar import academic_year_of, format_academic_year
 from services.metrics.domain.measures import SessionCounts
@@ -62,9 +63,8 @@ class AlertThresholds:
     min_year_sessions: int = 20
 
 
-@dataclass(frozen=True)
-class MarkAt:
-    """One register mark."""
+class MarkAt(NamedTuple):
+    """One register mark (a named tuple: a day's evaluation builds tens of thousands)."""
 
     date: dt.date
     session: str
@@ -269,8 +269,10 @@ def low_recent_attendance(
 
 def crossing(year: SessionCounts, as_of: dt.date, rules: AlertThresholds) -> list[Finding]:
     """Persistent and severe absence this academic year, once enough sessions were possible."""
-    if year.possible < rules.min_year_sessions:
-        return []
+    if year.possible < rules.min_year_sessions or (
+        year.overall * 100 < min(rules.persistent_percent, rules.severe_percent) * year.possible
+    ):
+        return []  # most pupils, and this runs for every pupil a day's returns touch
     academic_year = academic_year_of(as_of)
     absence = year.overall * 100 / year.possible
     found = []

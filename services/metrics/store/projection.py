@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.metrics.domain.calendar import academic_year_of, week_start
 from services.metrics.domain.groups import ethnicity_group
@@ -36,6 +35,7 @@ from services.metrics.store.models import (
     FeedCursor,
     Mark,
 )
+from services.metrics.store.sql import chunks, upsert
 from shared.contracts.changes import (
     ChangePage,
     EnrolmentRemoved,
@@ -45,7 +45,6 @@ from shared.contracts.changes import (
 )
 
 INGEST_FEED = "ingest"
-_CHUNK = 500
 
 enrolment_t: Table = Enrolment.__table__  # type: ignore[attr-defined]
 mark_t: Table = Mark.__table__  # type: ignore[attr-defined]
@@ -56,18 +55,6 @@ cursor_t: Table = FeedCursor.__table__  # type: ignore[attr-defined]
 
 PupilKey = tuple[str, str]
 MarkKey = tuple[str, str, dt.date, str]
-
-
-def upsert(connection: Connection, table: Table) -> Any:
-    """An INSERT of the connection's dialect that supports ON CONFLICT (both spell it alike)."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def read_cursor(connection: Connection, feed: str = INGEST_FEED) -> str | None:

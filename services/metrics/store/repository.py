@@ -8,7 +8,6 @@ sessions, judge persistent and severe absence per enrolment, then group.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,6 @@ from sqlalchemy import (
     Subquery,
     and_,
     case,
-    column,
     func,
     literal,
     or_,
@@ -32,6 +30,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy.types import TypeEngine
 
 from services.metrics.domain.buckets import decompose, weeks_and_days
 from services.metrics.domain.calendar import Period
@@ -44,6 +43,7 @@ from services.metrics.domain.measures import (
 )
 from services.metrics.domain.reach import Slice
 from services.metrics.store.projection import day_t, enrolment_t, mark_t, week_t, year_t
+from services.metrics.store.sql import json_table
 
 GROUP_COLUMNS = {
     "school": "school_urn",
@@ -237,31 +237,15 @@ class MetricsRepository:
         return [EnrolmentRow(**row._mapping) for row in self.connection.execute(stmt)]
 
     def _ranges(self, rows: list[dict[str, str | int]]) -> CTE:
-        """The ranges as a table in one JSON parameter (not one bind per value: a whole
-        authority's children would exceed the drivers' parameter limits)."""
-        if self.connection.dialect.name == "postgresql":
-            sql = (
-                "SELECT k, e, t, lo, hi FROM jsonb_to_recordset(CAST(:ranges AS jsonb))"
-                " AS r(k text, e integer, t text, lo date, hi date)"
-            )
-        else:
-            sql = (
-                "SELECT json_extract(value, '$.k') AS k, json_extract(value, '$.e') AS e,"
-                " json_extract(value, '$.t') AS t, json_extract(value, '$.lo') AS lo,"
-                " json_extract(value, '$.hi') AS hi FROM json_each(:ranges)"
-            )
-        return (
-            text(sql)
-            .bindparams(ranges=json.dumps(rows))
-            .columns(
-                column("k", String),
-                column("e", Integer),
-                column("t", String),
-                column("lo", Date),
-                column("hi", Date),
-            )
-            .cte("ranges")
-        )
+        """Ranges (key, enrolment, bucket kind, first and last date) as a table."""
+        columns: dict[str, TypeEngine[Any]] = {
+            "k": String(),
+            "e": Integer(),
+            "t": String(),
+            "lo": Date(),
+            "hi": Date(),
+        }
+        return json_table(self.connection, "ranges", columns, rows)
 
     def window_counts(
         self, ranges: Sequence[tuple[str, int, Period]]
