@@ -33,7 +33,7 @@ from services.metrics.clients.sharing_alerts import SharingAlertsClient
 from services.metrics.domain import alert_rules as rules
 from services.metrics.domain.calendar import academic_year_of, week_start
 from services.metrics.domain.errors import PeerUnavailable
-from services.metrics.domain.measures import SessionCounts
+from services.metrics.domain.measures import RATE_COLUMNS, SessionCounts
 from services.metrics.store.alert_models import AlertOutbox
 from services.metrics.store.projection import enrolment_t, mark_t, week_t, year_t
 from services.metrics.store.sql import chunks, json_table, one_of, upsert
@@ -135,19 +135,16 @@ def _enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilK
     }
 
 
-_RATE_COLUMNS = ("sess_possible", "sess_attended", "sess_authorised", "sess_unauthorised")
-
-
 def _sums(
     connection: Connection, table: Table, ids: Sequence[int], *where: Any
 ) -> dict[int, SessionCounts]:
     statement = (
-        select(table.c.enrolment_id, *(func.sum(table.c[c]).label(c) for c in _RATE_COLUMNS))
+        select(table.c.enrolment_id, *(func.sum(table.c[c]).label(c) for c in RATE_COLUMNS))
         .where(one_of(connection, table.c.enrolment_id, ids), *where)
         .group_by(table.c.enrolment_id)
     )
     return {
-        row[0]: SessionCounts(dict(zip(_RATE_COLUMNS, (int(v or 0) for v in row[1:]), strict=True)))
+        row[0]: SessionCounts(dict(zip(RATE_COLUMNS, (int(v or 0) for v in row[1:]), strict=True)))
         for row in connection.execute(statement).all()
     }
 
@@ -159,14 +156,12 @@ def _weeks(
     if not ids:
         return found
     statement = select(
-        week_t.c.enrolment_id, week_t.c.week_start, *(week_t.c[c] for c in _RATE_COLUMNS)
+        week_t.c.enrolment_id, week_t.c.week_start, *(week_t.c[c] for c in RATE_COLUMNS)
     ).where(
         one_of(connection, week_t.c.enrolment_id, ids), week_t.c.week_start.between(first, last)
     )
     for row in connection.execute(statement).all():
-        found[row[0]].append(
-            (row[1], SessionCounts(dict(zip(_RATE_COLUMNS, row[2:], strict=True))))
-        )
+        found[row[0]].append((row[1], SessionCounts(dict(zip(RATE_COLUMNS, row[2:], strict=True)))))
     return found
 
 

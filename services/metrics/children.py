@@ -17,6 +17,7 @@ from services.metrics.domain.calendar import Period, academic_year_of, academic_
 from services.metrics.domain.calendar import week_start as monday_of
 from services.metrics.domain.early_warning import EarlyWarningRules, Flag, PupilHistory, flags
 from services.metrics.domain.measures import (
+    RATE_COLUMNS,
     SessionCounts,
     is_persistent_absentee,
     is_severe_absentee,
@@ -109,6 +110,18 @@ def _current_enrolment(
     return max(pool, key=lambda p: p[0].entry_date) if pool else None
 
 
+def _summed(
+    counts: dict[tuple[str, int], SessionCounts],
+    key: str,
+    rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]],
+    empty: SessionCounts,
+) -> SessionCounts:
+    # Most children have one enrolment: nothing to add up.
+    if len(rows) == 1:
+        return counts.get((key, rows[0][0].id), empty)
+    return sum((counts.get((key, r.id), empty) for r, _ in rows), empty)
+
+
 def children_figures(
     repo: MetricsRepository,
     reach: PupilReach,
@@ -140,7 +153,8 @@ def children_figures(
             for r, a in pairs
             for key, span in spans.items()
             for p in clip(a.spans, span)
-        ]
+        ],
+        RATE_COLUMNS,
     )
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
     days = repo.pattern_days([(r.id, p) for r, a in pairs for p in clip(a.spans, pattern)])
@@ -150,9 +164,7 @@ def children_figures(
     out = []
     for upn in upns:
         rows = enrolled.get(upn, [])
-        summed = {
-            key: sum((counts.get((key, r.id), empty) for r, _ in rows), empty) for key in spans
-        }
+        summed = {key: _summed(counts, key, rows, empty) for key in spans}
         history = PupilHistory(
             summed["year_to_date"],
             summed["last_4_weeks"],

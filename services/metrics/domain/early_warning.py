@@ -130,11 +130,13 @@ def weekday_pattern(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
 
 
 def broken_weeks(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
-    weeks: dict[dt.date, SessionCounts] = {}
+    # Two running sums per week (possible, absent): this runs for every child of a view.
+    weeks: dict[dt.date, list[int]] = {}
     for day, counts in h.pattern_days:
-        monday = week_start(day)
-        weeks[monday] = weeks.get(monday, SessionCounts()) + counts
-    broken = sum(1 for c in weeks.values() if 0 < _absent(c) < c.possible)
+        week = weeks.setdefault(week_start(day), [0, 0])
+        week[0] += counts.possible
+        week[1] += _absent(counts)
+    broken = sum(1 for possible, absent in weeks.values() if 0 < absent < possible)
     if broken >= rules.broken_weeks:
         return Flag(
             Rule.BROKEN_WEEKS,

@@ -33,13 +33,14 @@ HEADLINE_MAX_AGE = 15
 PERSISTENT_PERCENT = 10
 SEVERE_PERCENT = 50
 
-COUNT_COLUMNS: tuple[str, ...] = (
+RATE_COLUMNS: tuple[str, ...] = (
     "sess_possible",
     "sess_attended",
     "sess_authorised",
     "sess_unauthorised",
-    *DFE_REASONS,
 )
+"""The counts attendance and absence rates are made of."""
+COUNT_COLUMNS: tuple[str, ...] = (*RATE_COLUMNS, *DFE_REASONS)
 """Every additive session count the read model keeps, named by DfE variable."""
 
 

@@ -43,7 +43,7 @@ from services.metrics.domain.measures import (
 )
 from services.metrics.domain.reach import Slice
 from services.metrics.store.projection import day_t, enrolment_t, mark_t, week_t, year_t
-from services.metrics.store.sql import json_table
+from services.metrics.store.sql import json_table, one_of
 
 GROUP_COLUMNS = {
     "school": "school_urn",
@@ -221,8 +221,8 @@ class MetricsRepository:
         if schools is not None:
             stmt = stmt.where(
                 or_(
-                    enrolment_t.c.school_urn.in_(sorted(schools)),
-                    enrolment_t.c.upn.in_(sorted(or_upns)),
+                    one_of(self.connection, enrolment_t.c.school_urn, sorted(schools)),
+                    one_of(self.connection, enrolment_t.c.upn, sorted(or_upns)),
                 )
             )
         if ids is not None:
@@ -237,9 +237,9 @@ class MetricsRepository:
         return [EnrolmentRow(**row._mapping) for row in self.connection.execute(stmt)]
 
     def _ranges(self, rows: list[dict[str, str | int]]) -> CTE:
-        """Ranges (key, enrolment, bucket kind, first and last date) as a table."""
+        """Ranges (key number, enrolment, bucket kind, first and last date) as a table."""
         columns: dict[str, TypeEngine[Any]] = {
-            "k": String(),
+            "k": Integer(),
             "e": Integer(),
             "t": String(),
             "lo": Date(),
@@ -248,23 +248,29 @@ class MetricsRepository:
         return json_table(self.connection, "ranges", columns, rows)
 
     def window_counts(
-        self, ranges: Sequence[tuple[str, int, Period]]
+        self,
+        ranges: Sequence[tuple[str, int, Period]],
+        columns: Sequence[str] = COUNT_COLUMNS,
     ) -> dict[tuple[str, int], SessionCounts]:
         """Counts per (key, enrolment id) over each enrolment's own periods, in one statement.
 
         Each period reads whole weeks from the week table and only its ragged edges from
         the day table. Periods of one key and enrolment must not overlap (merge them first).
+        Only `columns` are summed (the others read as 0).
         """
+        # Keys travel as numbers: grouping by a text column sorts by collation, slowly.
+        numbers: dict[str, int] = {}
         rows: list[dict[str, str | int]] = []
         for key, enrolment_id, period in ranges:
+            k = numbers.setdefault(key, len(numbers))
             weeks, days = weeks_and_days(period)
             rows += [
-                {"k": key, "e": enrolment_id, "t": "w", "lo": a.isoformat(), "hi": b.isoformat()}
+                {"k": k, "e": enrolment_id, "t": "w", "lo": a.isoformat(), "hi": b.isoformat()}
                 for a, b in weeks
             ]
             rows += [
                 {
-                    "k": key,
+                    "k": k,
                     "e": enrolment_id,
                     "t": "d",
                     "lo": d.start.isoformat(),
@@ -276,7 +282,7 @@ class MetricsRepository:
             return {}
         r = self._ranges(rows)
         parts = [
-            select(r.c.k, r.c.e, *(table.c[c] for c in COUNT_COLUMNS))
+            select(r.c.k, r.c.e, *(table.c[c] for c in columns))
             .select_from(
                 r.join(
                     table,
@@ -287,12 +293,15 @@ class MetricsRepository:
             for table, on, kind in ((week_t, "week_start", "w"), (day_t, "date", "d"))
         ]
         u = union_all(*parts).subquery("counted")
-        stmt = select(u.c.k, u.c.e, *(func.sum(u.c[c]).label(c) for c in COUNT_COLUMNS)).group_by(
+        stmt = select(u.c.k, u.c.e, *(func.sum(u.c[c]).label(c) for c in columns)).group_by(
             u.c.k, u.c.e
         )
+        keys = list(numbers)
         return {
-            (row.k, int(row.e)): SessionCounts.of(dict(row._mapping))
-            for row in self.connection.execute(stmt)
+            (keys[row[0]], int(row[1])): SessionCounts(
+                dict(zip(columns, map(int, row[2:]), strict=True))
+            )
+            for row in self.connection.execute(stmt).all()
         }
 
     def pattern_days(
@@ -306,7 +315,7 @@ class MetricsRepository:
         with absence; broken weeks at each week's sums), at a fraction of the rows.
         """
         rows: list[dict[str, str | int]] = [
-            {"k": "", "e": e, "t": "d", "lo": p.start.isoformat(), "hi": p.end.isoformat()}
+            {"k": 0, "e": e, "t": "d", "lo": p.start.isoformat(), "hi": p.end.isoformat()}
             for e, p in ranges
         ]
         found: dict[int, list[tuple[dt.date, SessionCounts]]] = {}
@@ -336,9 +345,9 @@ class MetricsRepository:
             .where(absent == 0)
             .group_by(r.c.e, day_t.c.week_start)
         )
-        for row in self.connection.execute(union_all(days, weeks)):
-            found.setdefault(int(row.e), []).append(
-                (row.day, SessionCounts({c: int(row._mapping[c]) for c in counted}))
+        for row in self.connection.execute(union_all(days, weeks)).all():
+            found.setdefault(int(row[0]), []).append(
+                (row[1], SessionCounts(dict(zip(counted, map(int, row[2:]), strict=True))))
             )
         return found
 
@@ -350,23 +359,26 @@ class MetricsRepository:
         found: dict[tuple[str, str], list[tuple[dt.date, str, str]]] = {}
         if not enrolments:
             return found
-        stmt = (
-            select(
-                mark_t.c.school_urn, mark_t.c.upn, mark_t.c.date, mark_t.c.session, mark_t.c.code
-            )
-            .where(
-                # Two IN lists the key's leading columns serve (a row-value IN of thousands
-                # of pairs is planned as a scan); pairs not asked for are dropped below.
-                mark_t.c.school_urn.in_(sorted({urn for urn, _ in enrolments})),
-                mark_t.c.upn.in_(sorted({upn for _, upn in enrolments})),
-                mark_t.c.date.between(period.start, period.end),
-            )
-            .order_by(mark_t.c.school_urn, mark_t.c.upn, mark_t.c.date, mark_t.c.session)
+        # The pairs as a table joined on the key's leading columns: one index range per
+        # enrolment (a row-value IN of thousands of pairs is planned as a scan, and two
+        # IN lists probe every school x UPN combination).
+        pairs = json_table(
+            self.connection,
+            "pairs",
+            {"urn": String(), "upn": String()},
+            [{"urn": urn, "upn": upn} for urn, upn in sorted(set(enrolments))],
         )
-        for row in self.connection.execute(stmt):
-            found.setdefault((row.school_urn, row.upn), []).append(
-                (row.date, row.session, row.code)
+        m = mark_t.c
+        stmt = (
+            select(m.school_urn, m.upn, m.date, m.session, m.code)
+            .select_from(
+                pairs.join(mark_t, and_(m.school_urn == pairs.c.urn, m.upn == pairs.c.upn))
             )
+            .where(m.date.between(period.start, period.end))
+            .order_by(m.school_urn, m.upn, m.date, m.session)
+        )
+        for urn, upn, date, session, code in self.connection.execute(stmt).all():
+            found.setdefault((urn, upn), []).append((date, session, code))
         return found
 
     def marks(self, school_urn: str, upn: str, period: Period) -> list[tuple[dt.date, str, str]]:
@@ -410,12 +422,17 @@ class MetricsRepository:
 
     def school_weeks(self, enrolment_ids: Sequence[int], period: Period) -> list[dt.date]:
         """Weeks (Mondays) in the period in which these enrolments had possible sessions."""
+        # The ids as a table joined on the week key: an index range per enrolment (the
+        # planner scans the whole table for a long IN list).
+        ids = json_table(
+            self.connection, "ids", {"e": Integer()}, [{"e": i} for i in sorted(enrolment_ids)]
+        )
         stmt = (
             select(week_t.c.week_start)
+            .select_from(ids.join(week_t, week_t.c.enrolment_id == ids.c.e))
             .where(
                 week_t.c.week_start.between(period.start, period.end),
                 week_t.c.sess_possible > 0,
-                week_t.c.enrolment_id.in_(sorted(enrolment_ids)),
             )
             .distinct()
             .order_by(week_t.c.week_start)
