@@ -83,7 +83,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             str(ports["sharing"]),
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -213,6 +213,29 @@ def test_a_local_authority_token_from_sharing_is_accepted_by_metrics(
             },
         )
     assert response.status_code == 200, response.text
+
+
+def test_the_submitted_marks_reach_the_metrics_service(
+    running: Running, clients: dict[str, Any]
+) -> None:
+    # Through ingest's notification and metrics' own feed consumer, across processes.
+    # The deadline is generous on purpose: this proves the path, not its speed (which
+    # benchmarks/feed_latency_bench.py measures); a loaded CI machine is slow.
+    day = _a_return()["marks"][0]["date"]
+    body: dict[str, Any] = {}
+    with running.oauth_client(*clients["la"]) as la:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            body = la.get(
+                f"{running.metrics}/v1/absence",
+                params={"scope": "school:100001", "from": day, "to": day},
+            ).json()
+            if body.get("rows") and body["rows"][0]["measures"]["sess_possible"] == 2:
+                break
+            time.sleep(0.5)
+    measures = body["rows"][0]["measures"] if body.get("rows") else {}
+    assert measures.get("sess_possible") == 2, f"{body}\n{_tail(running.data_dir)}"
+    assert measures["sess_authorised"] == 1
 
 
 def test_a_token_with_a_tampered_signature_is_refused_by_both(
