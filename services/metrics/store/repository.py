@@ -105,6 +105,9 @@ class MetricsRepository:
     def _per_enrolment(self, slices: Sequence[Slice]) -> Subquery:
         """Per enrolment with possible sessions: its counts summed over its slices."""
         parts: list[Select[Any]] = []
+        # Whether a part reads one bucket per enrolment (one year, week or day): a table's
+        # key is (enrolment, bucket), so such a part alone needs no summing.
+        single: list[bool] = []
 
         def part(table: Any, where: ColumnElement[bool], schools: Any) -> Select[Any]:
             return select(table.c.enrolment_id, *(table.c[c] for c in COUNT_COLUMNS)).where(
@@ -116,14 +119,22 @@ class MetricsRepository:
             if buckets.years:
                 where = year_t.c.academic_year.between(*buckets.years)
                 parts.append(part(year_t, where, piece.schools))
+                single.append(buckets.years[0] == buckets.years[1])
             for first, last in buckets.weeks:
                 where = week_t.c.week_start.between(first, last)
                 parts.append(part(week_t, where, piece.schools))
+                single.append(first == last)
             for days in buckets.days:
                 where = day_t.c.date.between(days.start, days.end)
                 parts.append(part(day_t, where, piece.schools))
+                single.append(days.start == days.end)
         if not parts:  # nothing within reach: an empty result of the right shape
             parts.append(part(day_t, literal(False), ()))
+            single.append(True)
+        if len(parts) == 1 and single[0]:
+            # A whole academic year, say: its rows are already per enrolment.
+            only = parts[0]
+            return only.where(only.selected_columns.sess_possible > 0).subquery("per_enrolment")
         rows = union_all(*parts).subquery("buckets") if len(parts) > 1 else parts[0].subquery()
         return (
             select(rows.c.enrolment_id, *(func.sum(rows.c[c]).label(c) for c in COUNT_COLUMNS))
