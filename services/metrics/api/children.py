@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import Annotated
 
@@ -10,9 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
-from services.metrics.api.params import CSV_RESPONSE, wants_csv
+from services.metrics.api.params import CSV_RESPONSE, decode_cursor, wants_csv
 from services.metrics.children import LATEST_DAYS, ChildFigures, children_figures, episodes_in_reach
-from services.metrics.domain.errors import InvalidQuery
 from services.metrics.domain.measures import SessionCounts, percent
 from services.metrics.reports import pupil_reach_of, record_reads
 from services.metrics.schemas import (
@@ -27,7 +25,7 @@ from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.codes import category_on, lookup
 from shared.contracts.policy import PupilField
 from shared.contracts.social_care import SocialCareCategory
-from shared.problems import ProblemItem
+from shared.cursors import encode_cursor
 from shared.types import IsoDate
 
 router = APIRouter(tags=["children-with-social-worker"])
@@ -47,25 +45,6 @@ Filters `category` and `practitioner` apply to that episode. Ordered by UPN; pas
 `next_cursor` back as `cursor`. `Accept: text/csv` for CSV. Recorded on the audit trail
 with the decision's legal basis before the answer (503 if it cannot be).
 """
-
-
-def _encode(upn: str) -> str:
-    return base64.urlsafe_b64encode(f"u:{upn}".encode()).decode()
-
-
-def _decode(cursor: str | None) -> str:
-    if cursor is None:
-        return ""
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith("u:"):
-            raise ValueError(text)
-        return text[2:]
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidQuery(
-            "The cursor is not one this API gave out.",
-            [ProblemItem(location="query:cursor", code="invalid_cursor", detail=cursor)],
-        ) from exc
 
 
 def _summary(figures: ChildFigures, key: str) -> AttendanceSummary:
@@ -111,7 +90,7 @@ def children_with_social_worker(
     cursor: Annotated[str | None, Query(description="next_cursor of the last page.")] = None,
 ) -> ChildrenPage | Response:
     """Children with a social worker and their attendance, wherever they go to school."""
-    after = _decode(cursor)
+    after = decode_cursor("u", cursor) if cursor else ""
     day = as_of or dt.date.today()
     reach = pupil_reach_of(principal, sharing)
     named = [u for u in reach.upns if any(g.episode_id for g in reach.child_grants(u))]
@@ -169,7 +148,7 @@ def children_with_social_worker(
         endpoint="GET /v1/children-with-social-worker/attendance",
         purpose=purpose,
     )
-    next_cursor = _encode(page[-1]) if len(chosen) > limit else None
+    next_cursor = encode_cursor("u", page[-1]) if len(chosen) > limit else None
     if wants_csv(request):
         columns = [
             "upn",

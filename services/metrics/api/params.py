@@ -18,6 +18,7 @@ from services.metrics.domain.reach import (
     resolve_period,
 )
 from services.metrics.reports import parse_group_by
+from shared import cursors
 from shared.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemItem
 from shared.types import IsoDate
 
@@ -125,3 +126,14 @@ QuestionDep = Annotated[Question, Depends(question)]
 def wants_csv(request: Request) -> bool:
     """Whether the client asked for CSV (`Accept: text/csv`)."""
     return CSV_MEDIA_TYPE in request.headers.get("accept", "")
+
+
+def decode_cursor(kind: str, cursor: str, *, numeric: bool = False) -> str:
+    """The position a cursor of this list names; a cursor not given out here is a 422."""
+    position = cursors.decode_cursor(kind, cursor)
+    if position is None or (numeric and not position.isdigit()):
+        raise InvalidQuery(
+            "The cursor is not one this API gave out.",
+            [ProblemItem(location="query:cursor", code="invalid_cursor", detail=cursor)],
+        )
+    return position

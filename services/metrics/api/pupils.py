@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import Annotated, Any
 
@@ -14,11 +13,12 @@ from services.metrics.api.params import (
     CSV_RESPONSE,
     PEER_UNAVAILABLE,
     PeriodDep,
+    decode_cursor,
     wants_csv,
 )
 from services.metrics.domain.calendar import week_start
 from services.metrics.domain.early_warning import flags
-from services.metrics.domain.errors import InvalidQuery, NotVisible
+from services.metrics.domain.errors import NotVisible
 from services.metrics.domain.measures import (
     SessionCounts,
     is_persistent_absentee,
@@ -55,7 +55,7 @@ from services.metrics.store.repository import MetricsRepository
 from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.codes import category_on, lookup
 from shared.contracts.policy import PupilField
-from shared.problems import ProblemItem
+from shared.cursors import encode_cursor
 from shared.types import IsoDate
 
 router = APIRouter(tags=["pupils"])
@@ -95,25 +95,6 @@ def _period(asked: PeriodAsked) -> PeriodPublic:
         time_period=asked.time_period,
         time_identifier=asked.time_identifier,
     )
-
-
-def _encode(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"e:{last_id}".encode()).decode()
-
-
-def _decode(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith("e:"):
-            raise ValueError(text)
-        return int(text[2:])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidQuery(
-            "The cursor is not one this API gave out.",
-            [ProblemItem(location="query:cursor", code="invalid_cursor", detail=cursor)],
-        ) from exc
 
 
 def _public(v: Visible, counts: SessionCounts) -> PupilPublic:
@@ -172,7 +153,7 @@ def list_pupils(
     cursor: Annotated[str | None, Query(description="next_cursor of the last page.")] = None,
 ) -> PupilPage | Response:
     """Pupils with their measures over the period."""
-    after = _decode(cursor)
+    after = int(decode_cursor("e", cursor, numeric=True)) if cursor else 0
     reach = pupil_reach_of(principal, sharing)
     limit_to = scope_limit(
         parse_scope(scope) if scope is not None else None, reach, sharing.directory()
@@ -223,7 +204,8 @@ def list_pupils(
             item.early_warnings = warnings[v.row.id]
         items.append(item)
     result = PupilPage(
-        items=items, next_cursor=_encode(page[-1].row.id) if len(chosen) > limit else None
+        items=items,
+        next_cursor=encode_cursor("e", page[-1].row.id) if len(chosen) > limit else None,
     )
     record_reads(
         audit,

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 from services.sharing.domain.errors import InvalidRequest
+from shared import cursors
 from shared.problems import ProblemItem
 
 DEFAULT_LIMIT = 50
@@ -15,21 +12,16 @@ MAX_LIMIT = 500
 
 def encode_cursor(last_key: str) -> str:
     """The cursor that continues after `last_key`."""
-    raw = json.dumps({"after": last_key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode_cursor("after", last_key)
 
 
 def decode_cursor(cursor: str | None) -> str | None:
     """The key a cursor continues after; a cursor this service did not make is refused."""
     if cursor is None:
         return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after = data["after"]
-        if isinstance(after, str):
-            return after
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        pass
+    after = cursors.decode_cursor("after", cursor)
+    if after is not None:
+        return after
     raise InvalidRequest(
         "The cursor is not one this service issued.",
         [
