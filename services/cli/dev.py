@@ -116,14 +116,13 @@ def run_system(
                 [
                     sys.executable,
                     "-m",
-                    "uvicorn",
-                    "--factory",
-                    info.factory,
+                    "services.cli.main",
+                    "serve",
+                    info.name,
                     "--host",
                     host,
                     "--port",
                     str(port),
-                    "--no-access-log",
                 ],
                 env=env,
             )

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import copy
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from services.cli.registry import DEFAULT_PORTS, ServiceName, service
 from shared.db import upgrade_to_head
+
+# uvicorn's own logging, plus the services' loggers (the feed consumer, webhook deliveries,
+# alerts) at INFO through the same handler: uvicorn configures only its own loggers, so
+# without this a consumer that cannot read the feed says so to nobody.
+LOG_CONFIG: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+LOG_CONFIG["loggers"].update(
+    {
+        package: {"handlers": ["default"], "level": "INFO", "propagate": False}
+        for package in ("services", "shared")
+    }
+)
 
 
 def command(
@@ -35,4 +48,5 @@ def command(
         access_log=False,
         proxy_headers=proxy_headers,
         log_level="info",
+        log_config=LOG_CONFIG,
     )

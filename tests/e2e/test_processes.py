@@ -161,9 +161,11 @@ def clients(running: Running) -> dict[str, Any]:
     return _setup_school(running)
 
 
-def _a_return() -> dict[str, Any]:
+def _a_return(weekday: int = 0, serial: int = 1) -> dict[str, Any]:
+    """One pupil's roll entry and two marks on a day of last week (0 is Monday)."""
     monday = date.today() - timedelta(days=date.today().weekday() + 7)
-    upn = _upn(1)
+    day = monday + timedelta(days=weekday)
+    upn = _upn(serial)
     return {
         "pupils": [
             {
@@ -182,8 +184,8 @@ def _a_return() -> dict[str, Any]:
             }
         ],
         "marks": [
-            {"upn": upn, "date": monday.isoformat(), "session": "AM", "code": "/"},
-            {"upn": upn, "date": monday.isoformat(), "session": "PM", "code": "I"},
+            {"upn": upn, "date": day.isoformat(), "session": "AM", "code": "/"},
+            {"upn": upn, "date": day.isoformat(), "session": "PM", "code": "I"},
         ],
     }
 
@@ -221,7 +223,12 @@ def test_the_submitted_marks_reach_the_metrics_service(
     # Through ingest's notification and metrics' own feed consumer, across processes.
     # The deadline is generous on purpose: this proves the path, not its speed (which
     # benchmarks/feed_latency_bench.py measures); a loaded CI machine is slow.
-    day = _a_return()["marks"][0]["date"]
+    # Its own pupil and day, so it holds whichever tests ran before it in this process.
+    submitted = _a_return(weekday=1, serial=2)
+    day = submitted["marks"][0]["date"]
+    with running.oauth_client(*clients["school"]) as school:
+        accepted = school.post(f"{running.ingest}/v1/schools/100001/returns", json=submitted)
+    assert accepted.status_code == 201, accepted.text
     body: dict[str, Any] = {}
     with running.oauth_client(*clients["la"]) as la:
         deadline = time.monotonic() + 120
