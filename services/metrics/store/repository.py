@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     String,
     Subquery,
+    Table,
     and_,
     case,
     func,
@@ -105,36 +106,30 @@ class MetricsRepository:
     def _per_enrolment(self, slices: Sequence[Slice]) -> Subquery:
         """Per enrolment with possible sessions: its counts summed over its slices."""
         parts: list[Select[Any]] = []
-        # Whether a part reads one bucket per enrolment (one year, week or day): a table's
-        # key is (enrolment, bucket), so such a part alone needs no summing.
-        single: list[bool] = []
 
         def part(table: Any, where: ColumnElement[bool], schools: Any) -> Select[Any]:
             return select(table.c.enrolment_id, *(table.c[c] for c in COUNT_COLUMNS)).where(
                 where, self._in_schools(table.c.enrolment_id, schools)
             )
 
+        one = self._one_bucket(slices)
+        if one is not None:  # its rows are already per enrolment: nothing to sum
+            table, where = one
+            only = part(table, where, slices[0].schools)
+            return only.where(table.c.sess_possible > 0).subquery("per_enrolment")
         for piece in slices:
             buckets = decompose(piece.period)
             if buckets.years:
                 where = year_t.c.academic_year.between(*buckets.years)
                 parts.append(part(year_t, where, piece.schools))
-                single.append(buckets.years[0] == buckets.years[1])
             for first, last in buckets.weeks:
                 where = week_t.c.week_start.between(first, last)
                 parts.append(part(week_t, where, piece.schools))
-                single.append(first == last)
             for days in buckets.days:
                 where = day_t.c.date.between(days.start, days.end)
                 parts.append(part(day_t, where, piece.schools))
-                single.append(days.start == days.end)
         if not parts:  # nothing within reach: an empty result of the right shape
             parts.append(part(day_t, literal(False), ()))
-            single.append(True)
-        if len(parts) == 1 and single[0]:
-            # A whole academic year, say: its rows are already per enrolment.
-            only = parts[0]
-            return only.where(only.selected_columns.sess_possible > 0).subquery("per_enrolment")
         rows = union_all(*parts).subquery("buckets") if len(parts) > 1 else parts[0].subquery()
         return (
             select(rows.c.enrolment_id, *(func.sum(rows.c[c]).label(c) for c in COUNT_COLUMNS))
@@ -164,17 +159,53 @@ class MetricsRepository:
         counts = SessionCounts.of({c: m[c] for c in COUNT_COLUMNS})
         return GroupMeasures(int(m["enrolments"]), counts, int(m["persistent"]), int(m["severe"]))
 
+    @staticmethod
+    def _one_bucket(slices: Sequence[Slice]) -> tuple[Table, ColumnElement[bool]] | None:
+        """The table and condition when the slices are one period that is one bucket per
+        enrolment (a whole academic year, or one whole week), else None: a bucket table's
+        key is (enrolment, bucket)."""
+        if len(slices) != 1:
+            return None
+        buckets = decompose(slices[0].period)
+        if buckets.years and not buckets.weeks and not buckets.days:
+            first, last = buckets.years
+            return (year_t, year_t.c.academic_year == first) if first == last else None
+        if len(buckets.weeks) == 1 and not buckets.years and not buckets.days:
+            first_week, last_week = buckets.weeks[0]
+            if first_week == last_week:
+                return week_t, week_t.c.week_start == first_week
+        return None
+
     def grouped_measures(
         self, slices: Sequence[Slice], group_by: Sequence[str]
     ) -> list[tuple[tuple[str, ...], GroupMeasures]]:
         """Measures per combination of `group_by` (keys of GROUP_COLUMNS), cells only."""
-        per = self._per_enrolment(slices)
         dims = [enrolment_t.c[GROUP_COLUMNS[g]] for g in group_by]
-        stmt = (
-            select(*dims, *self._measure_columns(per))
-            .select_from(per.join(enrolment_t, enrolment_t.c.id == per.c.enrolment_id))
-            .group_by(*dims)
-        )
+        one = self._one_bucket(slices)
+        if one is not None:
+            # A whole academic year (the common question): one join to the enrolments,
+            # filtered by school, and group (no per-enrolment sums, one enrolment scan).
+            table, where = one
+            schools = slices[0].schools
+            stmt = (
+                select(*dims, *self._measure_columns(table))
+                .select_from(table.join(enrolment_t, enrolment_t.c.id == table.c.enrolment_id))
+                .where(
+                    where,
+                    table.c.sess_possible > 0,
+                    literal(True)
+                    if schools is None
+                    else one_of(self.connection, enrolment_t.c.school_urn, sorted(schools)),
+                )
+                .group_by(*dims)
+            )
+        else:
+            per = self._per_enrolment(slices)
+            stmt = (
+                select(*dims, *self._measure_columns(per))
+                .select_from(per.join(enrolment_t, enrolment_t.c.id == per.c.enrolment_id))
+                .group_by(*dims)
+            )
         return [
             (tuple(_value(v) for v in row[: len(dims)]), self._measures(row))
             for row in self.connection.execute(stmt)
