@@ -100,7 +100,9 @@ class MetricsRepository:
         """`column` (an enrolment id) belongs to one of the schools (None: any school)."""
         if schools is None:
             return literal(True)
-        ids = select(enrolment_t.c.id).where(enrolment_t.c.school_urn.in_(sorted(schools)))
+        ids = select(enrolment_t.c.id).where(
+            one_of(self.connection, enrolment_t.c.school_urn, sorted(schools))
+        )
         return column.in_(ids.scalar_subquery())  # type: ignore[no-any-return]
 
     def _per_enrolment(self, slices: Sequence[Slice]) -> Subquery:
