@@ -36,7 +36,7 @@ from services.metrics.domain.errors import PeerUnavailable
 from services.metrics.domain.measures import RATE_COLUMNS, SessionCounts
 from services.metrics.store.alert_models import AlertOutbox
 from services.metrics.store.projection import enrolment_t, mark_t, week_t, year_t
-from services.metrics.store.sql import chunks, json_table, one_of, upsert
+from services.metrics.store.sql import chunks, one_of, upsert, values_table
 from shared.contracts.alerts import (
     MAX_SESSIONS_PER_ALERT,
     AlertCandidate,
@@ -170,10 +170,10 @@ def _marks(
     # pupil (IN lists of schools and of UPNs would probe every school x UPN combination).
     m = mark_t.c
     found: dict[PupilKey, list[rules.MarkAt]] = defaultdict(list)
-    wanted = [{"urn": urn, "upn": upn} for urn, upn in sorted(set(keys))]
+    wanted = sorted(set(keys))
     if not wanted:
         return found
-    pupils = json_table(connection, "pupils", {"urn": String(), "upn": String()}, wanted)
+    pupils = values_table(connection, "pupils", {"urn": String(), "upn": String()}, wanted)
     statement = (
         select(m.school_urn, m.upn, m.date, m.session, m.code)
         .select_from(pupils.join(mark_t, and_(m.school_urn == pupils.c.urn, m.upn == pupils.c.upn)))

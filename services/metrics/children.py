@@ -4,7 +4,7 @@ through a social-care episode, with attendance at whatever school it is on roll.
 Set-based whatever the number of children: one statement for their enrolments, one for
 the school weeks, one window table for every span of every enrolment (this week, the
 last 4 school weeks, the year to date, the same weeks last year), one for the pattern
-days (only days with absence, and week sums) and one for the latest marks. No query runs per child.
+facts (a row per child) and one for the latest marks. No query runs per child.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from services.metrics.domain.calendar import Period, academic_year_of, academic_year_period
 from services.metrics.domain.calendar import week_start as monday_of
-from services.metrics.domain.early_warning import EarlyWarningRules, Flag, PupilHistory, flags
+from services.metrics.domain.early_warning import (
+    EarlyWarningRules,
+    Flag,
+    PatternFacts,
+    PupilHistory,
+    flags,
+)
 from services.metrics.domain.measures import (
     RATE_COLUMNS,
     SessionCounts,
@@ -157,10 +163,13 @@ def children_figures(
         RATE_COLUMNS,
     )
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
-    days = repo.pattern_days([(r.id, p) for r, a in pairs for p in clip(a.spans, pattern)])
+    child = {upn: n for n, upn in enumerate(upns)}
+    facts = repo.pattern_facts(
+        [(child[r.upn], r.id, p) for r, a in pairs for p in clip(a.spans, pattern)]
+    )
     latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
     marks = repo.recent_marks([(r.school_urn, r.upn) for r, _ in pairs], latest)
-    empty = SessionCounts()
+    empty, no_pattern = SessionCounts(), PatternFacts()
     out = []
     for upn in upns:
         rows = enrolled.get(upn, [])
@@ -169,7 +178,7 @@ def children_figures(
             summed["year_to_date"],
             summed["last_4_weeks"],
             summed["last_year"],
-            sorted((d for r, _ in rows for d in days.get(r.id, [])), key=lambda day: day[0]),
+            facts.get(child[upn], no_pattern),
         )
         current = _current_enrolment(rows, as_of)
         out.append(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from services.metrics.clients.sharing import Directory, SharingClient
 from services.metrics.domain.calendar import Period, academic_year_of, academic_year_period
-from services.metrics.domain.early_warning import EarlyWarningRules, PupilHistory
+from services.metrics.domain.early_warning import EarlyWarningRules, PatternFacts, PupilHistory
 from services.metrics.domain.errors import InvalidQuery, NotVisible
 from services.metrics.domain.groups import NO_SOCIAL_CARE, Dimension
 from services.metrics.domain.measures import GroupMeasures, SessionCounts
@@ -307,7 +307,7 @@ def pupil_histories(
     """What the early-warning rules need of each enrolment, as of a day, within its windows.
 
     Three statements whatever the number of pupils: the school weeks, the counts of every
-    period (one window table), the pattern days.
+    period (one window table), the pattern facts.
     """
     ids = [v.row.id for v in visible]
     if not ids:
@@ -331,14 +331,16 @@ def pupil_histories(
         ]
     )
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
-    days = repo.days(ids, pattern)
-    empty = SessionCounts()
+    facts = repo.pattern_facts(
+        [(v.row.id, v.row.id, p) for v in visible for p in clip(v.access.spans, pattern)]
+    )
+    empty, no_pattern = SessionCounts(), PatternFacts()
     return {
         v.row.id: PupilHistory(
             counts.get(("ytd", v.row.id), empty),
             counts.get(("recent", v.row.id), empty),
             counts.get(("last_year", v.row.id), empty),
-            [(d, c) for d, c in days.get(v.row.id, []) if v.access.shows(d)],
+            facts.get(v.row.id, no_pattern),
         )
         for v in visible
     }

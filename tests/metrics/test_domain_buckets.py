@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.metrics.domain.buckets import bucket_count, covered_days, decompose
+from services.metrics.domain.buckets import bucket_count, covered_days, decompose, window
 from services.metrics.domain.calendar import Period
 
 
@@ -31,3 +32,32 @@ def test_six_whole_weeks_are_week_buckets_only() -> None:
     buckets = decompose(Period(dt.date(2024, 1, 8), dt.date(2024, 2, 18)))
     assert buckets.weeks == [(dt.date(2024, 1, 8), dt.date(2024, 2, 12))]
     assert not buckets.days
+
+
+@given(st.dates(dt.date(2019, 1, 1), dt.date(2026, 12, 31)), st.integers(0, 400))
+def test_a_window_counts_every_day_of_the_period_once(start: dt.date, length: int) -> None:
+    period = Period(start, start + dt.timedelta(days=length))
+    pieces = window(period)
+    times: Counter[dt.date] = Counter()
+    for first, last in pieces.weeks:
+        times.update(first + dt.timedelta(days=i) for i in range((last - first).days + 7))
+    for p in pieces.days:
+        times.update(p.start + dt.timedelta(days=i) for i in range(p.days()))
+    for p in pieces.less:
+        times.subtract(p.start + dt.timedelta(days=i) for i in range(p.days()))
+    assert +times == {period.start + dt.timedelta(days=i): 1 for i in range(length + 1)}
+    assert not -times
+
+
+def test_a_monday_to_friday_window_is_its_week_less_the_weekend() -> None:
+    pieces = window(Period(dt.date(2024, 12, 9), dt.date(2024, 12, 13)))
+    assert pieces.weeks == ((dt.date(2024, 12, 9), dt.date(2024, 12, 9)),)
+    assert pieces.days == ()
+    assert pieces.less == (Period(dt.date(2024, 12, 14), dt.date(2024, 12, 15)),)
+
+
+def test_a_window_edge_of_two_school_days_is_read_as_days() -> None:
+    pieces = window(Period(dt.date(2024, 12, 2), dt.date(2024, 12, 10)))
+    assert pieces.weeks == ((dt.date(2024, 12, 2), dt.date(2024, 12, 2)),)
+    assert pieces.days == (Period(dt.date(2024, 12, 9), dt.date(2024, 12, 10)),)
+    assert pieces.less == ()

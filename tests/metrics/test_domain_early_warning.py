@@ -9,6 +9,7 @@ from services.metrics.domain.early_warning import (
     PupilHistory,
     Rule,
     flags,
+    pattern_facts,
 )
 from services.metrics.domain.measures import SessionCounts
 
@@ -38,7 +39,7 @@ def history(
     last_year: SessionCounts = NO_HISTORY,
     days: list[tuple[dt.date, SessionCounts]] | None = None,
 ) -> PupilHistory:
-    return PupilHistory(ytd, recent, last_year, days or [])
+    return PupilHistory(ytd, recent, last_year, pattern_facts(days or []))
 
 
 def rules_met(h: PupilHistory) -> set[Rule]:
@@ -91,6 +92,17 @@ def test_three_monday_absences_are_a_weekday_pattern() -> None:
 def test_two_monday_absences_are_not_a_pattern() -> None:
     days = [(d, counts(2, 2)) for d in MONDAYS[:2]]
     assert Rule.WEEKDAY_PATTERN not in rules_met(history(days=days))
+
+
+def test_a_date_on_two_rolls_is_one_date_of_a_weekday_pattern() -> None:
+    # Dual registration: the same Monday absent at both schools.
+    days = [(d, counts(2, 2)) for d in MONDAYS[:2] for _ in range(2)]
+    assert Rule.WEEKDAY_PATTERN not in rules_met(history(days=days))
+
+
+def test_a_day_half_missed_at_one_of_two_schools_makes_a_broken_week() -> None:
+    facts = pattern_facts([(MONDAYS[0], counts(2, 2)), (MONDAYS[0], counts(2))])
+    assert facts.broken_weeks == 1
 
 
 def test_three_weeks_with_some_sessions_missed_are_broken_weeks() -> None:

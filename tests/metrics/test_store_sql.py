@@ -1,4 +1,4 @@
-"""Lists and tables of values bound as one parameter read the same on both databases."""
+"""Lists and tables of values bound as parameters read the same on both databases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Date, Engine, Integer, String, select
 
 from services.metrics.store.projection import enrolment_t
-from services.metrics.store.sql import json_table, one_of
+from services.metrics.store.sql import one_of, values_table
 from shared.db import create_db_engine
 
 
@@ -64,14 +64,11 @@ def test_one_of_an_empty_list_matches_nothing(engine: Engine) -> None:
     assert found == []
 
 
-def test_json_table_reads_back_typed_rows_joinable_to_a_table(engine: Engine) -> None:
+def test_values_table_reads_back_typed_rows_joinable_to_a_table(engine: Engine) -> None:
     _enrol(engine, 10)
-    rows = [
-        {"urn": f"{100000 + i % 7:06d}", "upn": f"A{i:011d}B", "n": i, "on": "2024-12-13"}
-        for i in (1, 4, 9)
-    ]
+    rows = [(f"{100000 + i % 7:06d}", f"A{i:011d}B", i, dt.date(2024, 12, 13)) for i in (1, 4, 9)]
     with engine.connect() as connection:
-        table = json_table(
+        table = values_table(
             connection,
             "wanted",
             {"urn": String(), "upn": String(), "n": Integer(), "on": Date()},
@@ -92,3 +89,19 @@ def test_json_table_reads_back_typed_rows_joinable_to_a_table(engine: Engine) ->
         (4, dt.date(2024, 12, 13), "A00000000004B"),
         (9, dt.date(2024, 12, 13), "A00000000009B"),
     ]
+
+
+def test_values_table_keeps_text_with_quotes_commas_braces_and_backslashes(engine: Engine) -> None:
+    awkward = ["a,b", 'say "hi"', "{x}", "back\\slash", " spaced ", "", "NULL"]
+    with engine.connect() as connection:
+        table = values_table(
+            connection, "awkward", {"n": Integer(), "s": String()}, list(enumerate(awkward))
+        )
+        found = connection.execute(select(table.c.s).order_by(table.c.n)).scalars().all()
+    assert found == awkward
+
+
+def test_an_empty_values_table_has_no_rows(engine: Engine) -> None:
+    with engine.connect() as connection:
+        table = values_table(connection, "no_rows", {"n": Integer(), "on": Date()}, [])
+        assert connection.execute(select(table.c.n)).all() == []

@@ -7,6 +7,7 @@ and a six-week window at six; only the ragged edges of a period read day rows.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from services.metrics.domain.calendar import Period, academic_year_of, academic_year_period
@@ -36,9 +37,51 @@ def _weeks_and_days(span: Period) -> tuple[list[tuple[dt.date, dt.date]], list[P
     return [(first_monday, last_sunday - dt.timedelta(days=6))], days
 
 
-def weeks_and_days(span: Period) -> tuple[list[tuple[dt.date, dt.date]], list[Period]]:
-    """Split `span` into whole Monday-start weeks (first and last Monday) and edge days."""
-    return _weeks_and_days(span)
+@dataclass(frozen=True)
+class Window:
+    """A period read per enrolment: `weeks` (first and last Monday) plus `days`, less
+    `less`, count each of its days exactly once."""
+
+    weeks: tuple[tuple[dt.date, dt.date], ...]
+    days: tuple[Period, ...]
+    less: tuple[Period, ...]
+
+
+def _school_days(p: Period) -> int:
+    """Mondays to Fridays in a period inside one week."""
+    return max(0, min(p.end.weekday(), 4) - p.start.weekday() + 1)
+
+
+@functools.lru_cache(maxsize=4096)  # a view asks it of the same few periods for every pupil
+def window(span: Period) -> Window:
+    """Split `span` into whole Monday-start weeks and edge days, reading an edge with
+    more school days (Monday to Friday) than one row plus the rest of its week as that
+    whole week less the rest: a period ending on a Friday reads its last week's row
+    less a weekend that normally holds no rows, instead of five day rows."""
+    week = dt.timedelta(days=7)
+    first = span.start - dt.timedelta(days=span.start.weekday())
+    last = span.end - dt.timedelta(days=span.end.weekday())
+    days: list[Period] = []
+    less: list[Period] = []
+    whole: list[dt.date] = []  # edge weeks read whole
+    for monday in sorted({first, last}):
+        piece = Period(max(monday, span.start), min(monday + week - _DAY, span.end))
+        rest = [
+            p
+            for p in (
+                Period(monday, piece.start - _DAY),
+                Period(piece.end + _DAY, monday + week - _DAY),
+            )
+            if p.start <= p.end
+        ]
+        if 1 + sum(map(_school_days, rest)) < _school_days(piece) or not rest:
+            whole.append(monday)
+            less += rest
+        else:
+            days.append(piece)
+    lo = first if first in whole else first + week
+    hi = last if last in whole else last - week
+    return Window(((lo, hi),) if lo <= hi else (), tuple(days), tuple(less))
 
 
 def decompose(period: Period) -> Buckets:

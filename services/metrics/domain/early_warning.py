@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 
@@ -63,14 +64,52 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class PatternFacts:
+    """What the pattern rules read of a pupil's last `pattern_weeks` weeks.
+
+    Three numbers rather than the days themselves: a view of thousands of children
+    has the read model compute them (`MetricsRepository.pattern_facts`), and
+    `pattern_facts` below is their definition.
+    """
+
+    absent_weekdays: Mapping[int, int] = field(default_factory=dict)
+    """Weekday (0 is Monday) -> dates on that weekday with an absence."""
+    broken_weeks: int = 0
+    """Weeks (Monday to Sunday) with some, but not all, possible sessions missed."""
+    unexplained_sessions: int = 0
+    """Sessions coded N (reason not yet established)."""
+
+
+def pattern_facts(days: Iterable[tuple[dt.date, SessionCounts]]) -> PatternFacts:
+    """The facts of a pupil's day counts; two rows of one date (dual registration) are
+    one date whose sessions add up."""
+    by_date: dict[dt.date, list[int]] = {}
+    for day, counts in days:
+        totals = by_date.setdefault(day, [0, 0, 0])
+        totals[0] += counts.possible
+        totals[1] += counts.overall
+        totals[2] += counts["sess_unauth_noyet"]
+    weeks: dict[dt.date, list[int]] = {}
+    for day, (possible, absent, _) in by_date.items():
+        week = weeks.setdefault(week_start(day), [0, 0])
+        week[0] += possible
+        week[1] += absent
+    return PatternFacts(
+        absent_weekdays=dict(Counter(d.weekday() for d, t in by_date.items() if t[1])),
+        broken_weeks=sum(1 for possible, absent in weeks.values() if 0 < absent < possible),
+        unexplained_sessions=sum(t[2] for t in by_date.values()),
+    )
+
+
+@dataclass(frozen=True)
 class PupilHistory:
-    """What the rules look at for one enrolment."""
+    """What the rules look at for one pupil."""
 
     year_to_date: SessionCounts
     recent: SessionCounts
     same_weeks_last_year: SessionCounts
-    pattern_days: list[tuple[dt.date, SessionCounts]]
-    """Day counts of the last `pattern_weeks` weeks."""
+    pattern: PatternFacts
+    """Of the last `pattern_weeks` weeks."""
 
 
 def _attendance(counts: SessionCounts) -> Fraction:
@@ -113,12 +152,8 @@ def projected_persistent(h: PupilHistory, rules: EarlyWarningRules) -> Flag | No
     return None
 
 
-def _absent(counts: SessionCounts) -> int:
-    return counts.overall
-
-
 def weekday_pattern(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
-    days = Counter(day.weekday() for day, c in h.pattern_days if _absent(c))
+    days = h.pattern.absent_weekdays
     repeated = sorted(d for d, n in days.items() if n >= rules.weekday_repeats)
     if not repeated:
         return None
@@ -130,13 +165,7 @@ def weekday_pattern(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
 
 
 def broken_weeks(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
-    # Two running sums per week (possible, absent): this runs for every child of a view.
-    weeks: dict[dt.date, list[int]] = {}
-    for day, counts in h.pattern_days:
-        week = weeks.setdefault(week_start(day), [0, 0])
-        week[0] += counts.possible
-        week[1] += _absent(counts)
-    broken = sum(1 for possible, absent in weeks.values() if 0 < absent < possible)
+    broken = h.pattern.broken_weeks
     if broken >= rules.broken_weeks:
         return Flag(
             Rule.BROKEN_WEEKS,
@@ -146,7 +175,7 @@ def broken_weeks(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
 
 
 def unexplained_absence(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
-    n = sum(c["sess_unauth_noyet"] for _, c in h.pattern_days)
+    n = h.pattern.unexplained_sessions
     if n >= rules.unexplained_sessions:
         return Flag(
             Rule.UNEXPLAINED_ABSENCE,

@@ -19,6 +19,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from services.metrics.domain.calendar import Period
 from shared.contracts.policy import PupilField, Reach
@@ -75,11 +76,12 @@ class EnrolmentAccess:
 
     grants: tuple[Grant, ...]
 
-    @property
+    # Cached: a view asks them of every mark it shows.
+    @cached_property
     def fields(self) -> frozenset[PupilField]:
         return frozenset().union(*(g.fields for g in self.grants))
 
-    @property
+    @cached_property
     def spans(self) -> list[Span]:
         return merge(g.span for g in self.grants)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shared.db import new_registry
@@ -98,10 +98,24 @@ class SessionCountColumns(SQLModel):
     sess_unauth_noyet: int = 0
 
 
+ABSENT_DAY = text("sess_authorised + sess_unauthorised > 0")
+"""A day with an absence: the early-warning pattern rules read only these."""
+
+
 class EnrolmentDay(SessionCountColumns, MetricsTable, table=True):
     """Headline session counts of one enrolment on one day."""
 
     __tablename__ = "enrolment_day"
+    __table_args__ = (
+        Index(
+            "ix_enrolment_day_absent",
+            "enrolment_id",
+            "date",
+            postgresql_where=ABSENT_DAY,
+            postgresql_include=["sess_unauth_noyet"],
+            sqlite_where=ABSENT_DAY,
+        ),
+    )
 
     enrolment_id: int = Field(primary_key=True)
     date: dt.date = Field(primary_key=True, index=True)

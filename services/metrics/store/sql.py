@@ -2,12 +2,14 @@
 
 A whole authority's pupils would exceed the drivers' parameter limits as one bind per
 value, and a statement whose text changes with the number of values is rendered and
-parsed again by SQLAlchemy and the driver on every call. So lists and tables of values
-travel as one parameter: an array or a JSON document.
+parsed again by SQLAlchemy and the driver on every call. So a list travels as
+one parameter and a table of values as one array per column (on SQLite, each as one
+JSON document).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -69,29 +71,57 @@ def _pg_type(type_: TypeEngine[Any]) -> str:
         return "integer"
     if isinstance(type_, String):
         return "text"
-    raise TypeError(f"no JSON column of type {type_!r}")
+    raise TypeError(f"no column of type {type_!r} in a table of values")
 
 
-def json_table(
+def _json_value(value: object) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()  # how SQLite holds a date
+    raise TypeError(f"{value!r} is not a value of a table of values")
+
+
+def _array_literal(values: Sequence[str | int | dt.date], quoted: bool) -> str:
+    """A PostgreSQL array literal: sent as text and parsed by the server, at a fraction
+    of the cost of the driver adapting a list element by element."""
+    if quoted:
+        return (
+            "{"
+            + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+            + "}"
+        )
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def values_table(
     connection: Connection,
     name: str,
     columns: Mapping[str, TypeEngine[Any]],
-    rows: Sequence[Mapping[str, str | int]],
+    rows: Sequence[Sequence[str | int | dt.date]],
 ) -> CTE:
-    """`rows` (dicts of the columns; dates as ISO strings) as a table, a CTE called
-    `name`, from one JSON parameter. `columns` gives each column's type: String,
-    Integer or Date."""
+    """`rows` (tuples in the order of `columns`) as a table, a CTE called `name`.
+    `columns` gives each column's type: String, Integer or Date.
+
+    On PostgreSQL each column travels as one array parameter, read back by `unnest`
+    (half the cost of one JSON document of the rows); on SQLite the rows travel as
+    one JSON array of arrays, read by `json_each`.
+    """
     quote = connection.dialect.identifier_preparer.quote
     if connection.dialect.name == "postgresql":
-        shape = ", ".join(f"{quote(c)} {_pg_type(t)}" for c, t in columns.items())
-        picked = ", ".join(quote(c) for c in columns)
-        sql = f"SELECT {picked} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({shape})"
+        arrays = ", ".join(
+            f"CAST(:{name}_{i} AS {_pg_type(t)}[])" for i, t in enumerate(columns.values())
+        )
+        names = ", ".join(quote(c) for c in columns)
+        stmt = text(f"SELECT * FROM unnest({arrays}) AS {quote(name)}({names})").bindparams(
+            **{
+                f"{name}_{i}": _array_literal([row[i] for row in rows], isinstance(t, String))
+                for i, t in enumerate(columns.values())
+            }
+        )
     else:
-        picked = ", ".join(f"json_extract(value, '$.{c}') AS {quote(c)}" for c in columns)
-        sql = f"SELECT {picked} FROM json_each(:rows)"
-    return (
-        text(sql)
-        .bindparams(rows=json.dumps(list(rows)))
-        .columns(*(column(c, t) for c, t in columns.items()))
-        .cte(name)
-    )
+        picked = ", ".join(
+            f"json_extract(value, '$[{i}]') AS {quote(c)}" for i, c in enumerate(columns)
+        )
+        stmt = text(f"SELECT {picked} FROM json_each(:{name})").bindparams(
+            **{name: json.dumps(rows, default=_json_value)}
+        )
+    return stmt.columns(*(column(c, t) for c, t in columns.items())).cte(name)
