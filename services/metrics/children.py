@@ -128,6 +128,23 @@ def _summed(
     return sum((counts.get((key, r.id), empty) for r, _ in rows), empty)
 
 
+def _latest_marks(
+    rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]],
+    marks: dict[tuple[str, str], list[tuple[dt.date, str, str]]],
+    latest: Period,
+) -> list[tuple[str, dt.date, str, str]]:
+    """The child's marks of the latest days that may be shown, in date and session order."""
+    found = []
+    for r, a in rows:
+        listed = marks.get((r.school_urn, r.upn), [])
+        # Most windows cover the latest days whole: no mark to test one by one.
+        whole = any(lo <= latest.start and latest.end <= hi for lo, hi in a.spans)
+        found += [(r.school_urn, d, s, c) for d, s, c in listed if whole or a.shows(d)]
+    if len(rows) > 1:  # each enrolment's marks come in order; several are merged
+        found.sort(key=lambda m: (m[1], m[2], m[0]))
+    return found
+
+
 def children_figures(
     repo: MetricsRepository,
     reach: PupilReach,
@@ -191,15 +208,7 @@ def children_figures(
                 persistent=is_persistent_absentee(summed["year_to_date"]),
                 severe=is_severe_absentee(summed["year_to_date"]),
                 warnings=flags(history, rules),
-                marks=sorted(
-                    (
-                        (r.school_urn, d, s, c)
-                        for r, a in rows
-                        for d, s, c in marks.get((r.school_urn, r.upn), [])
-                        if a.shows(d)
-                    ),
-                    key=lambda m: (m[1], m[2], m[0]),
-                ),
+                marks=_latest_marks(rows, marks, latest),
             )
         )
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,7 +11,13 @@ from fastapi import APIRouter, Query, Request, Response
 from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
 from services.metrics.api.params import CSV_RESPONSE, decode_cursor, wants_csv
-from services.metrics.children import LATEST_DAYS, ChildFigures, children_figures, episodes_in_reach
+from services.metrics.children import (
+    LATEST_DAYS,
+    ChildEpisode,
+    ChildFigures,
+    children_figures,
+    episodes_in_reach,
+)
 from services.metrics.domain.measures import SessionCounts, percent
 from services.metrics.reports import pupil_reach_of, record_reads
 from services.metrics.schemas import (
@@ -60,6 +67,57 @@ def _summary(figures: ChildFigures, key: str) -> AttendanceSummary:
     )
 
 
+def child_items(
+    figures: Sequence[ChildFigures], episodes: Mapping[str, ChildEpisode]
+) -> list[ChildAttendance]:
+    """The published view of each child's figures, under its episode."""
+    categories: dict[tuple[str, dt.date], str | None] = {}  # a few codes on a few days
+
+    def category(code: str, day: dt.date) -> str | None:
+        if (code, day) not in categories:
+            known = lookup(code, day) is not None
+            categories[code, day] = category_on(code, day).value if known else None
+        return categories[code, day]
+
+    items = []
+    for f in figures:
+        e = episodes[f.upn]
+        shown = {}
+        if f.current is not None and f.access is not None and f.access.sees(PupilField.IDENTITY):
+            shown = {
+                "legal_surname": f.current.legal_surname,
+                "legal_forename": f.current.legal_forename,
+            }
+        items.append(
+            ChildAttendance(
+                upn=f.upn,
+                category=e.category.value,
+                practitioner_ref=e.practitioner_ref,
+                episode_start=e.start_date,
+                episode_end=e.end_date,
+                school_urn=f.current.school_urn if f.current else None,
+                this_week=_summary(f, "this_week"),
+                last_4_weeks=_summary(f, "last_4_weeks"),
+                year_to_date=_summary(f, "year_to_date"),
+                persistent_absentee=f.persistent,
+                severe_absentee=f.severe,
+                early_warnings=[FlagPublic(rule=w.rule.value, reason=w.reason) for w in f.warnings],
+                latest_marks=[
+                    ChildMark(
+                        school_urn=urn,
+                        date=d,
+                        session=s,
+                        code=c,
+                        category=category(c, d),
+                    )
+                    for urn, d, s, c in f.marks
+                ],
+                **shown,
+            )
+        )
+    return items
+
+
 @router.get(
     "/children-with-social-worker/attendance",
     description=DESCRIPTION,
@@ -105,42 +163,7 @@ def children_with_social_worker(
     page = chosen[:limit]
     repo = MetricsRepository(session.connection())
     figures = children_figures(repo, reach, page, day, settings.early_warning.rules())
-    items = []
-    for f in figures:
-        e = episodes[f.upn]
-        shown = {}
-        if f.current is not None and f.access is not None and f.access.sees(PupilField.IDENTITY):
-            shown = {
-                "legal_surname": f.current.legal_surname,
-                "legal_forename": f.current.legal_forename,
-            }
-        items.append(
-            ChildAttendance(
-                upn=f.upn,
-                category=e.category.value,
-                practitioner_ref=e.practitioner_ref,
-                episode_start=e.start_date,
-                episode_end=e.end_date,
-                school_urn=f.current.school_urn if f.current else None,
-                this_week=_summary(f, "this_week"),
-                last_4_weeks=_summary(f, "last_4_weeks"),
-                year_to_date=_summary(f, "year_to_date"),
-                persistent_absentee=f.persistent,
-                severe_absentee=f.severe,
-                early_warnings=[FlagPublic(rule=w.rule.value, reason=w.reason) for w in f.warnings],
-                latest_marks=[
-                    ChildMark(
-                        school_urn=urn,
-                        date=d,
-                        session=s,
-                        code=c,
-                        category=category_on(c, d).value if lookup(c, d) is not None else None,
-                    )
-                    for urn, d, s, c in f.marks
-                ],
-                **shown,
-            )
-        )
+    items = child_items(figures, episodes)
     record_reads(
         audit,
         principal,
