@@ -122,7 +122,7 @@ def test_window_counts_match_the_register_for_any_period(
 def test_a_monday_to_friday_window_leaves_out_the_saturday_after_it(engine: Engine) -> None:
     # Read as the week's row less its weekend: the Saturday must come off again.
     monday, saturday = dt.date(2024, 9, 9), dt.date(2024, 9, 14)
-    register, ids = load(
+    _, ids = load(
         engine,
         [
             enrolment("P1", school_urn="100001", date_of_birth=dt.date(2014, 1, 1)),
