@@ -13,6 +13,7 @@ A token from RFC 8693 token exchange (`token_exchange.TokenExchangeGrant`) also 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,7 @@ class SharingTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
             expires_generator=lambda _client, _grant_type: lifetime_seconds,
         )
         self._session = session
+        self._lifetime_seconds = lifetime_seconds
 
     def get_jwks(self) -> KeySet:
         # A key set of one key makes joserfc put that key's kid in the header.
@@ -121,6 +123,8 @@ class SharingTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
         }
         if isinstance(user, DelegatedSubject):
             claims["act"] = {"sub": user.practitioner_ref}
+            # Overrides the generator's own `exp` (extra claims are applied last).
+            claims["exp"] = min(int(time.time()) + self._lifetime_seconds, user.expires_at)
         return claims
 
 

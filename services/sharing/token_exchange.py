@@ -38,6 +38,8 @@ class DelegatedSubject:
 
     client_id: str
     practitioner_ref: str
+    expires_at: int
+    """The subject token's `exp`: the exchanged token must not outlive it."""
 
     def get_user_id(self) -> str:
         # RFC 8693 §4.1: `sub` stays the subject token's subject; the actor goes in `act`.
@@ -70,7 +72,9 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
         if scope is None:
             raise InvalidScopeError("an exchanged token cannot have scopes the subject lacks")
         self.request.client = client
-        self.request.user = DelegatedSubject(client.get_client_id(), form["actor_token"])
+        self.request.user = DelegatedSubject(
+            client.get_client_id(), form["actor_token"], claims["exp"]
+        )
         self._scope = scope
 
     def _subject_claims(self, token: str) -> dict[str, Any]:
@@ -89,10 +93,16 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
         return claims
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        """The new token, with `issued_token_type` (RFC 8693 §2.2.1) and no refresh token."""
+        """The new token, with `issued_token_type` (RFC 8693 §2.2.1) and no refresh token.
+
+        It expires with the subject token at the latest (the generator caps `exp`), so an
+        exchange cannot extend a session; `expires_in` says so.
+        """
         token: dict[str, Any] = self.generate_token(
             user=self.request.user, scope=self._scope, include_refresh_token=False
         )
+        remaining = self.request.user.expires_at - int(time.time())
+        token["expires_in"] = max(0, min(token["expires_in"], remaining))
         token["issued_token_type"] = ACCESS_TOKEN_TYPE
         self.save_token(token)
         return 200, token, self.TOKEN_RESPONSE_HEADER

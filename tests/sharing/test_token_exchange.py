@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
+
+import pytest
 
 from tests.sharing.care import Authority, authority, child_upns, reach_of, record_episode, upn
 from tests.support.system import System
@@ -120,6 +123,20 @@ def test_a_forged_subject_token_is_refused(system: System) -> None:
     forged = ".".join([header, payload, signature[::-1]])
     response = exchange(system, la, forged)
     assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
+def test_an_exchanged_token_expires_with_its_subject_token(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    la = authority(system, "800")
+    subject = own_token(system, la)
+    expires = claims_of(subject)["exp"]
+    # Exchanged 10 minutes later: a fresh lifetime would outlast the subject token.
+    later = time.time() + 600
+    monkeypatch.setattr(time, "time", lambda: later)
+    body = exchange(system, la, subject).json()
+    assert claims_of(body["access_token"])["exp"] == expires
+    assert body["expires_in"] == expires - int(later)
 
 
 def test_an_exchanged_token_cannot_be_exchanged_again(system: System) -> None:

@@ -54,7 +54,8 @@ async def token(request: Request) -> JSONResponse:
     urn:ietf:params:oauth:token-type:access_token), actor_token (the practitioner's
     reference, actor_token_type
     urn:attendance-exchange:params:oauth:token-type:practitioner-ref). The new token
-    carries `act: {"sub": <reference>}` and at most the subject token's scopes.
+    carries `act: {"sub": <reference>}` and at most the subject token's scopes, and
+    expires with the subject token at the latest.
     """
     settings: SharingSettings = request.state.settings
     url = request.url
