@@ -28,6 +28,7 @@ from sqlmodel import Session
 from starlette.responses import JSONResponse
 
 from services.sharing.domain.keys import SIGNING_ALG, private_key, public_key_set
+from services.sharing.domain.sealing import Sealer
 from services.sharing.domain.secrets import verify_secret
 from services.sharing.domain.token_exchange import TOKEN_EXCHANGE_GRANT
 from services.sharing.store.repository import ClientRepository, SigningKeyRepository
@@ -96,19 +97,19 @@ class SharingTokenExchangeGrant(TokenExchangeGrant):
 class SharingTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
     """Signs with the active key from the store; adds the organisation claims."""
 
-    def __init__(self, session: Session, *, issuer: str, lifetime_seconds: int) -> None:
+    def __init__(self, keys: SigningKeyRepository, *, issuer: str, lifetime_seconds: int) -> None:
         super().__init__(
             issuer=issuer,
             alg=SIGNING_ALG,
             expires_generator=lambda _client, _grant_type: lifetime_seconds,
         )
-        self._session = session
+        self._keys = keys
         self._lifetime_seconds = lifetime_seconds
 
     def get_jwks(self) -> KeySet:
         # A key set of one key makes joserfc put that key's kid in the header.
-        active = SigningKeyRepository(self._session).ensure_active()
-        return KeySet([private_key(active.private_jwk)])
+        active = self._keys.ensure_active()
+        return KeySet([private_key(self._keys.private_jwk(active))])
 
     def get_audiences(self, client: RegisteredClient, user: object, scope: str) -> list[str]:
         return audiences_for(set(scope.split()))
@@ -156,15 +157,18 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
 class SharingAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """The authorization server for one token request, over one database session."""
 
-    def __init__(self, session: Session, *, issuer: str, lifetime_seconds: int) -> None:
+    def __init__(
+        self, session: Session, sealer: Sealer, *, issuer: str, lifetime_seconds: int
+    ) -> None:
         super().__init__(scopes_supported=sorted(SCOPE_DESCRIPTIONS))
         self._session = session
+        self._keys = SigningKeyRepository(session, sealer)
         self.issuer = issuer
         self.register_grant(SharingClientCredentialsGrant)
         self.register_grant(SharingTokenExchangeGrant)
         self.register_token_generator(
             "default",
-            SharingTokenGenerator(session, issuer=issuer, lifetime_seconds=lifetime_seconds),
+            SharingTokenGenerator(self._keys, issuer=issuer, lifetime_seconds=lifetime_seconds),
         )
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
@@ -184,8 +188,7 @@ class SharingAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def published_keys(self) -> KeySet:
         """The public keys this server's tokens verify with (for token exchange)."""
-        published = SigningKeyRepository(self._session).published()
-        return public_key_set(r.private_jwk for r in published)
+        return public_key_set(self._keys.private_jwks(self._keys.published()))
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         """JWT access tokens are self-contained; nothing is stored."""
@@ -209,12 +212,17 @@ class SharingAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
 
 def issue_token(
-    engine: Engine, request: StarletteOAuth2Request, *, issuer: str, lifetime_seconds: int
+    engine: Engine,
+    sealer: Sealer,
+    request: StarletteOAuth2Request,
+    *,
+    issuer: str,
+    lifetime_seconds: int,
 ) -> JSONResponse:
     """Answer one token request (RFC 6749 §5.1 success or §5.2 error), in its own transaction."""
     with Session(engine, expire_on_commit=False) as session:
         server = SharingAuthorizationServer(
-            session, issuer=issuer, lifetime_seconds=lifetime_seconds
+            session, sealer, issuer=issuer, lifetime_seconds=lifetime_seconds
         )
         response: JSONResponse = server.create_token_response(request)
         session.commit()

@@ -15,11 +15,7 @@ from sqlmodel import Session
 from services.sharing.domain.organisations import OrganisationDraft, OrganisationType
 from services.sharing.domain.roles import Role
 from services.sharing.store.models import Organisation
-from services.sharing.store.repository import (
-    ClientRepository,
-    OrganisationRepository,
-    SigningKeyRepository,
-)
+from services.sharing.store.repository import ClientRepository, OrganisationRepository
 from shared.auth import Scope
 from shared.db import create_db_engine
 
@@ -54,7 +50,8 @@ def bootstrap(
     service_client_id: str,
     service_client_secret: str,
 ) -> Bootstrapped:
-    """Ensure the operator organisation, its admin and service clients, and a signing key."""
+    """Ensure the operator organisation and its admin and service clients (the service
+    makes its first signing key when it starts, sealed under its own keys)."""
     with Session(engine, expire_on_commit=False) as session:
         operator = _ensure_operator(session)
         clients = ClientRepository(session)
@@ -80,7 +77,6 @@ def bootstrap(
                 )
             else:
                 clients.set_secret(existing, secret)
-        SigningKeyRepository(session).ensure_active()
         session.commit()
         return Bootstrapped(operator.id, admin_client_id, service_client_id)
 

@@ -39,6 +39,7 @@ from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
 from services.sharing.domain.audit import Child, EntryContent
+from services.sharing.domain.sealing import Sealer
 from services.sharing.domain.webhooks import (
     backoff_seconds,
     parse_target,
@@ -118,6 +119,7 @@ class Dispatcher:
         self,
         engine: Engine,
         settings: WebhookSettings,
+        sealer: Sealer,
         *,
         reporter: str,
         clock: Clock = _utcnow,
@@ -126,6 +128,7 @@ class Dispatcher:
     ) -> None:
         self._engine = engine
         self._settings = settings
+        self._sealer = sealer
         self._reporter = reporter
         self._clock = clock
         self._resolver = resolver
@@ -263,10 +266,10 @@ class Dispatcher:
             return result
 
     def _signing_secrets(self, subscription: WebhookSubscription, now: datetime) -> list[str]:
-        found = [subscription.secret]
+        found = [self._sealer.open(subscription.secret)]
         expires = subscription.previous_secret_expires_at
         if subscription.previous_secret and expires is not None and now < expires:
-            found.append(subscription.previous_secret)
+            found.append(self._sealer.open(subscription.previous_secret))
         return found
 
     def _send(

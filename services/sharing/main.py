@@ -22,9 +22,11 @@ from services.sharing.api.oauth import published_jwks
 from services.sharing.api.routes import api_router, public_router
 from services.sharing.clients.ingest import IngestClient
 from services.sharing.dispatcher import Dispatcher
+from services.sharing.domain.sealing import Sealer
 from services.sharing.settings import SharingSettings
 from services.sharing.store.models import VERSION_TABLE
 from services.sharing.store.repository import SigningKeyRepository
+from services.sharing.store.sealing import reseal_secrets
 from shared.auth import AUDIENCE_SHARING, TokenVerifier, verifier_from_settings
 from shared.db import create_db_engine
 from shared.health import health_router
@@ -39,6 +41,7 @@ class State(TypedDict):
 
     settings: SharingSettings
     engine: Engine
+    sealer: Sealer
     token_verifier: TokenVerifier
     ingest: IngestClient
     dispatcher: Dispatcher | None
@@ -52,20 +55,24 @@ class LocalJwksTransport(httpx.BaseTransport):
     round trip to itself.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, sealer: Sealer) -> None:
         self._engine = engine
+        self._sealer = sealer
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = json.dumps(published_jwks(self._engine)).encode()
+        body = json.dumps(published_jwks(self._engine, self._sealer)).encode()
         return httpx.Response(
             200, headers={"content-type": "application/json"}, content=body, request=request
         )
 
 
-def ensure_signing_key(engine: Engine) -> None:
-    """Create the first signing key on a fresh database, so tokens can be issued at once."""
+def prepare_secrets(engine: Engine, sealer: Sealer) -> None:
+    """Seal under the first sealing key whatever is not yet (values from before sealing,
+    or sealed under a key being rotated out), then create the first signing key on a
+    fresh database, so tokens can be issued at once."""
     with Session(engine) as session:
-        SigningKeyRepository(session).ensure_active()
+        reseal_secrets(session, sealer)
+        SigningKeyRepository(session, sealer).ensure_active()
         session.commit()
 
 
@@ -82,21 +89,23 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
         engine = create_db_engine(settings.database.url, echo=settings.database.echo)
-        ensure_signing_key(engine)
-        http = httpx.Client(transport=LocalJwksTransport(engine))
+        sealer = settings.sealer()
+        prepare_secrets(engine, sealer)
+        http = httpx.Client(transport=LocalJwksTransport(engine, sealer))
         verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_SHARING, http=http)
         ingest = IngestClient.from_settings(settings, transport)
         dispatcher = None
         if settings.webhooks.dispatcher_enabled:
             # Webhooks go to the subscribers' own servers: plain HTTP, never `transport`.
             dispatcher = Dispatcher(
-                engine, settings.webhooks, reporter=settings.service_client.client_id
+                engine, settings.webhooks, sealer, reporter=settings.service_client.client_id
             )
             dispatcher.start()
         try:
             yield State(
                 settings=settings,
                 engine=engine,
+                sealer=sealer,
                 token_verifier=verifier,
                 ingest=ingest,
                 dispatcher=dispatcher,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from cryptography.fernet import Fernet
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.sharing.domain.sealing import DEV_SEALING_KEY, Sealer
 from shared.settings import DatabaseSettings, ServiceSettings
 
 
@@ -66,9 +68,39 @@ class SharingSettings(ServiceSettings):
         "(a private network behind a TLS proxy, e.g. compose). Loopback is always accepted.",
     )
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    sealing_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr(DEV_SEALING_KEY)],
+        min_length=1,
+        description="Fernet keys (JSON list) sealing the signing keys and webhook secrets "
+        "at rest: the first seals, all open. To rotate, put a new key first, restart, "
+        "then drop the old one. Make one with "
+        "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'`.",
+    )
+
+    @field_validator("sealing_keys")
+    @classmethod
+    def _sealing_keys_are_fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for n, key in enumerate(keys):
+            try:
+                Fernet(key.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"sealing_keys[{n}] is not a Fernet key: {exc}") from exc
+        return keys
 
     @model_validator(mode="after")
     def _no_local_webhooks_in_production(self) -> SharingSettings:
         if self.environment == "production" and self.webhooks.allow_local_targets:
             raise ValueError("webhooks.allow_local_targets is for development only")
         return self
+
+    @model_validator(mode="after")
+    def _no_dev_sealing_key_in_production(self) -> SharingSettings:
+        if self.environment == "production" and any(
+            k.get_secret_value() == DEV_SEALING_KEY for k in self.sealing_keys
+        ):
+            raise ValueError("sealing_keys holds the development key; set real keys")
+        return self
+
+    def sealer(self) -> Sealer:
+        """The sealer of these keys."""
+        return Sealer([k.get_secret_value() for k in self.sealing_keys])

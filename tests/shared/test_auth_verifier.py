@@ -112,12 +112,14 @@ def metrics_token(system: System) -> str:
 
 
 def active_key(system: System) -> ECKey:
-    engine = create_db_engine(system.settings["sharing"].database.url)
+    settings = system.settings["sharing"]
+    engine = create_db_engine(settings.database.url)
     try:
         with Session(engine) as session:
-            row = SigningKeyRepository(session).active()
+            keys = SigningKeyRepository(session, settings.sealer())
+            row = keys.active()
             assert row is not None
-            return ECKey.import_key(json.loads(row.private_jwk))
+            return ECKey.import_key(json.loads(keys.private_jwk(row)))
     finally:
         engine.dispose()
 

@@ -112,9 +112,14 @@ class Clock:
 def dispatcher(system: System, clock: Clock | None = None, **overrides: Any) -> Dispatcher:
     """A dispatcher on the sharing database, as another process would build it."""
     values = {**ALERT_SETTINGS["sharing"]["webhooks"], **overrides}
-    engine = create_db_engine(system.settings["sharing"].database.url)
+    settings = system.settings["sharing"]
+    engine = create_db_engine(settings.database.url)
     return Dispatcher(
-        engine, WebhookSettings(**values), reporter=SERVICE_CLIENT_ID, clock=clock or Clock()
+        engine,
+        WebhookSettings(**values),
+        settings.sealer(),
+        reporter=SERVICE_CLIENT_ID,
+        clock=clock or Clock(),
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import Depends, HTTPException, Query, Request, Security
 from sqlmodel import Session
 
 from services.sharing.domain.roles import Role
+from services.sharing.domain.sealing import Sealer
 from services.sharing.settings import SharingSettings
 from services.sharing.store.pagination import MAX_LIMIT
 from shared.auth import Principal, Scope, authenticate
@@ -22,6 +23,14 @@ def _settings(request: Request) -> SharingSettings:
 
 
 SettingsDep = Annotated[SharingSettings, Depends(_settings)]
+
+
+def _sealer(request: Request) -> Sealer:
+    sealer: Sealer = request.state.sealer
+    return sealer
+
+
+SealerDep = Annotated[Sealer, Depends(_sealer)]
 
 CanReadDirectory = Annotated[Principal, Security(authenticate, scopes=[Scope.DIRECTORY_READ])]
 CanReadPolicy = Annotated[Principal, Security(authenticate, scopes=[Scope.POLICY_READ])]

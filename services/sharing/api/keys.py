@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from services.sharing.api.deps import CanAdminister, SessionDep
+from services.sharing.api.deps import CanAdminister, SealerDep, SessionDep
 from services.sharing.schemas import SigningKeyList, SigningKeyPublic
 from services.sharing.store.models import SigningKey
 from services.sharing.store.repository import SigningKeyRepository
@@ -24,22 +24,28 @@ def key_list(rows: list[SigningKey]) -> SigningKeyList:
 
 
 @router.get("/signing-keys")
-def list_signing_keys(session: SessionDep, _admin: CanAdminister) -> SigningKeyList:
+def list_signing_keys(
+    session: SessionDep, sealer: SealerDep, _admin: CanAdminister
+) -> SigningKeyList:
     """Every signing key, newest first, without key material."""
-    return key_list(list(SigningKeyRepository(session).all()))
+    return key_list(list(SigningKeyRepository(session, sealer).all()))
 
 
 @router.post("/signing-keys", status_code=status.HTTP_201_CREATED)
-def rotate_signing_key(session: SessionDep, _admin: CanAdminister) -> SigningKeyList:
+def rotate_signing_key(
+    session: SessionDep, sealer: SealerDep, _admin: CanAdminister
+) -> SigningKeyList:
     """Start signing with a new key; the previous key stays published."""
-    repository = SigningKeyRepository(session)
+    repository = SigningKeyRepository(session, sealer)
     repository.rotate()
     return key_list(list(repository.all()))
 
 
 @router.post("/signing-keys/retire-previous")
-def retire_previous_signing_keys(session: SessionDep, _admin: CanAdminister) -> SigningKeyList:
+def retire_previous_signing_keys(
+    session: SessionDep, sealer: SealerDep, _admin: CanAdminister
+) -> SigningKeyList:
     """Withdraw every no-longer-active key from the JWKS; its tokens stop verifying."""
-    repository = SigningKeyRepository(session)
+    repository = SigningKeyRepository(session, sealer)
     repository.retire_previous()
     return key_list(list(repository.all()))

@@ -22,6 +22,7 @@ from services.sharing.authorization import (
     issue_token,
 )
 from services.sharing.domain.keys import public_key_set
+from services.sharing.domain.sealing import Sealer
 from services.sharing.schemas import AuthorizationServerMetadata
 from services.sharing.settings import SharingSettings
 from services.sharing.store.repository import SigningKeyRepository
@@ -76,23 +77,24 @@ async def token(request: Request) -> JSONResponse:
     return await run_in_threadpool(
         issue_token,
         engine,
+        request.state.sealer,
         oauth_request,
         issuer=settings.oauth.issuer,
         lifetime_seconds=settings.access_token_lifetime_seconds,
     )
 
 
-def published_jwks(engine: Engine) -> dict[str, Any]:
+def published_jwks(engine: Engine, sealer: Sealer) -> dict[str, Any]:
     """The public keys tokens may be signed with: the active key and not-yet-retired ones."""
     with Session(engine) as session:
-        rows = SigningKeyRepository(session).published()
-        return dict(public_key_set(r.private_jwk for r in rows).as_dict(private=False))
+        keys = SigningKeyRepository(session, sealer)
+        return dict(public_key_set(keys.private_jwks(keys.published())).as_dict(private=False))
 
 
 @router.get("/.well-known/jwks.json", summary="The token-signing public keys (RFC 7517)")
 def jwks(request: Request) -> dict[str, Any]:
     """Every key a currently valid token may be signed with."""
-    return published_jwks(request.state.engine)
+    return published_jwks(request.state.engine, request.state.sealer)
 
 
 @router.get(

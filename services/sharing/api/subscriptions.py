@@ -20,7 +20,14 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select, update
 
-from services.sharing.api.deps import CanSubscribe, Cursor, Limit, SessionDep, SettingsDep
+from services.sharing.api.deps import (
+    CanSubscribe,
+    Cursor,
+    Limit,
+    SealerDep,
+    SessionDep,
+    SettingsDep,
+)
 from services.sharing.dispatcher import CANCELLED, PENDING, target_check
 from services.sharing.domain.errors import InvalidRequest, NotFound
 from services.sharing.domain.webhooks import MAX_URL_LENGTH, new_secret
@@ -121,8 +128,8 @@ def _public(row: WebhookSubscription) -> SubscriptionPublic:
     )
 
 
-def _with_secret(row: WebhookSubscription) -> SubscriptionSecret:
-    return SubscriptionSecret(**_public(row).model_dump(), secret=row.secret)
+def _with_secret(row: WebhookSubscription, secret: str) -> SubscriptionSecret:
+    return SubscriptionSecret(**_public(row).model_dump(), secret=secret)
 
 
 def _require(session: Session, principal: Principal, subscription_id: str) -> WebhookSubscription:
@@ -134,7 +141,11 @@ def _require(session: Session, principal: Principal, subscription_id: str) -> We
 
 @router.post("/subscriptions", status_code=status.HTTP_201_CREATED)
 def create_subscription(
-    body: SubscriptionCreate, session: SessionDep, settings: SettingsDep, principal: CanSubscribe
+    body: SubscriptionCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    sealer: SealerDep,
+    principal: CanSubscribe,
 ) -> SubscriptionSecret:
     """Subscribe a webhook; the answer holds the signing secret, shown only this once.
 
@@ -146,20 +157,21 @@ def create_subscription(
         raise InvalidRequest("The webhook target is not allowed.", problems)
     if principal.organisation_id is None:
         raise NotFound("The caller belongs to no organisation.")
+    secret = new_secret()
     row = WebhookSubscription(
         id=str(uuid.uuid4()),
         organisation_id=principal.organisation_id,
         url=body.url,
         rules=" ".join(sorted({r.value for r in body.events})),
         categories=" ".join(sorted({c.value for c in body.categories})),
-        secret=new_secret(),
+        secret=sealer.seal(secret),
         created_at=datetime.now(UTC),
         created_by=principal.client_id,
         created_by_role=principal.role or "",
     )
     session.add(row)
     session.flush()
-    return _with_secret(row)
+    return _with_secret(row, secret)
 
 
 @router.get("/subscriptions")
@@ -216,7 +228,11 @@ def delete_subscription(
 
 @router.post("/subscriptions/{subscription_id}/rotate-secret")
 def rotate_secret(
-    subscription_id: str, session: SessionDep, settings: SettingsDep, principal: CanSubscribe
+    subscription_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    sealer: SealerDep,
+    principal: CanSubscribe,
 ) -> SubscriptionSecret:
     """A new signing secret, shown once; the old one keeps signing for the overlap period."""
     row = _require(session, principal, subscription_id)
@@ -227,10 +243,11 @@ def rotate_secret(
     row.previous_secret_expires_at = now + timedelta(
         seconds=settings.webhooks.secret_rotation_overlap_seconds
     )
-    row.secret = new_secret()
+    secret = new_secret()
+    row.secret = sealer.seal(secret)
     session.add(row)
     session.flush()
-    return _with_secret(row)
+    return _with_secret(row, secret)
 
 
 def _attempts(session: Session, ids: Sequence[str]) -> dict[str, list[AttemptPublic]]:

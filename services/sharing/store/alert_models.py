@@ -52,8 +52,9 @@ class WebhookSubscription(SharingTable, table=True):
     url: str = Field(max_length=2000)
     rules: str = Field(sa_type=Text, description="Rules wanted, space-separated; empty: all.")
     categories: str = Field(max_length=20, description="CIN/CPP/CLA wanted; empty: any child.")
-    secret: str = Field(max_length=100)
-    previous_secret: str | None = Field(default=None, max_length=100)
+    # Sealed (`domain.sealing`): a Fernet token of the whsec_ secret.
+    secret: str = Field(max_length=400)
+    previous_secret: str | None = Field(default=None, max_length=400)
     previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
     created_by: str = Field(max_length=64, description="The client that subscribed.")

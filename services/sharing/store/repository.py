@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from services.sharing.domain.organisations import (
     window_problems,
 )
 from services.sharing.domain.roles import client_problems
+from services.sharing.domain.sealing import Sealer
 from services.sharing.domain.secrets import hash_secret
 from services.sharing.store.models import OAuthClient, Organisation, SigningKey, TrustMembership
 from shared.problems import ProblemItem
@@ -362,10 +363,19 @@ class ClientRepository:
 
 
 class SigningKeyRepository:
-    """The token-signing keys and their rotation."""
+    """The token-signing keys (sealed at rest) and their rotation."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, sealer: Sealer) -> None:
         self.session = session
+        self.sealer = sealer
+
+    def private_jwk(self, row: SigningKey) -> str:
+        """The key's private JWK, unsealed."""
+        return self.sealer.open(row.private_jwk)
+
+    def private_jwks(self, rows: Iterable[SigningKey]) -> list[str]:
+        """The private JWKs of these keys, unsealed."""
+        return [self.private_jwk(row) for row in rows]
 
     def all(self) -> Sequence[SigningKey]:
         statement = select(SigningKey).order_by(col(SigningKey.created_at).desc())
@@ -418,7 +428,7 @@ class SigningKeyRepository:
             kid=kid,
             alg=keys_domain.SIGNING_ALG,
             status=KeyStatus.ACTIVE,
-            private_jwk=keys_domain.generate_private_jwk(kid),
+            private_jwk=self.sealer.seal(keys_domain.generate_private_jwk(kid)),
             created_at=utcnow(),
         )
         self.session.add(row)
