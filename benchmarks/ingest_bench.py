@@ -11,7 +11,7 @@ OAuth tokens, as a school's MIS would. One run measures, side by side:
    ratio to a raw psycopg COPY of the same rows into a bare, unindexed table, in the
    same run on the same database;
 3. peak RSS of a freshly started ingest process (sampled with psutil every 5 ms) while
-   a 2,000-pupil full-year CTF is streamed to it from a file.
+   a 2,000-pupil full-year CTF is streamed to it from a file, and the same as JSON.
 """
 
 from __future__ import annotations
@@ -340,23 +340,36 @@ def main() -> None:
             ingest_s = post(http, school["urn"], headers, body, "application/xml")
             backfill_cpu = cpu_seconds(ingest_process.pid) - backfill_cpu
             copy_s = raw_copy_seconds(ingest_db, year)
-        # 3. peak RSS of a fresh ingest process, 2,000 pupils streamed from a file
-        school, headers = directory.school("2027001")
+        # 3. peak RSS of a fresh ingest process, 2,000 pupils streamed from a file, as CTF
+        # (the target) and as JSON, each to a school of its own
         big_roll = pupils(2000, "202", "6001")
-        with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as f:
-            for chunk in iter_ctf_return(
-                CtfSchool("202", "7001", "Bench big"), big_roll, marks(big_roll, days)
+        year_marks = marks(big_roll, days)
+        bodies = {
+            "CTF": (
+                "2027001",
+                "application/xml",
+                lambda: iter_ctf_return(
+                    CtfSchool("202", "7001", "Bench big"), big_roll, year_marks
+                ),
+            ),
+            "JSON": ("2028001", "application/json", lambda: [json_return(big_roll, year_marks)]),
+        }
+        memory: dict[str, tuple[float, int, int, float]] = {}
+        for label, (dfe_number, content_type, chunks) in bodies.items():
+            school, headers = directory.school(dfe_number)
+            with tempfile.NamedTemporaryFile(delete=False) as f:
+                for chunk in chunks():
+                    f.write(chunk)
+            size = Path(f.name).stat().st_size
+            with (
+                serve("ingest", ingest_port, ingest_env) as process,
+                httpx.Client(base_url=ingest_base, timeout=600) as http,
             ):
-                f.write(chunk)
-        size = Path(f.name).stat().st_size
-        with (
-            serve("ingest", ingest_port, ingest_env) as process,
-            httpx.Client(base_url=ingest_base, timeout=600) as http,
-        ):
-            idle = psutil.Process(process.pid).memory_info().rss
-            with RssSampler(process.pid) as sampler:
-                rss_s = post(http, school["urn"], headers, file_chunks(f.name), "application/xml")
-        Path(f.name).unlink()
+                idle = psutil.Process(process.pid).memory_info().rss
+                with RssSampler(process.pid) as sampler:
+                    rss_s = post(http, school["urn"], headers, file_chunks(f.name), content_type)
+            Path(f.name).unlink()
+            memory[label] = (size, sampler.peak, idle, rss_s)
     mb = 1024 * 1024
     print("ingest benchmark (PostgreSQL; sharing and ingest as uvicorn processes, real HTTP)")
     print(f"school days in the year: {len(days)}")
@@ -378,11 +391,12 @@ def main() -> None:
         f"{len(year) / copy_s:,.0f} rows/s"
     )
     print(f"throughput ratio ingest / raw COPY: {copy_s / ingest_s:.0%} (target >= 25%)")
-    print(
-        f"2,000-pupil full-year CTF ({size / 1e6:.1f} MB) streamed to a fresh ingest process: "
-        f"peak RSS {sampler.peak / mb:.0f} MB (idle before the request {idle / mb:.0f} MB), "
-        f"{rss_s:.2f} s (target < 300 MB)"
-    )
+    for label, (size, peak, idle, rss_s) in memory.items():
+        print(
+            f"2,000-pupil full-year {label} ({size / 1e6:.1f} MB) streamed to a fresh ingest "
+            f"process: peak RSS {peak / mb:.0f} MB (idle before the request {idle / mb:.0f} MB), "
+            f"{rss_s:.2f} s (target < 300 MB, set for CTF)"
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from itertools import accumulate
 from typing import IO, Any, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
+import ijson
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
@@ -263,7 +263,7 @@ def _enum(cls: type[_E], raw: object) -> _E | None:
 
 # --- JSON -----------------------------------------------------------------------------
 
-_JSON_TOP = frozenset({"pupils", "marks", "replace_range"})
+_JSON_ARRAYS = frozenset({"pupils", "marks"})
 _JSON_MARK = frozenset(MARK_COLUMNS)
 _JSON_PUPIL = frozenset(ROLL_COLUMNS)
 
@@ -272,77 +272,143 @@ def _pointer(*parts: object) -> str:
     return "/" + "/".join(str(p) for p in parts)
 
 
+Event = tuple[str, Any]
+
+
+_JSON_MAX_DEPTH = 20
+"""A return nests three levels; deeper documents are refused before they exhaust the stack."""
+
+
+def _json_value(first: Event, events: Iterator[Event], depth: int = 1) -> Any:
+    """The whole value that starts with event `first` (a scalar, or everything up to the
+    end of its object or array), read from the rest of `events`. Nested values are read
+    by the recursive calls, so the first end event each level meets is its own."""
+    event, value = first
+    if event in ("start_map", "start_array") and depth > _JSON_MAX_DEPTH:
+        raise MalformedReturn(f"The body nests JSON more than {_JSON_MAX_DEPTH} levels deep.")
+    if event == "start_map":
+        found: dict[str, Any] = {}
+        for inner, key in events:
+            if inner == "end_map":
+                return found
+            found[key] = _json_value(next(events), events, depth + 1)
+    elif event == "start_array":
+        items: list[Any] = []
+        for item in events:
+            if item[0] == "end_array":
+                return items
+            items.append(_json_value(item, events, depth + 1))
+    else:
+        return value
+    raise MalformedReturn("The body is not valid JSON: it ends inside a value.")
+
+
+_ARRAY = object()
+"""What `_json_members` gives as the value of an array member, before its items."""
+
+
+def _json_members(body: IO[bytes]) -> Iterator[tuple[str, int | None, Any]]:
+    """The top-level members of a JSON return as `(name, None, value)`; a `pupils` or
+    `marks` array as `(name, None, _ARRAY)` and then its items one at a time as
+    `(name, index, item)`, so a full year's marks are never one document in memory."""
+    events: Iterator[Event] = iter(ijson.basic_parse(body, use_float=True))
+    first = next(events, None)
+    if first is None or first[0] != "start_map":
+        raise MalformedReturn("A JSON return is an object with pupils and marks.")
+    for event, name in events:
+        if event == "end_map":
+            continue  # the end of the document (trailing content raises on the next read)
+        start = next(events)
+        if name in _JSON_ARRAYS and start[0] == "start_array":
+            yield name, None, _ARRAY
+            for index, item in enumerate(events):
+                if item[0] == "end_array":
+                    break
+                yield name, index, _json_value(item, events, depth=3)
+        else:
+            yield name, None, _json_value(start, events, depth=2)
+
+
+def _json_error(exc: ijson.JSONError) -> str:
+    # yajl's message is a line of text and then the offending stretch of the body.
+    raw = exc.args[0] if exc.args else ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    first = text.splitlines()[0] if text else "unreadable"
+    if "UTF8" in first:
+        return "The body is not UTF-8: JSON returns must be UTF-8."
+    return f"The body is not valid JSON: {first}."
+
+
 def parse_json(body: IO[bytes], problems: Problems) -> ParsedReturn:
-    """Read the native JSON format (UTF-8 only)."""
-    text = io.TextIOWrapper(body, encoding="utf-8", errors="strict")
-    try:
-        document = json.load(text)
-    except UnicodeDecodeError as exc:
-        raise MalformedReturn(
-            f"The body is not UTF-8 (byte {exc.start} of a chunk): JSON returns must be UTF-8."
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedReturn(
-            f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-        ) from exc
-    finally:
-        text.detach()
+    """Read the native JSON format (UTF-8 only), one pupil or mark at a time."""
     parsed = ParsedReturn(
         "json",
         lambda ref, f: _pointer("marks", ref, *([f] if f else [])),
         lambda ref, f: _pointer("pupils", ref, f),
     )
-    if not isinstance(document, dict):
-        raise MalformedReturn("A JSON return is an object with pupils and marks.")
-    for extra in sorted(set(document) - _JSON_TOP):
-        problems.add(_pointer(extra), "unknown_member", f"unknown member {extra!r}")
     reader = _RecordReader(problems)
-    pupils = document.get("pupils")
-    marks = document.get("marks")
-    for name, value in (("pupils", pupils), ("marks", marks)):
-        if not isinstance(value, list):
-            problems.add(_pointer(name), "array_required", f"{name} must be an array")
-    if isinstance(pupils, list):
-        for i, raw in enumerate(pupils):
-
-            def where(f: str, i: int = i) -> str:
-                return _pointer("pupils", i, f)
-
-            if not isinstance(raw, dict):
-                problems.add(_pointer("pupils", i), "object_required", "a pupil is an object")
-                continue
-            for extra in sorted(set(raw) - _JSON_PUPIL):
-                problems.add(where(extra), "unknown_member", f"unknown member {extra!r}")
-            fsm = raw.get("fsm_eligible")
-            pupil = reader.pupil(raw, where, fsm=fsm if isinstance(fsm, bool) else None)
-            if pupil:
-                parsed.pupils.append(pupil)
-                parsed.pupil_refs.append(i)
-    if isinstance(marks, list):
-        for i, raw in enumerate(marks):
-
-            def where_mark(f: str, i: int = i) -> str:
-                return _pointer("marks", i, f)
-
-            if not isinstance(raw, dict):
-                problems.add(_pointer("marks", i), "object_required", "a mark is an object")
-                continue
-            if raw.keys() != _JSON_MARK:
-                for extra in sorted(set(raw) - _JSON_MARK):
-                    problems.add(where_mark(extra), "unknown_member", f"unknown member {extra!r}")
-            reader.mark(
-                raw.get("upn"),
-                raw.get("date"),
-                raw.get("session"),
-                raw.get("code"),
-                i,
-                where_mark,
-                parsed,
-            )
+    arrays: set[str] = set()  # given as arrays
+    given: set[str] = set()  # given as something else
+    replace_range: object = None
+    try:
+        for name, index, raw in _json_members(body):
+            if raw is _ARRAY:
+                arrays.add(name)
+            elif index is None:
+                if name in _JSON_ARRAYS:
+                    given.add(name)
+                    problems.add(_pointer(name), "array_required", f"{name} must be an array")
+                elif name == "replace_range":
+                    replace_range = raw
+                else:
+                    problems.add(_pointer(name), "unknown_member", f"unknown member {name!r}")
+            elif name == "pupils":
+                _json_pupil(index, raw, reader, parsed, problems)
+            else:
+                _json_mark(index, raw, reader, parsed, problems)
+    except ijson.JSONError as exc:
+        raise MalformedReturn(_json_error(exc)) from exc
+    for name in sorted(_JSON_ARRAYS - arrays - given):
+        problems.add(_pointer(name), "array_required", f"{name} must be an array")
     parsed.replace_range = _replace_range(
-        document.get("replace_range"), reader, problems, lambda f: _pointer("replace_range", f)
+        replace_range, reader, problems, lambda f: _pointer("replace_range", f)
     )
     return parsed
+
+
+def _json_pupil(
+    i: int, raw: object, reader: _RecordReader, parsed: ParsedReturn, problems: Problems
+) -> None:
+    def where(f: str) -> str:
+        return _pointer("pupils", i, f)
+
+    if not isinstance(raw, dict):
+        problems.add(_pointer("pupils", i), "object_required", "a pupil is an object")
+        return
+    for extra in sorted(set(raw) - _JSON_PUPIL):
+        problems.add(where(extra), "unknown_member", f"unknown member {extra!r}")
+    fsm = raw.get("fsm_eligible")
+    pupil = reader.pupil(raw, where, fsm=fsm if isinstance(fsm, bool) else None)
+    if pupil:
+        parsed.pupils.append(pupil)
+        parsed.pupil_refs.append(i)
+
+
+def _json_mark(
+    i: int, raw: object, reader: _RecordReader, parsed: ParsedReturn, problems: Problems
+) -> None:
+    def where(f: str) -> str:
+        return _pointer("marks", i, f)
+
+    if not isinstance(raw, dict):
+        problems.add(_pointer("marks", i), "object_required", "a mark is an object")
+        return
+    if raw.keys() != _JSON_MARK:
+        for extra in sorted(set(raw) - _JSON_MARK):
+            problems.add(where(extra), "unknown_member", f"unknown member {extra!r}")
+    reader.mark(
+        raw.get("upn"), raw.get("date"), raw.get("session"), raw.get("code"), i, where, parsed
+    )
 
 
 def _replace_range(
