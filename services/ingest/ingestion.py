@@ -8,18 +8,21 @@ until every rule has passed, and the feed is written last (see store/repository.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from services.ingest.api.body import ReturnBody
 from services.ingest.domain.access import caller_windows, covers
+from services.ingest.domain.model import DateRange
 from services.ingest.domain.parsing import ParsedReturn, parse_csv, parse_ctf, parse_json
 from services.ingest.domain.problems import (
     IdempotencyKeyReused,
     MalformedReturn,
     NotSubmitter,
     Problems,
+    PupilNotOnRoll,
 )
 from services.ingest.domain.rules import (
     N_CODE_SCHOOL_DAYS,
@@ -156,3 +159,47 @@ def accept_return(
     repo.add_receipt(record)
     repo.publish_changes(urn, written, written_marks, return_id, now)
     return Accepted(record, created=True)
+
+
+def remove_from_roll(
+    repo: IngestRepository,
+    *,
+    school: SchoolRecord,
+    principal: Principal,
+    upn: str,
+    today: date,
+    now: datetime,
+) -> ReturnRecord:
+    """Take a pupil off the school's stored roll as a correction (entered at the wrong
+    school, say), withdrawing every mark on the record; its receipt has format `removal`.
+
+    The caller must act for the school on every day of the enrolment, as a return
+    covering those days would need. A leaver is not removed: a return gives the
+    leaving date, and the marks stay.
+    """
+    urn = school.urn
+    repo.lock_school(urn)
+    pupil = repo.roll(urn).get(upn)
+    if pupil is None:
+        raise PupilNotOnRoll(f"No pupil {upn} is on the roll of school {urn}.")
+    span = DateRange(pupil.entry_date, max(pupil.entry_date, pupil.leaving_date or today))
+    if not covers(caller_windows(principal.organisation_id, school), span):
+        raise NotSubmitter(
+            f"Your organisation does not act for school {urn} on every date from "
+            f"{span.start.isoformat()} to {span.end.isoformat()}."
+        )
+    return_id = str(uuid.uuid4())
+    record = ReturnRecord(
+        id=return_id,
+        school_urn=urn,
+        format="removal",
+        submitted_at=now,
+        client_id=principal.client_id,
+        organisation_id=principal.organisation_id,
+        checksum_sha256=hashlib.sha256(b"").hexdigest(),  # no body
+        pupils_removed=1,
+    )
+    repo.add_receipt(record)
+    # The count is known once the feed is written (last); the session writes it at commit.
+    record.marks_withdrawn = repo.remove_from_roll(urn, upn, return_id, now)
+    return record

@@ -69,6 +69,7 @@ class PupilCounts(BaseModel):
     inserted: int
     changed: int
     unchanged: int
+    removed: int = Field(description="Taken off the roll as a correction (a removal).")
 
 
 class MarkCounts(BaseModel):
@@ -83,7 +84,10 @@ class ReceiptPublic(BaseModel):
 
     id: str
     school_urn: str
-    format: Literal["json", "csv", "ctf"]
+    format: Literal["json", "csv", "ctf", "removal"] = Field(
+        description="The return's format, or `removal`: a pupil taken off the roll "
+        "(`DELETE /v1/schools/{urn}/pupils/{upn}`)."
+    )
     submitted_at: dt.datetime
     client_id: str
     organisation_id: str | None
@@ -113,7 +117,10 @@ class ReceiptPublic(BaseModel):
                 else None
             ),
             pupils=PupilCounts(
-                inserted=r.pupils_inserted, changed=r.pupils_changed, unchanged=r.pupils_unchanged
+                inserted=r.pupils_inserted,
+                changed=r.pupils_changed,
+                unchanged=r.pupils_unchanged,
+                removed=r.pupils_removed,
             ),
             marks=MarkCounts(
                 inserted=r.marks_inserted,

@@ -12,7 +12,7 @@ from services.metrics.consumer import catch_up, rebuild
 from services.metrics.main import feed_client
 from services.metrics.store.projection import apply_page, mark_t, read_cursor
 from shared.db import create_db_engine
-from tests.metrics.support import absence, submit
+from tests.metrics.support import absence, headers, submit, upn
 from tests.support.system import System
 
 
@@ -38,6 +38,22 @@ def test_a_submitted_return_reaches_the_measures(
     catch_up(engine, ingest_feed)
     m = absence(system, school)
     assert (m["enrolments"], m["sess_possible"], m["sess_authorised"]) == (2, 40, 20)
+
+
+def test_a_pupil_taken_off_the_roll_leaves_the_measures(
+    system: System, engine: Engine, ingest_feed: IngestFeedClient
+) -> None:
+    school = system.create_organisation("school", la_code="202")
+    submit(system, school, {1: "/", 2: "I"})
+    catch_up(engine, ingest_feed)
+    removed = system.ingest.delete(
+        f"/v1/schools/{school['urn']}/pupils/{upn(2)}",
+        headers=headers(system, school, ["returns:write"]),
+    )
+    assert removed.status_code == 200, removed.text
+    catch_up(engine, ingest_feed)
+    m = absence(system, school)
+    assert (m["enrolments"], m["sess_possible"], m["sess_authorised"]) == (1, 20, 0)
 
 
 def test_catching_up_twice_counts_nothing_twice(

@@ -8,6 +8,7 @@ from services.ingest.domain.problems import (
     InvalidCursor,
     MalformedReturn,
     NotSubmitter,
+    PupilNotOnRoll,
     ReturnNotFound,
     ReturnRejected,
     ReturnTooLarge,
@@ -27,6 +28,7 @@ STATUS_MAP: dict[type[DomainError], int] = {
     NotSubmitter: 403,
     SchoolNotFound: 404,
     ReturnNotFound: 404,
+    PupilNotOnRoll: 404,
     DirectoryUnavailable: 503,
     AuditUnavailable: 503,
 }

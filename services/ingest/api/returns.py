@@ -1,4 +1,5 @@
-"""Returns: submit one, read its receipt, list them, and read a pupil's marks and history."""
+"""Returns: submit one, read its receipt, list them, take a pupil off the roll, and read a
+pupil's marks and history."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from services.ingest.api.deps import (
 from services.ingest.domain.access import caller_windows
 from services.ingest.domain.model import DateRange
 from services.ingest.domain.problems import NotSubmitter, ReturnNotFound, SchoolNotFound
-from services.ingest.ingestion import accept_return
+from services.ingest.ingestion import accept_return, remove_from_roll
 from services.ingest.schemas import (
     MarkHistoryEntry,
     PupilMark,
@@ -206,6 +207,50 @@ def list_returns(
     return ReceiptPage(returns=[ReceiptPublic.of(r) for r in page], next_cursor=next_cursor)
 
 
+Upn = Annotated[str, Path(min_length=13, max_length=13, description="The pupil's UPN.")]
+
+
+@router.delete(
+    "/schools/{urn}/pupils/{upn}",
+    response_model=ReceiptPublic,
+    responses={
+        404: {**_PROBLEM, "description": "The pupil is not on the school's roll."},
+        503: {**_PROBLEM, "description": "The directory could not be asked."},
+    },
+)
+def remove_pupil(
+    urn: Urn,
+    upn: Upn,
+    principal: Annotated[Principal, Depends(_submitter)],
+    school: SchoolDep,
+    session: SessionDep,
+    notifier: NotifierDep,
+    background: BackgroundTasks,
+    response: Response,
+) -> ReceiptPublic:
+    """Take a pupil off the school's roll as a correction (entered at the wrong school).
+
+    Every stored mark of the pupil at this school is withdrawn on the record (the history
+    keeps each code) and the feed carries `mark.withdrawn` for each, then
+    `enrolment.removed`. A leaver is not removed: submit the leaving date instead. The
+    caller must be the school, or its trust on every date of the enrolment. The answer
+    is a receipt with format `removal`.
+    """
+    now = datetime.now(UTC)
+    record = remove_from_roll(
+        IngestRepository(session),
+        school=school,
+        principal=principal,
+        upn=normalise_upn(upn),
+        today=now.date(),
+        now=now,
+    )
+    receipt = ReceiptPublic.of(record)
+    response.headers["Location"] = f"/v1/schools/{urn}/returns/{receipt.id}"
+    background.add_task(notifier.notify)
+    return receipt
+
+
 MARKS_ENDPOINT = "GET /v1/schools/{urn}/pupils/{upn}/marks"
 
 
@@ -216,7 +261,7 @@ MARKS_ENDPOINT = "GET /v1/schools/{urn}/pupils/{upn}/marks"
 )
 def pupil_marks(
     urn: Urn,
-    upn: Annotated[str, Path(min_length=13, max_length=13)],
+    upn: Upn,
     principal: CanReadReturns,
     windows: Annotated[list[DateRange], Depends(_reader_windows)],
     session: SessionDep,

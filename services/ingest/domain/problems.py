@@ -71,6 +71,13 @@ class ReturnNotFound(DomainError):
 
 
 @dataclass
+class PupilNotOnRoll(DomainError):
+    """No such pupil on the school's stored roll."""
+
+    kind: str = "pupil-not-on-roll"
+
+
+@dataclass
 class InvalidCursor(DomainError):
     """A pagination cursor this service did not issue."""
 

@@ -51,6 +51,7 @@ class ReturnRecord(IngestTable, table=True):
     pupils_inserted: int = 0
     pupils_changed: int = 0
     pupils_unchanged: int = 0
+    pupils_removed: int = 0
     marks_inserted: int = 0
     marks_changed: int = 0
     marks_unchanged: int = 0

@@ -490,6 +490,43 @@ class IngestRepository:
             ),
         )
 
+    def remove_from_roll(self, urn: str, upn: str, return_id: str, recorded_at: datetime) -> int:
+        """Take a pupil off a school's stored roll as a correction, with all its marks.
+
+        Each mark is withdrawn on the record (`mark.withdrawn`, its code kept as the
+        previous one) before `enrolment.removed`, so the history and the feed keep what
+        was there. Call under the school lock, last (it takes the feed lock). Returns the
+        number of marks withdrawn.
+        """
+        self._lock_feed()
+        pupil = {"urn": urn, "upn": upn, "rid": return_id, "at": recorded_at}
+        self._conn.execute(
+            text(
+                "INSERT INTO ingest_change (kind, recorded_at, school_urn, upn, date, session, "
+                "previous_code, return_id) "
+                "SELECT 'mark.withdrawn', :at, school_urn, upn, date, session, code, :rid "
+                "FROM ingest_mark WHERE school_urn = :urn AND upn = :upn "
+                "ORDER BY date, session"
+            ),
+            pupil,
+        )
+        self._conn.execute(
+            CHANGES.insert().values(
+                kind="enrolment.removed",
+                recorded_at=recorded_at,
+                school_urn=urn,
+                upn=upn,
+                return_id=return_id,
+            )
+        )
+        withdrawn = self._conn.execute(
+            MARKS.delete().where(MARKS.c.school_urn == urn, MARKS.c.upn == upn)
+        ).rowcount
+        self._conn.execute(
+            ENROLMENTS.delete().where(ENROLMENTS.c.school_urn == urn, ENROLMENTS.c.upn == upn)
+        )
+        return int(withdrawn)
+
     def unresolved_n(
         self, urn: str, before: date, limit: int
     ) -> tuple[list[tuple[str, date, str]], int]:
