@@ -34,7 +34,7 @@ def test_a_valid_json_return_is_accepted_with_a_receipt(system: System, school: 
     assert response.status_code == 201, response.text
     receipt = response.json()
     assert receipt["marks"] == {"inserted": 10, "changed": 0, "unchanged": 0, "withdrawn": 0}
-    assert receipt["pupils"] == {"inserted": 1, "changed": 0, "unchanged": 0}
+    assert receipt["pupils"] == {"inserted": 1, "changed": 0, "unchanged": 0, "removed": 0}
     assert system.ingest.get(response.headers["Location"], headers=school.headers).json() == (
         receipt
     )
@@ -254,7 +254,7 @@ def test_resubmitting_the_same_marks_changes_nothing(system: System, school: Sch
     submit(system, school, body)
     again = submit(system, school, body).json()
     assert again["marks"] == {"inserted": 0, "changed": 0, "unchanged": 10, "withdrawn": 0}
-    assert again["pupils"] == {"inserted": 0, "changed": 0, "unchanged": 1}
+    assert again["pupils"] == {"inserted": 0, "changed": 0, "unchanged": 1, "removed": 0}
 
 
 def test_a_replace_range_withdraws_absent_marks(system: System, school: School) -> None:
