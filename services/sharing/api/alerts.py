@@ -4,15 +4,16 @@
 metrics found, stores one alert per recipient the access policy allows (a condition is
 stored once per recipient) and queues its webhook deliveries in the same transaction.
 `GET /v1/alerts` (scope `alerts:read`) is the polling feed of the caller's own alerts,
-oldest first after a cursor; `GET /v1/alerts/{id}` one of them. Every read of alerts is
-put on the audit trail, as every webhook delivery is.
+oldest first after a cursor; `GET /v1/alerts/{id}` one of them. A token acting for a
+practitioner (RFC 8693) reads only the alerts of that practitioner's caseload. Every
+read of alerts is put on the audit trail, as every webhook delivery is.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, status
@@ -31,7 +32,9 @@ from services.sharing.domain.errors import InvalidRequest, NotFound
 from services.sharing.store.alert_models import Alert
 from services.sharing.store.alert_repository import AlertRepository, to_public
 from services.sharing.store.audit_repository import AuditRepository
+from services.sharing.store.care_repository import base_reach
 from services.sharing.store.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from services.sharing.store.repository import OrganisationRepository
 from shared.auth import Principal
 from shared.contracts.alerts import (
     AlertCandidate,
@@ -108,6 +111,18 @@ def record_alert_candidates(
     return intake
 
 
+def _caseload(session: Session, principal: Principal) -> list[str] | None:
+    """The children of the practitioner the token acts for (their open episodes), or
+    None when it acts for nobody (the organisation's alerts are all its own)."""
+    if principal.actor is None or principal.organisation_id is None:
+        return None
+    organisation = OrganisationRepository(session).get(principal.organisation_id)
+    if organisation is None:
+        return []
+    decision = base_reach(session, organisation, actor=principal.actor, as_of=date.today())
+    return [g.upn for g in decision.children]
+
+
 def _audit_read(
     session: Session, principal: Principal, rows: Sequence[Alert], endpoint: str
 ) -> None:
@@ -180,6 +195,7 @@ def list_alerts(
         limit=limit,
         rule=rule.value if rule else None,
         upn=normalise_upn(upn) if upn else None,
+        upns=_caseload(session, principal),
     )
     page = list(rows[:limit])
     if page:
@@ -193,13 +209,15 @@ def list_alerts(
 
 @router.get("/alerts/{alert_id}")
 def get_alert(alert_id: str, session: SessionDep, principal: CanReadAlerts) -> AlertPublic:
-    """One of the caller's alerts; another organisation's is not found."""
+    """One of the caller's alerts; another organisation's is not found, nor, acting for a
+    practitioner, one about a child not on the caseload."""
     row = (
         AlertRepository(session).require(principal.organisation_id, alert_id)
         if principal.organisation_id
         else None
     )
-    if row is None:
+    caseload = _caseload(session, principal)
+    if row is None or (caseload is not None and row.upn not in caseload):
         raise NotFound(f"No alert {alert_id}.")
     _audit_read(session, principal, [row], "GET /v1/alerts/{alert_id}")
     return to_public(row)

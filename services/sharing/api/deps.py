@@ -66,7 +66,21 @@ def _audit_reporter(
 CanRecordAudit = Annotated[Principal, Depends(_audit_reporter)]
 
 CanReadAlerts = Annotated[Principal, Security(authenticate, scopes=[Scope.ALERTS_READ])]
-CanSubscribe = Annotated[Principal, Security(authenticate, scopes=[Scope.ALERTS_SUBSCRIBE])]
+
+
+def _subscriber(
+    principal: Annotated[Principal, Security(authenticate, scopes=[Scope.ALERTS_SUBSCRIBE])],
+) -> Principal:
+    # A subscription receives every alert of the organisation; a token acting for one
+    # practitioner (RFC 8693) sees only that practitioner's caseload, so it may not.
+    if principal.actor is not None:
+        raise HTTPException(
+            403, "A token acting for a practitioner cannot manage the organisation's webhooks."
+        )
+    return principal
+
+
+CanSubscribe = Annotated[Principal, Depends(_subscriber)]
 
 
 def _alert_reporter(

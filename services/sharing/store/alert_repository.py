@@ -219,8 +219,10 @@ class AlertRepository:
         limit: int,
         rule: str | None = None,
         upn: str | None = None,
+        upns: Sequence[str] | None = None,
     ) -> Sequence[Alert]:
-        """Up to `limit + 1` of the recipient's alerts after position `after`, oldest first."""
+        """Up to `limit + 1` of the recipient's alerts after position `after`, oldest first;
+        `upns` limits them to those children (a practitioner's caseload)."""
         statement = (
             select(Alert)
             .where(Alert.recipient_id == recipient_id)
@@ -233,6 +235,8 @@ class AlertRepository:
             statement = statement.where(Alert.rule == rule)
         if upn is not None:
             statement = statement.where(Alert.upn == upn)
+        if upns is not None:
+            statement = statement.where(col(Alert.upn).in_(sorted(set(upns))))
         return self.session.exec(statement).all()
 
     def require(self, recipient_id: str, alert_id: str) -> Alert | None:
