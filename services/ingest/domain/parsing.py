@@ -272,14 +272,14 @@ def _pointer(*parts: object) -> str:
     return "/" + "/".join(str(p) for p in parts)
 
 
-Event = tuple[str, Any]
+_JsonEvent = tuple[str, Any]
 
 
 _JSON_MAX_DEPTH = 20
 """A return nests three levels; deeper documents are refused before they exhaust the stack."""
 
 
-def _json_value(first: Event, events: Iterator[Event], depth: int = 1) -> Any:
+def _json_value(first: _JsonEvent, events: Iterator[_JsonEvent], depth: int = 1) -> Any:
     """The whole value that starts with event `first` (a scalar, or everything up to the
     end of its object or array), read from the rest of `events`. Nested values are read
     by the recursive calls, so the first end event each level meets is its own."""
@@ -311,7 +311,7 @@ def _json_members(body: IO[bytes]) -> Iterator[tuple[str, int | None, Any]]:
     """The top-level members of a JSON return as `(name, None, value)`; a `pupils` or
     `marks` array as `(name, None, _ARRAY)` and then its items one at a time as
     `(name, index, item)`, so a full year's marks are never one document in memory."""
-    events: Iterator[Event] = iter(ijson.basic_parse(body, use_float=True))
+    events: Iterator[_JsonEvent] = iter(ijson.basic_parse(body, use_float=True))
     first = next(events, None)
     if first is None or first[0] != "start_map":
         raise MalformedReturn("A JSON return is an object with pupils and marks.")
