@@ -69,6 +69,10 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.
     raise RuntimeError(f"{url} was not ready within {timeout:.0f} s")
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -105,6 +109,10 @@ def run_system(
         service_client_secret=service_secret,
     )
     processes: list[subprocess.Popen[bytes]] = []
+    # SIGINT (Ctrl-C) and SIGTERM (a supervisor, a test) both stop the three services. Set
+    # here rather than inherited: a shell starts background jobs with SIGINT ignored, and
+    # then `attx dev` would ignore it and leave its services running.
+    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         # The sharing service issues tokens, so it comes up first.
         for info in sorted(ALL_SERVICES, key=lambda i: i.name != ServiceName.SHARING):
@@ -140,6 +148,8 @@ def run_system(
         typer.echo("\nStopping…")
     finally:
         _stop(processes)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def command(

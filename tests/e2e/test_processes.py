@@ -98,12 +98,21 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             pass
         time.sleep(0.3)
     else:
-        process.kill()
+        _stop(process)
         pytest.fail("attx dev did not become ready")
     yield Running(process, urls["ingest"], urls["metrics"], urls["sharing"], data_dir)
-    if process.poll() is None:
-        process.kill()
+    _stop(process)
     log.close()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # SIGTERM lets attx dev stop its three services; killing it would orphan them.
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _tail(data_dir: Path) -> str:
