@@ -74,7 +74,7 @@ def window(span: Period) -> Window:
             )
             if p.start <= p.end
         ]
-        if 1 + sum(map(_school_days, rest)) < _school_days(piece) or not rest:
+        if not rest or 1 + sum(map(_school_days, rest)) < _school_days(piece):
             whole.append(monday)
             less += rest
         else:
