@@ -4,7 +4,9 @@ through a social-care episode, with attendance at whatever school it is on roll.
 Set-based whatever the number of children: one statement for their enrolments, one for
 the school weeks, one window table for every span of every enrolment (this week, the
 last 4 school weeks, the year to date, the same weeks last year), one for the pattern
-facts (a row per child) and one for the latest marks. No query runs per child.
+facts (a row per child) and one for the latest marks. No query runs per child. A child
+outside DfE's headline ages, whom the buckets leave out, is counted from its raw marks
+(one more statement for all such children).
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.metrics.domain.calendar import Period, academic_year_of, academic_year_period
+from services.metrics.domain.calendar import (
+    Period,
+    academic_year_of,
+    academic_year_period,
+    age_on_31_august_before,
+)
 from services.metrics.domain.calendar import week_start as monday_of
 from services.metrics.domain.early_warning import (
     EarlyWarningRules,
@@ -21,10 +28,14 @@ from services.metrics.domain.early_warning import (
     PatternFacts,
     PupilHistory,
     flags,
+    pattern_facts,
 )
 from services.metrics.domain.measures import (
+    HEADLINE_MAX_AGE,
+    HEADLINE_MIN_AGE,
     RATE_COLUMNS,
     SessionCounts,
+    count_marks,
     is_persistent_absentee,
     is_severe_absentee,
 )
@@ -102,6 +113,53 @@ class ChildFigures:
     severe: bool
     warnings: list[Flag]
     marks: list[tuple[str, dt.date, str, str]]
+    counted: str = "headline"
+    """`headline`: DfE's headline sessions; `register`: every possible session of the
+    register, for a child outside the headline ages (`outside_headline_ages`)."""
+
+
+def outside_headline_ages(row: EnrolmentRow, as_of: dt.date) -> bool:
+    """Whether the pupil is outside DfE's headline ages (5 to 15 on 31 August) in the
+    academic year of `as_of`: a reception four-year-old, a pupil over 15. The read
+    model's buckets hold none of its sessions, so the view counts its register."""
+    age = age_on_31_august_before(row.date_of_birth, academic_year_of(as_of))
+    return not HEADLINE_MIN_AGE <= age <= HEADLINE_MAX_AGE
+
+
+def _register_days(
+    marks: Sequence[tuple[dt.date, str, str]], access: EnrolmentAccess
+) -> dict[dt.date, SessionCounts]:
+    """The register's counts of each day that may be shown (every possible session)."""
+    by_day: dict[dt.date, list[tuple[dt.date, str]]] = {}
+    for day, _session, code in marks:
+        if access.shows(day):
+            by_day.setdefault(day, []).append((day, code))
+    return {day: count_marks(day_marks) for day, day_marks in by_day.items()}
+
+
+def _register_figures(
+    repo: MetricsRepository,
+    pairs: Sequence[tuple[EnrolmentRow, EnrolmentAccess]],
+    spans: dict[str, Period],
+    pattern: Period,
+    child: dict[str, int],
+) -> tuple[dict[tuple[str, int], SessionCounts], dict[int, PatternFacts]]:
+    """Window counts and pattern facts from the raw register, for enrolments outside the
+    headline ages (a few per view), in the shapes the bucket reads give."""
+    first = min(span.start for span in spans.values())
+    last = max(span.end for span in spans.values())
+    marks = repo.recent_marks([(r.school_urn, r.upn) for r, _ in pairs], Period(first, last))
+    counts: dict[tuple[str, int], SessionCounts] = {}
+    pattern_days: dict[int, list[tuple[dt.date, SessionCounts]]] = {}
+    empty = SessionCounts()
+    for r, a in pairs:
+        days = _register_days(marks.get((r.school_urn, r.upn), []), a)
+        for key, span in spans.items():
+            counts[key, r.id] = sum((c for d, c in days.items() if d in span), empty)
+        pattern_days.setdefault(child[r.upn], []).extend(
+            (d, c) for d, c in days.items() if d in pattern
+        )
+    return counts, {g: pattern_facts(days) for g, days in pattern_days.items()}
 
 
 def _current_enrolment(
@@ -170,10 +228,12 @@ def children_figures(
         "year_to_date": Period(year_start, as_of),
         "last_year": Period(recent_start - year_ago, as_of - year_ago),
     }
+    register = [(r, a) for r, a in pairs if outside_headline_ages(r, as_of)]
+    headline = [(r, a) for r, a in pairs if not outside_headline_ages(r, as_of)]
     counts = repo.window_counts(
         [
             (key, r.id, p)
-            for r, a in pairs
+            for r, a in headline
             for key, span in spans.items()
             for p in clip(a.spans, span)
         ],
@@ -182,8 +242,12 @@ def children_figures(
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
     child = {upn: n for n, upn in enumerate(upns)}
     facts = repo.pattern_facts(
-        [(child[r.upn], r.id, p) for r, a in pairs for p in clip(a.spans, pattern)]
+        [(child[r.upn], r.id, p) for r, a in headline for p in clip(a.spans, pattern)]
     )
+    if register:
+        register_counts, register_facts = _register_figures(repo, register, spans, pattern, child)
+        counts |= register_counts
+        facts |= register_facts
     latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
     marks = repo.recent_marks([(r.school_urn, r.upn) for r, _ in pairs], latest)
     empty, no_pattern = SessionCounts(), PatternFacts()
@@ -209,6 +273,9 @@ def children_figures(
                 severe=is_severe_absentee(summed["year_to_date"]),
                 warnings=flags(history, rules),
                 marks=_latest_marks(rows, marks, latest),
+                counted="register"
+                if rows and all(outside_headline_ages(r, as_of) for r, _ in rows)
+                else "headline",
             )
         )
     return out

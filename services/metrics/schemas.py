@@ -241,6 +241,11 @@ class ChildAttendance(BaseModel):
     severe_absentee: bool
     early_warnings: list[FlagPublic]
     latest_marks: list[ChildMark] = Field(description="The last 7 days' marks, newest last.")
+    sessions_counted: Literal["headline", "register"] = Field(
+        description="headline: DfE's headline sessions (pupils aged 5 to 15 on 31 August); "
+        "register: every possible session of the register, for a child outside those ages "
+        "(a reception four-year-old, a pupil over 15), whom the headline measures leave out."
+    )
 
 
 class ChildrenPage(BaseModel):

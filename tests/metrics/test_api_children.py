@@ -209,6 +209,40 @@ def test_the_view_gives_category_practitioner_school_and_attendance(
     assert {m["code"] for m in child["latest_marks"]} == {"/", "N"}
 
 
+def test_a_child_outside_the_headline_ages_is_counted_from_its_register(
+    system: System, world: World
+) -> None:
+    # Four on 31 August 2025: a reception child in 2025/26, whom DfE's headline measures
+    # leave out; a social worker still sees its attendance. Fixed dates, so the academic
+    # year never starts inside them.
+    reception, days = upn(7), school_days(dt.date(2025, 11, 10), dt.date(2025, 11, 28))
+    feed(
+        system,
+        [
+            enrolment(
+                reception,
+                school_urn=world.home_school["urn"],
+                date_of_birth=dt.date(2021, 1, 15),
+                nc_year="R",
+            ),
+            *marks_for(reception, days, ["/", "N"], school_urn=world.home_school["urn"]),
+        ],
+    )
+    writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
+    _episode(system, writer, reception, "CPP", start_date="2025-09-01")
+    response = get(system, VIEW, care_headers(system, world), as_of="2025-11-28")
+    items = {c["upn"]: c for c in response.json()["items"]}
+    child = items[reception]
+    ytd = child["year_to_date"]
+    assert (child["sessions_counted"], ytd["sess_possible"], ytd["sess_attended"]) == (
+        "register",
+        2 * len(days),
+        len(days),
+    )
+    assert child["persistent_absentee"] is True
+    assert items[AT_HOME]["sessions_counted"] == "headline"
+
+
 def test_the_view_filters_by_practitioner(system: System, world: World) -> None:
     response = get(system, VIEW, care_headers(system, world), practitioner="sw-1")
     assert view_upns(response) == sorted([PLACED_AWAY, AT_HOME])

@@ -45,9 +45,10 @@ practitioner's caseload), at whatever school the child is on roll, in any author
 Each child is listed under the episode open on `as_of` (the most intensive, CLA > CPP >
 CIN), else its last, with the school on roll on `as_of`, headline attendance this week,
 over the last 4 school weeks and the year to date (only days inside the child's
-windows), persistent (≥ 10%) and severe (≥ 50%) absence over the year to date, the
-early-warning flags of `GET /v1/early-warnings`, and the last {LATEST_DAYS} days' marks.
-A child with no known enrolment is listed with no school and no sessions.
+windows; for a child outside the headline ages, every possible session of its register,
+as `sessions_counted` says), persistent (≥ 10%) and severe (≥ 50%) absence over the
+year to date, the early-warning flags of `GET /v1/early-warnings`, and the last
+{LATEST_DAYS} days' marks. A child with no known enrolment is listed with no school and no sessions.
 Filters `category` and `practitioner` apply to that episode. Ordered by UPN; pass
 `next_cursor` back as `cursor`. `Accept: text/csv` for CSV. Recorded on the audit trail
 with the decision's legal basis before the answer (503 if it cannot be).
@@ -102,6 +103,7 @@ def child_items(
                 persistent_absentee=f.persistent,
                 severe_absentee=f.severe,
                 early_warnings=[FlagPublic(rule=w.rule.value, reason=w.reason) for w in f.warnings],
+                sessions_counted=f.counted,
                 latest_marks=[
                     ChildMark(
                         school_urn=urn,
@@ -188,6 +190,7 @@ def children_with_social_worker(
             "persistent_absentee",
             "severe_absentee",
             "early_warnings",
+            "sessions_counted",
         ]
         return csv_response(
             columns,
