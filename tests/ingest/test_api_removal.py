@@ -113,3 +113,9 @@ def test_removal_needs_returns_write(system: System, school: School) -> None:
     upn = enrol_with_a_week(system, school)
     reader = system.headers_for(school.org["id"], "school_system", ["returns:read"])
     assert remove(system, school, upn, reader).status_code == 403
+
+
+def test_a_malformed_upn_is_a_problem_naming_it(system: System, school: School) -> None:
+    response = remove(system, school, "TOO-SHORT")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["location"].endswith("upn")
