@@ -19,7 +19,6 @@ from services.metrics.domain.calendar import (
     Period,
     academic_year_of,
     academic_year_period,
-    age_on_31_august_before,
 )
 from services.metrics.domain.calendar import week_start as monday_of
 from services.metrics.domain.early_warning import (
@@ -31,11 +30,10 @@ from services.metrics.domain.early_warning import (
     pattern_facts,
 )
 from services.metrics.domain.measures import (
-    HEADLINE_MAX_AGE,
-    HEADLINE_MIN_AGE,
     RATE_COLUMNS,
     SessionCounts,
     count_marks,
+    in_headline_ages,
     is_persistent_absentee,
     is_severe_absentee,
 )
@@ -115,15 +113,8 @@ class ChildFigures:
     marks: list[tuple[str, dt.date, str, str]]
     counted: str = "headline"
     """`headline`: DfE's headline sessions; `register`: every possible session of the
-    register, for a child outside the headline ages (`outside_headline_ages`)."""
-
-
-def outside_headline_ages(row: EnrolmentRow, as_of: dt.date) -> bool:
-    """Whether the pupil is outside DfE's headline ages (5 to 15 on 31 August) in the
-    academic year of `as_of`: a reception four-year-old, a pupil over 15. The read
-    model's buckets hold none of its sessions, so the view counts its register."""
-    age = age_on_31_august_before(row.date_of_birth, academic_year_of(as_of))
-    return not HEADLINE_MIN_AGE <= age <= HEADLINE_MAX_AGE
+    register, for a child outside the headline ages (`measures.in_headline_ages`), whom
+    the read model's buckets leave out."""
 
 
 def _register_days(
@@ -218,7 +209,8 @@ def children_figures(
             enrolled.setdefault(r.upn, []).append((r, access))
     pairs = [(r, a) for rows in enrolled.values() for r, a in rows]
     ids = [r.id for r, _ in pairs]
-    year_start = academic_year_period(academic_year_of(as_of)).start
+    year = academic_year_of(as_of)
+    year_start = academic_year_period(year).start
     weeks = repo.school_weeks(ids, Period(year_start, as_of)) if ids else []
     recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start
     year_ago = dt.timedelta(weeks=52)
@@ -228,8 +220,9 @@ def children_figures(
         "year_to_date": Period(year_start, as_of),
         "last_year": Period(recent_start - year_ago, as_of - year_ago),
     }
-    register = [(r, a) for r, a in pairs if outside_headline_ages(r, as_of)]
-    headline = [(r, a) for r, a in pairs if not outside_headline_ages(r, as_of)]
+    outside = {r.id for r, _ in pairs if not in_headline_ages(r.date_of_birth, year)}
+    register = [(r, a) for r, a in pairs if r.id in outside]
+    headline = [(r, a) for r, a in pairs if r.id not in outside]
     counts = repo.window_counts(
         [
             (key, r.id, p)
@@ -274,7 +267,7 @@ def children_figures(
                 warnings=flags(history, rules),
                 marks=_latest_marks(rows, marks, latest),
                 counted="register"
-                if rows and all(outside_headline_ages(r, as_of) for r, _ in rows)
+                if rows and all(r.id in outside for r, _ in rows)
                 else "headline",
             )
         )

@@ -44,12 +44,17 @@ COUNT_COLUMNS: tuple[str, ...] = (*RATE_COLUMNS, *DFE_REASONS)
 """Every additive session count the read model keeps, named by DfE variable."""
 
 
+def in_headline_ages(date_of_birth: date, year: int) -> bool:
+    """Whether a pupil is 5 to 15 on 31 August before academic year `year`."""
+    return HEADLINE_MIN_AGE <= age_on_31_august_before(date_of_birth, year) <= HEADLINE_MAX_AGE
+
+
 def counts_toward_headline(date_of_birth: date, entry_date: date, day: date) -> bool:
     """Whether a session on `day` of this enrolment enters DfE's headline measures."""
     year = academic_year_of(day)
-    age = age_on_31_august_before(date_of_birth, year)
-    if not HEADLINE_MIN_AGE <= age <= HEADLINE_MAX_AGE:
+    if not in_headline_ages(date_of_birth, year):
         return False
+    age = age_on_31_august_before(date_of_birth, year)
     second_half = summer_second_half(year)
     if age == HEADLINE_MAX_AGE and day in second_half:
         return False
