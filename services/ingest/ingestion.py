@@ -76,6 +76,15 @@ def _warning_dict(warning: QualityWarning) -> dict[str, object]:
     return out
 
 
+def _require_acting_for(school: SchoolRecord, principal: Principal, span: DateRange) -> None:
+    """Refuse a caller that does not act for the school on every day of `span`."""
+    if not covers(caller_windows(principal.organisation_id, school), span):
+        raise NotSubmitter(
+            f"Your organisation does not act for school {school.urn} on every date from "
+            f"{span.start.isoformat()} to {span.end.isoformat()}."
+        )
+
+
 def accept_return(
     repo: IngestRepository,
     *,
@@ -92,12 +101,8 @@ def accept_return(
     problems = Problems(max_errors)
     parsed = parse_body(body, problems)
     span = parsed.covered_range()
-    windows = caller_windows(principal.organisation_id, school)
-    if span is not None and not covers(windows, span):
-        raise NotSubmitter(
-            f"Your organisation does not act for school {urn} on every date from "
-            f"{span.start.isoformat()} to {span.end.isoformat()}."
-        )
+    if span is not None:
+        _require_acting_for(school, principal, span)
     repo.lock_school(urn)
     if idempotency_key is not None:
         earlier = repo.receipt_by_key(principal.client_id, idempotency_key)
@@ -182,12 +187,11 @@ def remove_from_roll(
     pupil = repo.roll(urn).get(upn)
     if pupil is None:
         raise PupilNotOnRoll(f"No pupil {upn} is on the roll of school {urn}.")
-    span = DateRange(pupil.entry_date, max(pupil.entry_date, pupil.leaving_date or today))
-    if not covers(caller_windows(principal.organisation_id, school), span):
-        raise NotSubmitter(
-            f"Your organisation does not act for school {urn} on every date from "
-            f"{span.start.isoformat()} to {span.end.isoformat()}."
-        )
+    _require_acting_for(
+        school,
+        principal,
+        DateRange(pupil.entry_date, max(pupil.entry_date, pupil.leaving_date or today)),
+    )
     return_id = str(uuid.uuid4())
     record = ReturnRecord(
         id=return_id,
