@@ -13,7 +13,8 @@ the same transaction as the page and its cursor. So:
   and marks them posted; rows sharing could not take are retried at the next page or poll.
 
 Cost is kept to what a page touched: rates come from the week and year buckets summed
-in SQL, and marks are read only for pupils whose page has a code that can start a run
+in SQL (for a pupil outside DfE's headline ages, whom the buckets leave out, from every
+possible session of the register this year), and marks are read only for pupils whose page has a code that can start a run
 (N, O, G, E) or a withdrawn mark. Conditions older than `max_age_days` are not alerted:
 alerts are about now, so a back-filled term or a rebuild does not page anybody.
 """
@@ -31,9 +32,14 @@ from sqlalchemy import Connection, Engine, String, Table, and_, func, select, up
 
 from services.metrics.clients.sharing_alerts import SharingAlertsClient
 from services.metrics.domain import alert_rules as rules
-from services.metrics.domain.calendar import academic_year_of, week_start
+from services.metrics.domain.calendar import academic_year_of, academic_year_period, week_start
 from services.metrics.domain.errors import PeerUnavailable
-from services.metrics.domain.measures import RATE_COLUMNS, SessionCounts
+from services.metrics.domain.measures import (
+    RATE_COLUMNS,
+    SessionCounts,
+    count_marks,
+    counts_toward_headline,
+)
 from services.metrics.store.alert_models import AlertOutbox
 from services.metrics.store.projection import enrolment_t, mark_t, week_t, year_t
 from services.metrics.store.sql import chunks, one_of, upsert, values_table
@@ -163,6 +169,72 @@ def _weeks(
     return found
 
 
+class _Rates(NamedTuple):
+    """What the rate rules read of one pupil for the week evaluated."""
+
+    year: SessionCounts | None
+    """The academic year's counts (None: nothing counted this year)."""
+    spell: list[tuple[dt.date, SessionCounts]] | None
+    """The weeks that may hold a low-attendance spell, oldest first; None when the
+    recent weeks' attendance is not low (the common case: not read)."""
+
+
+def _recent_weeks(monday: dt.date, options: AlertOptions) -> tuple[dt.date, dt.date]:
+    return monday - dt.timedelta(weeks=options.thresholds.recent_weeks - 1), monday
+
+
+def _spell_weeks(monday: dt.date, options: AlertOptions) -> tuple[dt.date, dt.date]:
+    return monday - dt.timedelta(weeks=options.spell_weeks - 1), monday
+
+
+def _bucket_rates(
+    connection: Connection, ids: dict[PupilKey, int], monday: dt.date, options: AlertOptions
+) -> dict[PupilKey, _Rates]:
+    """Rates of pupils in the headline measures, from the week and year buckets."""
+    if not ids:
+        return {}
+    t = options.thresholds
+    recent = _sums(
+        connection,
+        week_t,
+        list(ids.values()),
+        week_t.c.week_start.between(*_recent_weeks(monday, options)),
+    )
+    year = academic_year_of(monday + dt.timedelta(days=4))
+    years = _sums(connection, year_t, list(ids.values()), year_t.c.academic_year == year)
+    low = {k for k, i in ids.items() if rules.is_low_attendance(recent.get(i, SessionCounts()), t)}
+    spells = _weeks(connection, [ids[k] for k in low], *_spell_weeks(monday, options))
+    return {k: _Rates(years.get(i), spells[i] if k in low else None) for k, i in ids.items()}
+
+
+def _register_rates(
+    connection: Connection, keys: Sequence[PupilKey], monday: dt.date, options: AlertOptions
+) -> dict[PupilKey, _Rates]:
+    """Rates of pupils outside the headline measures, from every possible session of their
+    register this academic year (a few pupils per page)."""
+    if not keys:
+        return {}
+    year = academic_year_period(academic_year_of(monday + dt.timedelta(days=4)))
+    recent_first, _ = _recent_weeks(monday, options)
+    spell_first, _ = _spell_weeks(monday, options)
+    since = min(year.start, spell_first)
+    found: dict[PupilKey, _Rates] = {}
+    for key, marks in _marks(connection, keys, since).items():
+        by_week: dict[dt.date, list[tuple[dt.date, str]]] = defaultdict(list)
+        for m in marks:
+            if m.date <= year.end:
+                by_week[week_start(m.date)].append((m.date, m.code))
+        weeks = [(w, count_marks(day_codes)) for w, day_codes in sorted(by_week.items())]
+        recent = sum((c for w, c in weeks if recent_first <= w <= monday), SessionCounts())
+        low = rules.is_low_attendance(recent, options.thresholds)
+        this_year = [(m.date, m.code) for m in marks if m.date in year]
+        found[key] = _Rates(
+            count_marks(this_year) if this_year else None,
+            [(w, c) for w, c in weeks if spell_first <= w <= monday] if low else None,
+        )
+    return found
+
+
 def _marks(
     connection: Connection, keys: Iterable[PupilKey], since: dt.date
 ) -> dict[PupilKey, list[rules.MarkAt]]:
@@ -202,33 +274,29 @@ def evaluate_page(
             by_week[week_start(day)].append(key)
     t = options.thresholds
     for monday, keys in by_week.items():
-        ids = [enrolments[k].id for k in keys]
-        recent = _sums(
-            connection,
-            week_t,
-            ids,
-            week_t.c.week_start.between(monday - dt.timedelta(weeks=t.recent_weeks - 1), monday),
-        )
-        year = academic_year_of(monday + dt.timedelta(days=4))
-        years = _sums(connection, year_t, ids, year_t.c.academic_year == year)
-        low = [
+        # Pupils whose sessions leave DfE's headline measures (a reception child, a
+        # pupil over 15) are not in the buckets: their rates come from the register.
+        headline = [
             k
             for k in keys
-            if rules.is_low_attendance(recent.get(enrolments[k].id, SessionCounts()), t)
-        ]
-        first = monday - dt.timedelta(weeks=options.spell_weeks - 1)
-        spells = _weeks(connection, [enrolments[k].id for k in low], first, monday)
-        for key in low:
-            enrolment = enrolments[key]
-            found = rules.low_recent_attendance(
-                spells[enrolment.id], t, truncated=enrolment.entry_date < first
+            if counts_toward_headline(
+                enrolments[k].date_of_birth, enrolments[k].entry_date, latest[k]
             )
-            if found is not None:
-                findings.append((key, found))
-        for key in keys:
-            counts = years.get(enrolments[key].id)
-            if counts is not None:
-                findings += [(key, f) for f in rules.crossing(counts, latest[key], t)]
+        ]
+        in_buckets = set(headline)
+        register = [k for k in keys if k not in in_buckets]
+        rates = _bucket_rates(connection, {k: enrolments[k].id for k in headline}, monday, options)
+        rates |= _register_rates(connection, register, monday, options)
+        first = monday - dt.timedelta(weeks=options.spell_weeks - 1)
+        for key, (year_counts, spell) in rates.items():
+            if spell is not None:
+                found = rules.low_recent_attendance(
+                    spell, t, truncated=enrolments[key].entry_date < first
+                )
+                if found is not None:
+                    findings.append((key, found))
+            if year_counts is not None:
+                findings += [(key, f) for f in rules.crossing(year_counts, latest[key], t)]
 
     # Runs: only pupils whose page could start or join one.
     run_keys = [k for k in touched.runs if k in latest and k in enrolments]

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from services.metrics.alerts import AlertHook, AlertOptions, outbox_t
+from services.metrics.domain.calendar import academic_year_of
 from services.metrics.main import alert_hook
 from services.metrics.store.projection import apply_page
 from shared.contracts.changes import Change
@@ -114,3 +115,66 @@ def test_a_condition_older_than_the_age_limit_is_not_alerted(
     ]
     apply(engine, AlertHook(None, AlertOptions()), old, "c1")
     assert queued(engine) == 0
+
+
+def falling_attendance(urn: str, child: str, date_of_birth: dt.date) -> list[Change]:
+    """Joined four school weeks ago; absent all day (N) one day in five since: 80%."""
+    days = last_school_days(20)
+    return [
+        enrolment(child, school_urn=urn, entry_date=days[0], date_of_birth=date_of_birth),
+        *(
+            change
+            for n, day in enumerate(days)
+            for change in marks_for(child, [day], "N" if n % 5 == 2 else "/", school_urn=urn)
+        ),
+    ]
+
+
+def rate_rules(system: System, headers: dict[str, str]) -> list[str]:
+    return sorted(
+        x["rule"]
+        for x in alerts_of(system, headers)
+        if x["rule"] in {"low_recent_attendance", "persistent_absence", "severe_absence"}
+    )
+
+
+def test_attendance_falling_under_90_percent_alerts_low_attendance_and_persistent_absence(
+    system: System, engine: Engine, hook: AlertHook
+) -> None:
+    a = area(system, "202", 45)
+    apply(engine, hook, falling_attendance(a.school["urn"], a.child, dt.date(2014, 3, 1)), "c1")
+    hook.send_pending(engine)
+    assert rate_rules(system, a.headers["school"]) == [
+        "low_recent_attendance",
+        "persistent_absence",
+    ]
+
+
+def test_a_reception_child_is_alerted_from_every_possible_session_of_its_register(
+    system: System, engine: Engine, hook: AlertHook
+) -> None:
+    # Four on 31 August: outside DfE's headline ages, so in none of the read model's
+    # buckets; a child on a plan who stops attending must still be noticed.
+    four = dt.date(academic_year_of(TODAY) - 4, 1, 15)
+    a = area(system, "202", 46, category="CPP")
+    apply(engine, hook, falling_attendance(a.school["urn"], a.child, four), "c1")
+    hook.send_pending(engine)
+    assert rate_rules(system, a.headers["social_care"]) == [
+        "low_recent_attendance",
+        "persistent_absence",
+    ]
+
+
+def test_a_reception_child_attending_every_session_raises_no_rate_alert(
+    system: System, engine: Engine, hook: AlertHook
+) -> None:
+    four = dt.date(academic_year_of(TODAY) - 4, 1, 15)
+    a = area(system, "202", 47, category="CPP")
+    days = last_school_days(20)
+    changes: list[Change] = [
+        enrolment(a.child, school_urn=a.school["urn"], entry_date=days[0], date_of_birth=four),
+        *marks_for(a.child, days, "/", school_urn=a.school["urn"]),
+    ]
+    apply(engine, hook, changes, "c1")
+    hook.send_pending(engine)
+    assert rate_rules(system, a.headers["social_care"]) == []
