@@ -2,18 +2,21 @@
 
 Exit status 0 when every entry's hash, previous hash, position and children index hold;
 1 at the first entry that does not (altered, missing, out of order), naming it. The head
-(position and hash) is printed either way: record it somewhere else, since removing
-entries from the *end* of a chain leaves a shorter chain that is still valid.
+(position and hash) is printed either way: keep it somewhere else (a ticket, another
+system), since removing entries from the *end* of a chain, or rewriting and rehashing it,
+leaves a chain that is still valid; `--recorded-head POSITION:HASH` checks the chain still
+holds that head.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
 from sqlmodel import Session
 
-from services.sharing.domain.audit import verify_chain
+from services.sharing.domain.audit import RecordedHead, verify_chain
 from services.sharing.settings import SharingSettings
 from services.sharing.store.audit_repository import AuditRepository
 from shared.db import create_db_engine
@@ -27,12 +30,21 @@ def verify(
         str | None,
         typer.Option(help="The sharing database; default from SHARING_DATABASE__URL."),
     ] = None,
+    recorded_head: Annotated[
+        str | None,
+        typer.Option(
+            help="A head printed by an earlier run, POSITION:HASH: fail unless the chain "
+            "still holds it.",
+            metavar="POSITION:HASH",
+        ),
+    ] = None,
 ) -> None:
     """Check every entry of the audit trail's hash chain, in order."""
+    recorded = _recorded_head(recorded_head) if recorded_head else None
     engine = create_db_engine(database_url or SharingSettings().database.url)
     try:
         with Session(engine) as session:
-            report = verify_chain(AuditRepository(session).walk())
+            report = verify_chain(AuditRepository(session).walk(), recorded=recorded)
     finally:
         engine.dispose()
     if report.broken is not None:
@@ -49,3 +61,12 @@ def verify(
         f"audit trail intact: {report.entries} entries; "
         f"head position {report.head_position}, hash {report.head_hash}"
     )
+
+
+def _recorded_head(value: str) -> RecordedHead:
+    position, _, digest = value.partition(":")
+    if not position.isdigit() or int(position) < 1 or re.fullmatch(r"[0-9a-f]{64}", digest) is None:
+        raise typer.BadParameter(
+            "expected POSITION:HASH, e.g. 42:" + "0" * 64, param_hint="--recorded-head"
+        )
+    return RecordedHead(int(position), digest)

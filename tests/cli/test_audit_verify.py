@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from services.cli.main import app
+from services.sharing.domain.audit import entry_hash
+from services.sharing.store.audit_repository import AuditRepository
 from shared.db import create_db_engine
 from tests.sharing.audit_support import event, record, upn
 from tests.support.system import System
@@ -86,3 +91,59 @@ def test_a_removed_index_row_is_named(three_entries: str, engine: Engine) -> Non
     tamper(engine, "audit_entry_child", "DELETE FROM audit_entry_child WHERE position = 1")
     code, output = verify(three_entries)
     assert (code, "BROKEN at entry 1" in output, "index" in output) == (1, True, True)
+
+
+def head_of(url: str) -> str:
+    """The head an operator would have kept: POSITION:HASH from an intact run's output."""
+    match = re.search(r"head position (\d+), hash ([0-9a-f]{64})", verify(url)[1])
+    assert match is not None
+    return f"{match[1]}:{match[2]}"
+
+
+def verify_against(url: str, head: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", "verify", "--database-url", url, "--recorded-head", head])
+    return result.exit_code, result.output
+
+
+def test_a_chain_grown_past_its_recorded_head_verifies(three_entries: str, system: System) -> None:
+    head = head_of(three_entries)
+    record(system, event([(upn(4), "100001")]))
+    assert verify_against(three_entries, head)[0] == 0
+
+
+def test_entries_removed_from_the_end_are_found_against_the_recorded_head(
+    three_entries: str, engine: Engine
+) -> None:
+    head = head_of(three_entries)
+    tamper(engine, "audit_entry_child", "DELETE FROM audit_entry_child WHERE position = 3")
+    tamper(engine, "audit_entry", "DELETE FROM audit_entry WHERE position = 3")
+    assert verify(three_entries)[0] == 0  # the shorter chain is valid on its own
+    code, output = verify_against(three_entries, head)
+    assert (code, "removed from its end" in output) == (1, True)
+
+
+def test_a_rewritten_and_rehashed_chain_is_found_against_the_recorded_head(
+    three_entries: str, engine: Engine
+) -> None:
+    head = head_of(three_entries)
+    with Session(engine) as session:
+        last = list(AuditRepository(session).walk())[-1]
+    rehashed = entry_hash(
+        replace(last.content, purpose="statistics"),
+        position=last.position,
+        previous_hash=last.previous_hash,
+    )
+    tamper(
+        engine,
+        "audit_entry",
+        f"UPDATE audit_entry SET purpose = 'statistics', entry_hash = '{rehashed}' "
+        "WHERE position = 3",
+    )
+    assert verify(three_entries)[0] == 0  # consistent again, so the chain alone cannot tell
+    code, output = verify_against(three_entries, head)
+    assert (code, "BROKEN at entry 3" in output, "rewritten" in output) == (1, True, True)
+
+
+def test_a_malformed_recorded_head_is_refused(three_entries: str) -> None:
+    code, output = verify_against(three_entries, "3:not-a-hash")
+    assert (code, "POSITION:HASH" in output) == (2, True)

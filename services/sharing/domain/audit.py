@@ -8,8 +8,9 @@ entry before it (`previous_hash`; the first stores `GENESIS_HASH`) and its own h
 where `canonical_json` is JSON with sorted keys, no insignificant whitespace, UTF-8, and
 timestamps in UTC ISO 8601 with microseconds. Changing any field of any entry, removing an
 entry from the middle, or reordering entries breaks the chain at the first entry affected.
-Removing entries from the *end* leaves a shorter valid chain: `attx audit verify` prints the
-head (position and hash) so an operator can anchor it elsewhere and compare later.
+Removing entries from the *end*, or rewriting the chain and rehashing every entry, leaves a
+valid chain: `attx audit verify` prints the head (position and hash) so an operator can keep
+it elsewhere, and `--recorded-head` checks a kept head against the chain later.
 
 Plain values in, plain values out: no database here.
 """
@@ -147,8 +148,39 @@ class ChainReport:
     broken: ChainBreak | None
 
 
-def verify_chain(entries: Iterable[ChainedEntry]) -> ChainReport:
-    """Walk entries in position order; report the first that is altered, missing or misplaced."""
+@dataclass(frozen=True)
+class RecordedHead:
+    """A head (position and hash) that `attx audit verify` printed once and someone kept."""
+
+    position: int
+    entry_hash: str
+
+
+def verify_chain(
+    entries: Iterable[ChainedEntry], *, recorded: RecordedHead | None = None
+) -> ChainReport:
+    """Walk entries in position order; report the first that is altered, missing or misplaced.
+
+    With a `recorded` head, also report a chain that no longer reaches it (entries removed
+    from its end) or holds another entry there (the chain rewritten and rehashed), which
+    the chain alone cannot show.
+    """
+    report = _walk(entries, recorded)
+    if report.broken is None and recorded is not None and report.head_position < recorded.position:
+        return ChainReport(
+            report.entries,
+            report.head_position,
+            report.head_hash,
+            ChainBreak(
+                recorded.position,
+                f"the chain ends at entry {report.head_position}, before the recorded head "
+                f"at {recorded.position}: entries were removed from its end",
+            ),
+        )
+    return report
+
+
+def _walk(entries: Iterable[ChainedEntry], recorded: RecordedHead | None) -> ChainReport:
     expected_position, previous, count = 1, GENESIS_HASH, 0
     for entry in entries:
         count += 1
@@ -198,6 +230,21 @@ def verify_chain(entries: Iterable[ChainedEntry]) -> ChainReport:
                     entry.position,
                     "its children index does not list exactly its children "
                     "(index rows were added or removed)",
+                ),
+            )
+        if (
+            recorded is not None
+            and entry.position == recorded.position
+            and entry.entry_hash != recorded.entry_hash
+        ):
+            return ChainReport(
+                count,
+                entry.position - 1,
+                previous,
+                ChainBreak(
+                    entry.position,
+                    "its hash is not the recorded head's (the chain was rewritten and "
+                    "rehashed from here or before)",
                 ),
             )
         previous = entry.entry_hash
