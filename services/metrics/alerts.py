@@ -14,9 +14,10 @@ the same transaction as the page and its cursor. So:
 
 Cost is kept to what a page touched: rates come from the week and year buckets summed
 in SQL (for a pupil outside DfE's headline ages, whom the buckets leave out, from every
-possible session of the register this year), and marks are read only for pupils whose page has a code that can start a run
-(N, O, G, E) or a withdrawn mark. Conditions older than `max_age_days` are not alerted:
-alerts are about now, so a back-filled term or a rebuild does not page anybody.
+possible session of this year's register), and marks are read only for pupils whose page
+has a code that can start a run (N, O, G, E) or a withdrawn mark. Conditions older than
+`max_age_days` are not alerted: alerts are about now, so a back-filled term or a rebuild
+does not page anybody.
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ def evaluate_page(
         register = [k for k in keys if k not in in_buckets]
         rates = _bucket_rates(connection, {k: enrolments[k].id for k in headline}, monday, options)
         rates |= _register_rates(connection, register, monday, options)
-        first = monday - dt.timedelta(weeks=options.spell_weeks - 1)
+        first, _ = _spell_weeks(monday, options)
         for key, (year_counts, spell) in rates.items():
             if spell is not None:
                 found = rules.low_recent_attendance(
