@@ -115,7 +115,7 @@ def accept_return(
     stored = repo.roll(urn)
     validate_return(
         parsed,
-        stored_roll={u: (p.entry_date, p.leaving_date) for u, p in stored.items()},
+        stored_roll=stored,
         today=today,
         problems=problems,
         school_dfe_number=school.dfe_number,
@@ -187,10 +187,11 @@ def remove_from_roll(
     pupil = repo.roll(urn).get(upn)
     if pupil is None:
         raise PupilNotOnRoll(f"No pupil {upn} is on the roll of school {urn}.")
+    first_entry = pupil.stays[0][0]
     _require_acting_for(
         school,
         principal,
-        DateRange(pupil.entry_date, max(pupil.entry_date, pupil.leaving_date or today)),
+        DateRange(first_entry, max(pupil.entry_date, pupil.leaving_date or today)),
     )
     return_id = str(uuid.uuid4())
     record = ReturnRecord(

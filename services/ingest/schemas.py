@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.ingest.store.models import ChangeRecord, ReturnRecord
-from shared.contracts.changes import Enrolment, Session
+from shared.contracts.changes import RollEntry, Session
 
 
 class ReplaceRange(BaseModel):
@@ -21,7 +21,7 @@ class ReplaceRange(BaseModel):
     to: dt.date
 
 
-class PupilIn(Enrolment):
+class PupilIn(RollEntry):
     """A pupil of the JSON roll (the school is the URN in the path)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 
 class Session(StrEnum):
@@ -33,8 +33,20 @@ class EnrolmentStatus(StrEnum):
     GUEST = "G"
 
 
-class Enrolment(BaseModel):
-    """A pupil on one school's roll, with the characteristics the census records."""
+class Stay(BaseModel):
+    """An earlier stay of a pupil on one school's roll: from entry to leaving, inclusive."""
+
+    entry_date: date
+    leaving_date: date
+
+
+STAYS_JSON: TypeAdapter[list[Stay]] = TypeAdapter(list[Stay])
+"""A list of stays as JSON: how ingest and metrics store `earlier_stays` in a column."""
+
+
+class RollEntry(BaseModel):
+    """A pupil on one school's roll for one stay, with the characteristics the census
+    records (a return lists a pupil who left and came back once per stay)."""
 
     school_urn: str
     upn: str
@@ -50,6 +62,26 @@ class Enrolment(BaseModel):
     enrolment_status: EnrolmentStatus
     entry_date: date
     leaving_date: date | None = None
+
+
+class Enrolment(RollEntry):
+    """A pupil on one school's roll, as stored and published: `entry_date` and
+    `leaving_date` are the latest stay, and a pupil who left and came back has the stays
+    before it in `earlier_stays`."""
+
+    earlier_stays: list[Stay] = Field(
+        default_factory=list,
+        description="Earlier stays at this school, oldest first, each ended before the next "
+        "began (a pupil who left and rejoined).",
+    )
+
+    @property
+    def stays(self) -> list[tuple[date, date | None]]:
+        """Every stay, oldest first: (entry date, leaving date or None while on roll)."""
+        earlier: list[tuple[date, date | None]] = [
+            (s.entry_date, s.leaving_date) for s in self.earlier_stays
+        ]
+        return [*earlier, (self.entry_date, self.leaving_date)]
 
 
 class EnrolmentUpserted(BaseModel):

@@ -19,6 +19,7 @@ from services.cli.demo.writers import (
     read_manifest,
     write_demo,
 )
+from services.ingest.domain.model import Pupil
 from services.ingest.domain.parsing import ParsedReturn, parse_csv, parse_ctf, parse_json
 from services.ingest.domain.problems import Problems
 from services.ingest.domain.rules import validate_return
@@ -61,7 +62,7 @@ def test_every_return_passes_ingests_parsers_and_rules_in_submission_order(
 ) -> None:
     out, generated = written
     dfe_numbers = {s.key: s.dfe_number for s in generated.population.schools}
-    stored: dict[str, dict[str, tuple[date, date | None]]] = {}
+    stored: dict[str, dict[str, Pupil]] = {}
     for entry in read_manifest(out):
         problems = Problems()
         parsed = _parse(out, entry, problems)
@@ -75,7 +76,7 @@ def test_every_return_passes_ingests_parsers_and_rules_in_submission_order(
         )
         assert not problems, (entry.path, problems.items[:5])
         assert len(parsed.marks) == entry.marks
-        roll.update({p.upn: (p.entry_date, p.leaving_date) for p in parsed.pupils})
+        roll.update({p.upn: p for p in parsed.pupils})
 
 
 def test_json_and_csv_register_returns_replace_their_term_and_ctf_ones_cannot(

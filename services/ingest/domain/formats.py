@@ -22,7 +22,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from xml.sax.saxutils import escape
 
@@ -52,6 +52,16 @@ ROLL_COLUMNS = (
 MARK_COLUMNS = ("upn", "date", "session", "code")
 
 
+def one_entry_per_stay(pupils: Iterable[Pupil]) -> Iterator[Pupil]:
+    """Each pupil as the JSON and CSV rolls list it: once per stay at the school."""
+    for p in pupils:
+        if not p.earlier_stays:
+            yield p
+            continue
+        for entry, leaving in p.stays:
+            yield replace(p, entry_date=entry, leaving_date=leaving, earlier_stays=())
+
+
 def pupil_json(pupil: Pupil) -> dict[str, object]:
     """One pupil as the JSON format writes it."""
     return {
@@ -75,7 +85,7 @@ def json_return(
 ) -> bytes:
     """A return in the native JSON format, UTF-8 encoded."""
     document: dict[str, object] = {
-        "pupils": [pupil_json(p) for p in pupils],
+        "pupils": [pupil_json(p) for p in one_entry_per_stay(pupils)],
         "marks": [
             {"upn": m.upn, "date": m.date.isoformat(), "session": m.session, "code": m.code}
             for m in marks
@@ -94,7 +104,7 @@ def roll_csv(pupils: Iterable[Pupil]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(ROLL_COLUMNS)
-    for p in pupils:
+    for p in one_entry_per_stay(pupils):
         writer.writerow(
             [
                 p.upn,
@@ -198,16 +208,19 @@ def _pupil_ctf(school: CtfSchool, pupil: Pupil, marks: Sequence[Mark]) -> str:
         out.append("<FSMhistory><FSMinstance>")
         out.append(_element("FSMstartDate", pupil.entry_date.isoformat()))
         out.append("</FSMinstance></FSMhistory>")
-    out.append("<SchoolHistory><School>")
-    out += [
-        _element("LEA", school.lea),
-        _element("Estab", school.estab),
-        _element("SchoolName", school.name),
-        _element("EntryDate", pupil.entry_date.isoformat()),
-    ]
-    if pupil.leaving_date:
-        out.append(_element("LeavingDate", pupil.leaving_date.isoformat()))
-    out.append("</School></SchoolHistory>")
+    out.append("<SchoolHistory>")
+    for entry, leaving in pupil.stays:  # a pupil who left and came back: one per stay
+        out += [
+            "<School>",
+            _element("LEA", school.lea),
+            _element("Estab", school.estab),
+            _element("SchoolName", school.name),
+            _element("EntryDate", entry.isoformat()),
+        ]
+        if leaving:
+            out.append(_element("LeavingDate", leaving.isoformat()))
+        out.append("</School>")
+    out.append("</SchoolHistory>")
     by_year: dict[int, list[Mark]] = defaultdict(list)
     for m in marks:
         by_year[academic_year(m.date)].append(m)

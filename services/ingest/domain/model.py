@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from shared.contracts.changes import Enrolment, EnrolmentStatus, SenProvision
+from shared.contracts.changes import Enrolment, EnrolmentStatus, SenProvision, Stay
 
 SESSIONS = ("AM", "PM")
 
@@ -33,10 +33,22 @@ class Pupil:
     entry_date: date
     leaving_date: date | None = None
     upn_temporary: bool = False
+    earlier_stays: tuple[tuple[date, date], ...] = ()
+    """Stays before the latest (entry, leaving), oldest first: a pupil who left and
+    came back."""
+
+    @property
+    def stays(self) -> tuple[tuple[date, date | None], ...]:
+        """Every stay, oldest first: (entry date, leaving date or None while on roll)."""
+        return (*self.earlier_stays, (self.entry_date, self.leaving_date))
 
     def on_roll(self, day: date) -> bool:
         """Whether the pupil is on the school's roll on `day` (entry and leaving days count)."""
-        return self.entry_date <= day and (self.leaving_date is None or day <= self.leaving_date)
+        return on_roll(self.stays, day)
+
+    def on_roll_between(self, start: date, end: date) -> bool:
+        """Whether the pupil is on the school's roll on any day from `start` to `end`."""
+        return any(lo <= end and (hi is None or hi >= start) for lo, hi in self.stays)
 
     def to_enrolment(self, school_urn: str) -> Enrolment:
         """The contract shape of this roll entry, as the change feed publishes it."""
@@ -55,6 +67,7 @@ class Pupil:
             enrolment_status=self.enrolment_status,
             entry_date=self.entry_date,
             leaving_date=self.leaving_date,
+            earlier_stays=[Stay(entry_date=lo, leaving_date=hi) for lo, hi in self.earlier_stays],
         )
 
     @classmethod
@@ -74,7 +87,16 @@ class Pupil:
             entry_date=enrolment.entry_date,
             leaving_date=enrolment.leaving_date,
             upn_temporary=enrolment.upn_temporary,
+            earlier_stays=tuple((s.entry_date, s.leaving_date) for s in enrolment.earlier_stays),
         )
+
+
+def on_roll(stays: tuple[tuple[date, date | None], ...], day: date) -> bool:
+    """Whether `day` falls in one of the stays (entry and leaving days count)."""
+    if len(stays) == 1:  # nearly every pupil; asked once per pupil-day of a return
+        lo, hi = stays[0]
+        return lo <= day and (hi is None or day <= hi)
+    return any(lo <= day and (hi is None or day <= hi) for lo, hi in stays)
 
 
 class Mark(NamedTuple):

@@ -248,7 +248,8 @@ class _RecordReader:
             enrolment_status=status,
             entry_date=entry,
             leaving_date=leaving,
-            **names,
+            legal_surname=names["legal_surname"],
+            legal_forename=names["legal_forename"],
         )
 
 
@@ -610,7 +611,7 @@ def _ctf_pupil(
     sex = _text(element, "Sex") or _text(element, "Gender")
     sen_entries = element.findall("SENhistory/SEN")
     sen = _text(sen_entries[-1], "SENprovision") if sen_entries else "N"
-    school = _own_school_history(element, parsed.source_dfe_number)
+    stays = _own_school_history(element, parsed.source_dfe_number)
     fsm = False
     for instance in element.findall("FSMhistory/FSMinstance"):
         end = reader.dates(_text(instance, "FSMendDate"))
@@ -626,14 +627,20 @@ def _ctf_pupil(
         "ethnicity": _text(element, "Ethnicity"),
         "enrolment_status": _text(element, "EnrolStatus") or "C",
         "sen_provision": sen,
-        "entry_date": _text(school, "EntryDate") if school is not None else None,
-        "leaving_date": _text(school, "LeavingDate") if school is not None else None,
     }
-    pupil = reader.pupil(raw, where, fsm=fsm)
-    if pupil is None:
+    # One roll entry per stay at the school (a pupil who left and came back has two).
+    dates = [(_text(s, "EntryDate"), _text(s, "LeavingDate")) for s in stays] or [(None, None)]
+    read = [
+        reader.pupil({**raw, "entry_date": entry, "leaving_date": leaving}, where, fsm=fsm)
+        for entry, leaving in dates
+    ]
+    pupils = [p for p in read if p is not None]
+    if len(pupils) != len(read):
         return
-    parsed.pupils.append(pupil)
-    parsed.pupil_refs.append(index)
+    for pupil in pupils:
+        parsed.pupils.append(pupil)
+        parsed.pupil_refs.append(index)
+    upn = pupils[0].upn
     for y, year in enumerate(element.findall("Attendance/YearData"), 1):
         for s, sessions in enumerate(year.findall("AttendSessions"), 1):
             block_path = f"{path}/Attendance/YearData[{y}]/AttendSessions[{s}]"
@@ -647,7 +654,7 @@ def _ctf_pupil(
                 continue
             block = len(blocks)
             blocks.append(f"{block_path}/AttendanceMarks")
-            _ctf_marks(pupil.upn, start, marks, block, blocks, parsed, reader)
+            _ctf_marks(upn, start, marks, block, blocks, parsed, reader)
 
 
 def _at(path: str) -> Callable[[str], str]:
@@ -655,13 +662,16 @@ def _at(path: str) -> Callable[[str], str]:
     return lambda _field: path
 
 
-def _own_school_history(element: Element, dfe_number: str | None) -> Element | None:
-    """The SchoolHistory entry of the school sending the file (the last one if unclear)."""
+def _own_school_history(element: Element, dfe_number: str | None) -> list[Element]:
+    """The SchoolHistory entries of the school sending the file, one per stay (the last
+    entry if none is clearly its own)."""
     schools = element.findall("SchoolHistory/School")
-    for school in schools:
-        if dfe_number and f"{_text(school, 'LEA')}{_text(school, 'Estab')}" == dfe_number:
-            return school
-    return schools[-1] if schools else None
+    own = [
+        school
+        for school in schools
+        if dfe_number and f"{_text(school, 'LEA')}{_text(school, 'Estab')}" == dfe_number
+    ]
+    return own or schools[-1:]
 
 
 def _ctf_marks(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from services.ingest.domain.model import Pupil, on_roll
 from services.ingest.domain.parsing import MarkRow, ParsedReturn
 from services.ingest.domain.problems import Problems
 from shared.codes import ALL_CODES, lookup
@@ -27,15 +29,17 @@ class QualityWarning:
 def validate_return(
     parsed: ParsedReturn,
     *,
-    stored_roll: Mapping[str, tuple[date, date | None]],
+    stored_roll: Mapping[str, Pupil],
     today: date,
     problems: Problems,
     school_dfe_number: str | None = None,
 ) -> None:
     """Check the cross-record rules; sorts and de-duplicates `parsed.marks` in place.
 
-    `stored_roll` maps each UPN already on this school's stored roll to its entry and
-    leaving dates; a pupil in this return's roll replaces the stored entry.
+    `stored_roll` is this school's stored roll by UPN. A pupil listed more than once in
+    the return (stays that do not overlap: a pupil who left and came back) becomes one
+    roll entry with its earlier stays; each is then joined with the stored stays it does
+    not overlap (`with_stored_stays`), and `parsed.pupils` holds the result.
     """
     if (
         parsed.source_dfe_number
@@ -48,23 +52,22 @@ def validate_return(
             f"the CTF comes from {parsed.source_dfe_number}, but this school's DfE "
             f"number is {school_dfe_number}",
         )
-    seen_pupils: dict[str, int] = {}
-    roll = dict(stored_roll)
+    listed: dict[str, list[tuple[Pupil, int]]] = {}
     for pupil, ref in zip(parsed.pupils, parsed.pupil_refs, strict=True):
-        if pupil.upn in seen_pupils:
-            problems.add(
-                parsed.locate_pupil(ref, "upn"),
-                "pupil_duplicate",
-                f"{pupil.upn} appears twice in the roll",
-            )
-        seen_pupils[pupil.upn] = ref
+        listed.setdefault(pupil.upn, []).append((pupil, ref))
         if pupil.date_of_birth > today:
             problems.add(
                 parsed.locate_pupil(ref, "date_of_birth"),
                 "date_in_future",
                 "date_of_birth is in the future",
             )
-        roll[pupil.upn] = (pupil.entry_date, pupil.leaving_date)
+    pupils, refs = [], []
+    for upn, entries in listed.items():
+        pupil, ref = _one_entry(upn, entries, parsed, problems)
+        pupils.append(with_stored_stays(pupil, stored_roll.get(upn)))
+        refs.append(ref)
+    parsed.pupils[:], parsed.pupil_refs[:] = pupils, refs
+    roll = {upn: p.stays for upn, p in stored_roll.items()} | {p.upn: p.stays for p in pupils}
     if parsed.replace_range and parsed.replace_range.end > today:
         problems.add("replace_range", "date_in_future", "replace_range ends in the future")
     # Sorting puts the sessions of one pupil together, so conflicting duplicates are
@@ -89,13 +92,13 @@ def validate_return(
                 continue
         else:
             # A new (pupil, day): check the day once for both of its sessions.
-            dates = roll.get(upn)
-            if dates is None:
+            stays = roll.get(upn)
+            if stays is None:
                 problem = (
                     "pupil_not_on_roll",
                     "is not on this school's roll (send the pupil in the roll)",
                 )
-            elif dates[0] <= day and (dates[1] is None or day <= dates[1]):
+            elif on_roll(stays, day):
                 problem = None
             else:
                 problem = ("pupil_not_on_roll_on_date", f"is not on roll on {day.isoformat()}")
@@ -114,6 +117,69 @@ def validate_return(
             problems.add(parsed.locate(ref, "upn"), problem[0], f"{upn} {problem[1]}")
         keep(mark)
     parsed.marks[:] = kept
+
+
+def _same_stay(a: Pupil, b: Pupil) -> bool:
+    """Whether the latest stays of two roll entries share a day."""
+    return a.entry_date <= (b.leaving_date or date.max) and b.entry_date <= (
+        a.leaving_date or date.max
+    )
+
+
+def _one_entry(
+    upn: str, entries: list[tuple[Pupil, int]], parsed: ParsedReturn, problems: Problems
+) -> tuple[Pupil, int]:
+    """The return's roll entries of one pupil as one entry: the latest stay's, with the
+    stays before it. Entries whose stays overlap are refused (listed twice)."""
+    if len(entries) == 1:
+        return entries[0]
+    entries = sorted(entries, key=lambda e: e[0].entry_date)
+    overlapping = False
+    for (a, _), (b, ref) in itertools.pairwise(entries):
+        if _same_stay(a, b):
+            overlapping = True
+            problems.add(
+                parsed.locate_pupil(ref, "upn"),
+                "pupil_duplicate",
+                f"{upn} appears twice in the roll with overlapping stays (from "
+                f"{a.entry_date.isoformat()} and from {b.entry_date.isoformat()}); list a "
+                "pupil once per stay, each ending before the next begins",
+            )
+    latest, ref = entries[-1]
+    if overlapping:
+        return latest, ref
+    earlier = tuple((p.entry_date, p.leaving_date) for p, _ in entries[:-1] if p.leaving_date)
+    return replace(latest, earlier_stays=earlier), ref
+
+
+def with_stored_stays(pupil: Pupil, stored: Pupil | None) -> Pupil:
+    """The return's roll entry of a pupil, keeping every stored stay that none of its
+    stays overlaps: a pupil who left and came back keeps the earlier stay, and a return
+    about an earlier stay keeps the later one. A stored stay the return overlaps is
+    replaced by it (a corrected entry or leaving date). The latest stay is the entry's
+    own; the return's characteristics replace the stored ones."""
+    if stored is None:
+        return pupil
+    if not stored.earlier_stays and _same_stay(stored, pupil):
+        return pupil  # the common case: the same stay again, or its dates corrected
+
+    def overlaps(lo: date, hi: date | None) -> bool:
+        return any(lo <= (h or date.max) and (hi or date.max) >= low for low, h in pupil.stays)
+
+    stays = sorted(
+        [*pupil.stays, *((lo, hi) for lo, hi in stored.stays if not overlaps(lo, hi))],
+        key=lambda stay: stay[0],
+    )
+    if len(stays) == len(pupil.stays):
+        return pupil
+    *earlier, (entry, leaving) = stays
+    # Only the latest stay can be open: an open stay before another would overlap it.
+    return replace(
+        pupil,
+        entry_date=entry,
+        leaving_date=leaving,
+        earlier_stays=tuple((lo, hi) for lo, hi in earlier if hi is not None),
+    )
 
 
 class _CodesInForce:
@@ -152,9 +218,7 @@ def pupils_without_marks_warning(parsed: ParsedReturn) -> QualityWarning | None:
     missing = sorted(
         p.upn
         for p in parsed.pupils
-        if p.upn not in marked
-        and p.entry_date <= covered.end
-        and (p.leaving_date is None or p.leaving_date >= covered.start)
+        if p.upn not in marked and p.on_roll_between(covered.start, covered.end)
     )
     if not missing:
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shared.db import new_registry
@@ -80,6 +80,11 @@ class EnrolmentRecord(IngestTable, table=True):
     enrolment_status: str = Field(max_length=1)
     entry_date: dt.date
     leaving_date: dt.date | None = None
+    earlier_stays: str = Field(
+        default="[]",
+        sa_column=Column(Text, nullable=False, server_default="[]"),
+        description="Stays before the latest, oldest first (JSON, `STAYS_JSON`).",
+    )
     return_id: str = Field(max_length=36)
 
 

@@ -56,7 +56,7 @@ from sqlmodel import Session
 from services.ingest.domain.model import DateRange, Pupil
 from services.ingest.domain.parsing import MarkRow
 from services.ingest.store.models import ChangeRecord, EnrolmentRecord, MarkRecord, ReturnRecord
-from shared.contracts.changes import EnrolmentStatus, SenProvision
+from shared.contracts.changes import STAYS_JSON, EnrolmentStatus, SenProvision, Stay
 
 FEED_LOCK = 0x1A77_0001
 """The advisory lock key serialising sequence assignment across schools (PostgreSQL)."""
@@ -179,6 +179,7 @@ class IngestRepository:
                 entry_date=r["entry_date"],
                 leaving_date=r["leaving_date"],
                 upn_temporary=bool(r["upn_temporary"]),
+                earlier_stays=_stays(r["earlier_stays"]),
             )
             for r in rows
         }
@@ -614,8 +615,15 @@ def _enrolment_row(urn: str, p: Pupil, return_id: str) -> dict[str, object]:
         "enrolment_status": p.enrolment_status.value,
         "entry_date": p.entry_date,
         "leaving_date": p.leaving_date,
+        "earlier_stays": STAYS_JSON.dump_json(
+            [Stay(entry_date=lo, leaving_date=hi) for lo, hi in p.earlier_stays]
+        ).decode(),
         "return_id": return_id,
     }
+
+
+def _stays(stored: str) -> tuple[tuple[date, date], ...]:
+    return tuple((s.entry_date, s.leaving_date) for s in STAYS_JSON.validate_json(stored))
 
 
 def warnings_json(warnings: Iterable[object]) -> str:
