@@ -156,11 +156,7 @@ def _register_figures(
 def _current_enrolment(
     rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]], as_of: dt.date
 ) -> tuple[EnrolmentRow, EnrolmentAccess] | None:
-    on_roll = [
-        (r, a)
-        for r, a in rows
-        if r.entry_date <= as_of and (r.leaving_date is None or r.leaving_date >= as_of)
-    ]
+    on_roll = [(r, a) for r, a in rows if r.on_roll(as_of)]
     pool = on_roll or list(rows)
     return max(pool, key=lambda p: p[0].entry_date) if pool else None
 
@@ -204,7 +200,7 @@ def children_figures(
     """Attendance of these children (in this order) over their windows, as of a day."""
     enrolled: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]] = {}
     for r in repo.enrolments([], or_upns=upns):
-        access = reach.access(r.upn, r.school_urn, r.entry_date, r.leaving_date)
+        access = reach.access(r.upn, r.school_urn, r.stays)
         if access is not None:
             enrolled.setdefault(r.upn, []).append((r, access))
     pairs = [(r, a) for rows in enrolled.values() for r, a in rows]

@@ -262,7 +262,7 @@ def visible_enrolments(
     rows = repo.enrolments(reach.school_urns, or_upns=reach.upns, upn=upn, filters=filters)
     out = []
     for r in rows:
-        access = reach.access(r.upn, r.school_urn, r.entry_date, r.leaving_date)
+        access = reach.access(r.upn, r.school_urn, r.stays)
         if access is not None and limit_to is not None:
             access = within(access, limit_to.get(r.school_urn, []))
         if access is not None:

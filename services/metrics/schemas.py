@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.changes import Stay
+
 Count = int | Literal["c"]
 Rate = float | Literal["c"] | None
 
@@ -138,6 +140,9 @@ class PupilPublic(BaseModel):
     ethnicity_group: str | None = None
     entry_date: dt.date | None = None
     leaving_date: dt.date | None = None
+    earlier_stays: list[Stay] | None = Field(
+        default=None, description="Stays before this one, for a pupil who left and came back."
+    )
     measures: PupilMeasures | None = None
     early_warnings: list[FlagPublic] | None = Field(
         default=None, description="Present when at_risk was asked about."
@@ -173,6 +178,9 @@ class EnrolmentAttendance(BaseModel):
     school_urn: str
     entry_date: dt.date | None = None
     leaving_date: dt.date | None = None
+    earlier_stays: list[Stay] | None = Field(
+        default=None, description="Stays before this one, for a pupil who left and came back."
+    )
     marks: list[MarkPublic] = Field(default_factory=list)
     weeks: list[WeekAttendance] = Field(default_factory=list)
     measures: PupilMeasures | None = None

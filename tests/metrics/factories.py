@@ -17,6 +17,7 @@ from shared.contracts.changes import (
     MarkWithdrawn,
     SenProvision,
     Session,
+    Stay,
 )
 
 _sequence = count(1)
@@ -34,6 +35,8 @@ def enrolment(
     fsm_eligible: bool = False,
     ethnicity: str = "WBRI",
     entry_date: dt.date = dt.date(2023, 9, 1),
+    leaving_date: dt.date | None = None,
+    earlier_stays: tuple[tuple[dt.date, dt.date], ...] = (),
     status: str = "C",
 ) -> EnrolmentUpserted:
     return EnrolmentUpserted(
@@ -52,6 +55,8 @@ def enrolment(
             ethnicity=ethnicity,
             enrolment_status=EnrolmentStatus(status),
             entry_date=entry_date,
+            leaving_date=leaving_date,
+            earlier_stays=[Stay(entry_date=lo, leaving_date=hi) for lo, hi in earlier_stays],
         ),
     )
 

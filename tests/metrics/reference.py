@@ -64,7 +64,11 @@ def _counted(e: Enrolment, day: dt.date) -> bool:
     half_end = dt.date(start_year + 1, 7, 31)
     if age == 15 and half_start <= day <= half_end:
         return False
-    return not half_start <= e.entry_date <= half_end
+    # Each stay of a pupil who left and came back is its own enrolment: the rule asks of
+    # the stay the day belongs to (a day before every stay: the first).
+    begun = [entry for entry, _ in e.stays if entry <= day]
+    entry = begun[-1] if begun else e.stays[0][0]
+    return not half_start <= entry <= half_end
 
 
 @dataclass

@@ -143,6 +143,27 @@ def test_an_enrolment_first_starting_in_the_second_half_of_summer_is_excluded(
     assert measures(engine) == {}
 
 
+def test_a_stay_begun_in_the_second_half_of_summer_is_excluded_but_not_the_earlier_one(
+    engine: Engine,
+) -> None:
+    # DfE counts each stay of a pupil who left and came back as its own enrolment.
+    june = school_days(dt.date(2024, 6, 3), dt.date(2024, 6, 7))
+    apply(
+        engine,
+        [
+            enrolment(
+                "A1",
+                entry_date=dt.date(2024, 6, 3),
+                earlier_stays=((dt.date(2023, 9, 1), dt.date(2024, 3, 28)),),
+            ),
+            *marks_for("A1", AUTUMN_WEEK, "/"),
+            *marks_for("A1", june, "I"),
+        ],
+    )
+    (total,) = measures(engine).values()
+    assert (total.counts.possible, total.counts.overall) == (10, 0)
+
+
 def test_a_mid_year_joiner_counts_from_the_sessions_it_has(engine: Engine) -> None:
     days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
     apply(engine, [enrolment("A1", entry_date=dt.date(2024, 1, 8)), *marks_for("A1", days, "/")])
@@ -243,16 +264,18 @@ def feeds(draw: st.DrawFn) -> list[list[Change]]:
     for i in range(pupils):
         upn = f"P{i}"
         age = draw(st.integers(3, 16))
+        entry = draw(
+            st.sampled_from([dt.date(2023, 9, 1), dt.date(2024, 1, 8), dt.date(2024, 6, 10)])
+        )
+        # Some later joiners were on roll in the autumn too: they left and came back.
+        autumn = ((dt.date(2023, 9, 1), dt.date(2023, 12, 20)),)
         first.append(
             enrolment(
                 upn,
                 school_urn=draw(st.sampled_from(["100001", "100002"])),
                 date_of_birth=dt.date(2023 - age, draw(st.integers(1, 12)), 1),
-                entry_date=draw(
-                    st.sampled_from(
-                        [dt.date(2023, 9, 1), dt.date(2024, 1, 8), dt.date(2024, 6, 10)]
-                    )
-                ),
+                entry_date=entry,
+                earlier_stays=draw(st.sampled_from([(), autumn])) if entry.month < 9 else (),
                 nc_year=draw(st.sampled_from(["1", "6", "11"])),
                 sen_provision=draw(st.sampled_from("NKE")),
                 fsm_eligible=draw(st.booleans()),

@@ -273,7 +273,11 @@ def pupil_attendance(
         e = v.row
         shown: dict[str, Any] = {}
         if v.access.sees(PupilField.ENROLMENT):
-            shown |= {"entry_date": e.entry_date, "leaving_date": e.leaving_date}
+            shown |= {
+                "entry_date": e.entry_date,
+                "leaving_date": e.leaving_date,
+                "earlier_stays": e.earlier_stays,
+            }
         if v.access.sees(PupilField.ATTENDANCE):
             marks = [
                 (d, s, c)

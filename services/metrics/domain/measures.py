@@ -16,7 +16,7 @@ The rules (DfE *Pupil absence statistics: methodology*, as this project reads it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -47,6 +47,18 @@ COUNT_COLUMNS: tuple[str, ...] = (*RATE_COLUMNS, *DFE_REASONS)
 def in_headline_ages(date_of_birth: date, year: int) -> bool:
     """Whether a pupil is 5 to 15 on 31 August before academic year `year`."""
     return HEADLINE_MIN_AGE <= age_on_31_august_before(date_of_birth, year) <= HEADLINE_MAX_AGE
+
+
+def stay_entry(entries: Sequence[date], day: date) -> date:
+    """Of the entry dates of an enrolment's stays (oldest first), the one of the stay
+    `day` belongs to: the latest begun by then (the first for a day before it). DfE
+    counts each stay of a pupil who left and came back as its own enrolment, so the
+    late-summer rule asks of the stay."""
+    entry = entries[0]
+    for later in entries[1:]:
+        if later <= day:
+            entry = later
+    return entry
 
 
 def counts_toward_headline(date_of_birth: date, entry_date: date, day: date) -> bool:

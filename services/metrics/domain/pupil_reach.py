@@ -2,8 +2,8 @@
 caller may see, and why.
 
 Following docs/access-policy.md ("How a data service applies Reach"): an enrolment (a
-pupil `upn` on the roll of school `urn` from its entry date to its leaving date) is seen
-on the days of
+pupil `upn` on the roll of school `urn` from its entry date to its leaving date, over
+each stay of a pupil who left and came back) is seen on the days of
 
 - a `schools[]` window of that school, intersected with the enrolment's own dates; and
 - a `children[]` window of that UPN (at any school when its `schools` is null, otherwise
@@ -138,21 +138,25 @@ class PupilReach:
         return [g for g, _ in self._children.get(upn, [])]
 
     def access(
-        self, upn: str, school_urn: str, entry_date: dt.date, leaving_date: dt.date | None
+        self, upn: str, school_urn: str, stays: Sequence[tuple[dt.date, dt.date | None]]
     ) -> EnrolmentAccess | None:
-        """What may be seen of this enrolment, or None if nothing (not found)."""
-        enrolled = _span(entry_date, leaving_date)
+        """What may be seen of this enrolment over its stays (entry, leaving or None),
+        or None if nothing (not found): never a day between two stays."""
+        enrolled = [_span(lo, hi) for lo, hi in stays]
         found: list[Grant] = []
+
+        def grant(g: Grant, window: Span) -> None:
+            for stay in enrolled:
+                if (span := _meet(window, stay)) is not None:
+                    found.append(Grant(span, g.fields, g.legal_basis, g.episode_id, g.category))
+
         for g in self._schools.get(school_urn, []):
-            if (span := _meet(g.span, enrolled)) is not None:
-                found.append(Grant(span, g.fields, g.legal_basis, g.episode_id, g.category))
+            grant(g, g.span)
         for g, at in self._children.get(upn, []):
             windows = [g.span] if at is None else at.get(school_urn, [])
             for w in windows:
-                inner = _meet(g.span, w)
-                span = _meet(inner, enrolled) if inner is not None else None
-                if span is not None:
-                    found.append(Grant(span, g.fields, g.legal_basis, g.episode_id, g.category))
+                if (inner := _meet(g.span, w)) is not None:
+                    grant(g, inner)
         return EnrolmentAccess(tuple(found)) if found else None
 
 
@@ -172,7 +176,7 @@ def within(
 F = PupilField
 COLUMNS_BY_FIELD: dict[PupilField, tuple[str, ...]] = {
     F.IDENTITY: ("legal_surname", "legal_forename", "date_of_birth"),
-    F.ENROLMENT: ("nc_year", "entry_date", "leaving_date"),
+    F.ENROLMENT: ("nc_year", "entry_date", "leaving_date", "earlier_stays"),
     F.GENDER: ("gender",),
     F.FSM: ("fsm_eligible",),
     F.SEN: ("sen_provision",),

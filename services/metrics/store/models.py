@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shared.db import new_registry
@@ -41,7 +41,7 @@ class FeedCursor(MetricsTable, table=True):
 
 
 class Enrolment(MetricsTable, table=True):
-    """A pupil on one school's roll (one row per school and UPN)."""
+    """A pupil on one school's roll (one row per school and UPN, whatever its stays)."""
 
     __tablename__ = "enrolment"
     __table_args__ = (UniqueConstraint("school_urn", "upn"),)
@@ -62,6 +62,12 @@ class Enrolment(MetricsTable, table=True):
     enrolment_status: str = Field(max_length=1)
     entry_date: dt.date
     leaving_date: dt.date | None = None
+    earlier_stays: str = Field(
+        default="[]",
+        sa_column=Column(Text, nullable=False, server_default="[]"),
+        description="Stays before the latest (a pupil who left and came back), oldest "
+        "first (JSON, `STAYS_JSON`).",
+    )
 
 
 class Mark(MetricsTable, table=True):

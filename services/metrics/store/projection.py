@@ -6,8 +6,8 @@ nothing counted twice. Register marks are written first; then every day they tou
 is recounted from the marks, and every week and academic year holding such a day is
 re-summed from its days; an academic year moves by the difference of its changed days
 (re-summing ~190 days per pupil for each daily return would read the whole day table).
-An enrolment whose date of birth or entry date changes (or that arrives after its
-marks) has all its buckets rebuilt, since those decide which sessions count.
+An enrolment whose date of birth or the entry date of a stay changes (or that arrives
+after its marks) has all its buckets rebuilt, since those decide which sessions count.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from services.metrics.domain.measures import (
     COUNT_COLUMNS,
     count_marks,
     counts_toward_headline,
+    stay_entry,
 )
 from services.metrics.store.models import (
     Enrolment,
@@ -37,6 +38,7 @@ from services.metrics.store.models import (
 )
 from services.metrics.store.sql import chunks, upsert
 from shared.contracts.changes import (
+    STAYS_JSON,
     ChangePage,
     EnrolmentRemoved,
     EnrolmentUpserted,
@@ -123,17 +125,25 @@ def _upsert_enrolment(connection: Connection, change: EnrolmentUpserted) -> bool
         "enrolment_status": e.enrolment_status.value,
         "entry_date": e.entry_date,
         "leaving_date": e.leaving_date,
+        "earlier_stays": STAYS_JSON.dump_json(e.earlier_stays).decode(),
     }
     existing = connection.execute(
-        select(enrolment_t.c.id, enrolment_t.c.date_of_birth, enrolment_t.c.entry_date).where(
-            enrolment_t.c.school_urn == e.school_urn, enrolment_t.c.upn == e.upn
-        )
+        select(
+            enrolment_t.c.id,
+            enrolment_t.c.date_of_birth,
+            enrolment_t.c.entry_date,
+            enrolment_t.c.earlier_stays,
+        ).where(enrolment_t.c.school_urn == e.school_urn, enrolment_t.c.upn == e.upn)
     ).first()
     if existing is None:
         connection.execute(enrolment_t.insert().values(**values))
         return True
     connection.execute(update(enrolment_t).where(enrolment_t.c.id == existing.id).values(**values))
-    return bool(existing.date_of_birth != e.date_of_birth or existing.entry_date != e.entry_date)
+    entries = [s.entry_date for s in STAYS_JSON.validate_json(existing.earlier_stays)]
+    return bool(
+        existing.date_of_birth != e.date_of_birth
+        or [*entries, existing.entry_date] != [stay[0] for stay in e.stays]
+    )
 
 
 def _remove_enrolment(connection: Connection, key: PupilKey) -> None:
@@ -185,7 +195,11 @@ def _flush_marks(connection: Connection, pending: _Pending) -> None:
 class _Known:
     id: int
     date_of_birth: dt.date
-    entry_date: dt.date
+    entries: tuple[dt.date, ...]
+    """The entry date of each stay, oldest first."""
+
+    def counts_toward_headline(self, day: dt.date) -> bool:
+        return counts_toward_headline(self.date_of_birth, stay_entry(self.entries, day), day)
 
 
 def _known_enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilKey, _Known]:
@@ -201,10 +215,13 @@ def _known_enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[
                     enrolment_t.c.upn,
                     enrolment_t.c.date_of_birth,
                     enrolment_t.c.entry_date,
+                    enrolment_t.c.earlier_stays,
                 ).where(enrolment_t.c.school_urn == urn, enrolment_t.c.upn.in_(part))
             )
             for row in rows:
-                found[(urn, row.upn)] = _Known(row.id, row.date_of_birth, row.entry_date)
+                earlier = STAYS_JSON.validate_json(row.earlier_stays)
+                entries = (*(s.entry_date for s in earlier), row.entry_date)
+                found[(urn, row.upn)] = _Known(row.id, row.date_of_birth, entries)
     return found
 
 
@@ -265,8 +282,7 @@ def _recount(connection: Connection, pending: _Pending) -> None:
     by_id = {k.id: k for k in known.values()}
     rows: list[dict[str, Any]] = []
     for (enrolment_id, day), day_marks in marks.items():
-        e = by_id[enrolment_id]
-        if not counts_toward_headline(e.date_of_birth, e.entry_date, day):
+        if not by_id[enrolment_id].counts_toward_headline(day):
             continue
         counts = count_marks(day_marks)
         if counts.possible:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -47,6 +48,7 @@ from services.metrics.domain.measures import (
 from services.metrics.domain.reach import Slice
 from services.metrics.store.projection import day_t, enrolment_t, mark_t, week_t, year_t
 from services.metrics.store.sql import one_of, values_table
+from shared.contracts.changes import STAYS_JSON, Stay
 
 GROUP_COLUMNS = {
     "school": "school_urn",
@@ -80,6 +82,17 @@ class EnrolmentRow:
     enrolment_status: str
     entry_date: dt.date
     leaving_date: dt.date | None
+    earlier_stays: tuple[Stay, ...] = ()
+
+    @cached_property
+    def stays(self) -> tuple[tuple[dt.date, dt.date | None], ...]:
+        """Every stay on the roll, oldest first: (entry, leaving or None while on roll)."""
+        earlier = tuple((s.entry_date, s.leaving_date) for s in self.earlier_stays)
+        return (*earlier, (self.entry_date, self.leaving_date))
+
+    def on_roll(self, day: dt.date) -> bool:
+        """Whether `day` falls in one of the stays."""
+        return any(lo <= day and (hi is None or day <= hi) for lo, hi in self.stays)
 
 
 def _value(v: Any) -> str:
@@ -284,7 +297,15 @@ class MetricsRepository:
             stmt = stmt.where(
                 column == (value == "true") if name == "fsm_eligible" else column == value
             )
-        return [EnrolmentRow(**row._mapping) for row in self.connection.execute(stmt)]
+        return [
+            EnrolmentRow(
+                **{
+                    **row._mapping,
+                    "earlier_stays": tuple(STAYS_JSON.validate_json(row.earlier_stays)),
+                }
+            )
+            for row in self.connection.execute(stmt)
+        ]
 
     def _ranges(self, rows: list[tuple[int, int, str, dt.date, dt.date]]) -> CTE:
         """Ranges (key number, enrolment, bucket kind, first and last date) as a table."""
