@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -165,29 +165,74 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted({m.upper() for ops in candidates for m in ops if m in _OPERATIONS})
 
 
-class RejectNulBytes:
-    """ASGI middleware: a NUL byte in the path or query is refused with a 400 problem.
+# A JSON string escape of NUL (\u0000) not itself escaped (an even run of backslashes
+# before it): a raw NUL byte is already invalid JSON.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+JSON_BODY_CHECKED_UP_TO = 1 << 20
+"""JSON bodies up to this size are read whole and checked for NUL before the app sees
+them (every API request body; ingest's streamed returns check their own fields)."""
 
-    No identifier, date or filter legitimately holds one, and PostgreSQL text cannot
-    store one: left alone it would surface as a database error (a 500).
+
+class RejectNulBytes:
+    """ASGI middleware: a NUL byte in the path, the query or a JSON body of up to
+    `JSON_BODY_CHECKED_UP_TO` bytes is refused with a 400 problem.
+
+    No identifier, date, name or filter legitimately holds one, and PostgreSQL text
+    cannot store or compare one: left alone it would surface as a database error (500).
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            query = unquote_to_bytes(scope.get("query_string", b""))
-            if b"\x00" in query or "\x00" in scope.get("path", ""):
-                response = problem_response(
-                    400,
-                    detail="The request's path or query contains a NUL byte.",
-                    instance=scope.get("path", "").replace("\x00", ""),
-                    kind="malformed-request",
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = unquote_to_bytes(scope.get("query_string", b""))
+        if b"\x00" in query or "\x00" in scope.get("path", ""):
+            await self._refuse(scope, receive, send, "The request's path or query")
+            return
+        if not _small_json(scope):
+            await self.app(scope, receive, send)
+            return
+        messages, body = [], b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        if _JSON_NUL.search(body):
+            await self._refuse(scope, receive, send, "The request body")
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            # The body as it came, then whatever the client sends next (a disconnect).
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, where: str) -> None:
+        response = problem_response(
+            400,
+            detail=f"{where} contains a NUL byte.",
+            instance=scope.get("path", "").replace("\x00", ""),
+            kind="malformed-request",
+        )
+        await response(scope, receive, send)
+
+
+def _small_json(scope: Scope) -> bool:
+    headers = dict(scope.get("headers", []))
+    media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    length = headers.get(b"content-length", b"")
+    return (
+        media_type.endswith(b"json") and length.isdigit() and int(length) <= JSON_BODY_CHECKED_UP_TO
+    )
 
 
 def install_problem_handlers(

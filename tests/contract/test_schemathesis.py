@@ -61,7 +61,10 @@ STATE_DEPENDENT_BODIES = {
 
 
 def _holds_nul(value: Any) -> bool:
-    # A repeated parameter arrives as a list; str() of a list escapes the NUL it holds.
+    # A repeated parameter arrives as a list, a body as dicts and lists; str() of either
+    # escapes the NUL it holds.
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
     if isinstance(value, list | tuple):
         return any(_holds_nul(item) for item in value)
     return "\x00" in str(value)
@@ -71,9 +74,11 @@ def _excluded_checks(case: Any) -> list[Any]:
     """Where schema-valid data may rightly be refused, acceptance of it is not asked.
 
     Cursors are opaque tokens the service issued: a forged one is a client error (422).
-    A NUL byte in a path or query is refused at every service's edge (400): no value holds one.
+    A NUL byte in a path, a query or a JSON body is refused at every service's edge (400):
+    no value holds one.
     """
-    sent = [*(case.query or {}).values(), *(case.path_parameters or {}).values()]
+    body = case.body if isinstance(case.body, dict | list) else None
+    sent = [*(case.query or {}).values(), *(case.path_parameters or {}).values(), body]
     if any(_holds_nul(value) for value in sent):
         return [positive_data_acceptance]
     key = (case.operation.method.upper(), case.operation.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from services.ingest.domain.formats import (
@@ -347,4 +348,17 @@ def test_marks_of_a_new_day_are_published_in_order_after_the_stored_days(
     assert [c["sequence"] for c in changes] == sorted(c["sequence"] for c in changes)
     assert [(c["upn"], c["date"], c["session"]) for c in marks[10:]] == [
         (q.upn, m.date.isoformat(), m.session) for m in week_of_marks(q, next_week)
+    ]
+
+
+def test_a_name_holding_a_control_character_is_refused(system: System, school: School) -> None:
+    # A NUL cannot be stored in PostgreSQL text: before this rule it was a 500 there.
+    p = replace(pupil(), legal_surname="Smi\x00th")
+    content_type, body = multipart_return([p], [])
+    response = system.ingest.post(
+        school.returns_url(), content=body, headers={**school.headers, "Content-Type": content_type}
+    )
+    assert response.status_code == 422
+    assert [(e["code"], e["location"]) for e in response.json()["errors"]] == [
+        ("name_invalid", "roll.csv:2#legal_surname")
     ]

@@ -98,3 +98,23 @@ def test_a_nul_byte_in_the_query_is_a_400_problem(client: TestClient) -> None:
     response = client.get("/v1/things/t1?name=a%00b")
     assert response.status_code == 400
     assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+
+
+def test_a_nul_character_in_a_json_body_is_a_400_problem(client: TestClient) -> None:
+    response = client.post(
+        "/v1/things",
+        content=b'{"name": "a\\u0000b", "size": 1}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert "body" in response.json()["detail"]
+
+
+def test_an_escaped_backslash_before_u0000_is_ordinary_text(client: TestClient) -> None:
+    response = client.post(
+        "/v1/things",
+        content=b'{"name": "C:\\\\u0000", "size": 1}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["name"]) == (200, "C:\\u0000")

@@ -42,6 +42,7 @@ MarkRow = tuple[str, date, str, str, int]
 NC_YEARS = frozenset({"N1", "N2", "R", "X", *(str(n) for n in range(1, 15))})
 ETHNICITY = re.compile(r"^[A-Z]{4}$")
 MAX_NAME = 100
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _CTF_REF_STRIDE = 10_000_000
 """A CTF mark's ref is block * stride + offset; no AttendanceMarks string is this long."""
 
@@ -176,6 +177,11 @@ class _RecordReader:
             if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
                 self.problems.add(
                     where(name), "name_invalid", f"{name} must be 1 to {MAX_NAME} characters"
+                )
+            elif CONTROL_CHARACTER.search(value):
+                # A NUL cannot even be stored in PostgreSQL text; no name holds any of them.
+                self.problems.add(
+                    where(name), "name_invalid", f"{name} must not contain control characters"
                 )
             else:
                 names[name] = value.strip()
