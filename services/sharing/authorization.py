@@ -173,6 +173,8 @@ class SharingAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
         """The client, unless unknown or revoked (both answer invalid_client)."""
+        if "\x00" in client_id:
+            return None  # no client id holds one, and PostgreSQL cannot compare it
         found = ClientRepository(self._session).with_organisation(client_id)
         if found is None or found[0].revoked_at is not None:
             return None

@@ -70,6 +70,12 @@ def test_unknown_client_is_invalid_client(system: System) -> None:
     assert response.json()["error"] == "invalid_client"
 
 
+def test_a_client_id_holding_nul_is_invalid_client(system: System) -> None:
+    # PostgreSQL cannot compare text holding NUL: looked up, it was a 500 there.
+    response = _grant(system, client_id="no\x00body", client_secret="whatever")
+    assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+
+
 def test_revoked_client_is_invalid_client(system: System) -> None:
     school = system.create_organisation("school")
     client_id, secret = system.create_client(school["id"], "school_system", ["returns:write"])
