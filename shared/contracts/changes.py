@@ -44,6 +44,12 @@ STAYS_JSON: TypeAdapter[list[Stay]] = TypeAdapter(list[Stay])
 """A list of stays as JSON: how ingest and metrics store `earlier_stays` in a column."""
 
 
+def stays_from_json(stored: str) -> list[Stay]:
+    """A stored `earlier_stays` column (`STAYS_JSON`) read back."""
+    # Nearly every pupil has no earlier stay; a view reads tens of thousands of rows.
+    return [] if stored == "[]" else STAYS_JSON.validate_json(stored)
+
+
 class RollEntry(BaseModel):
     """A pupil on one school's roll for one stay, with the characteristics the census
     records (a return lists a pupil who left and came back once per stay)."""

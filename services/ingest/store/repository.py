@@ -56,7 +56,13 @@ from sqlmodel import Session
 from services.ingest.domain.model import DateRange, Pupil
 from services.ingest.domain.parsing import MarkRow
 from services.ingest.store.models import ChangeRecord, EnrolmentRecord, MarkRecord, ReturnRecord
-from shared.contracts.changes import STAYS_JSON, EnrolmentStatus, SenProvision, Stay
+from shared.contracts.changes import (
+    STAYS_JSON,
+    EnrolmentStatus,
+    SenProvision,
+    Stay,
+    stays_from_json,
+)
 
 FEED_LOCK = 0x1A77_0001
 """The advisory lock key serialising sequence assignment across schools (PostgreSQL)."""
@@ -623,7 +629,7 @@ def _enrolment_row(urn: str, p: Pupil, return_id: str) -> dict[str, object]:
 
 
 def _stays(stored: str) -> tuple[tuple[date, date], ...]:
-    return tuple((s.entry_date, s.leaving_date) for s in STAYS_JSON.validate_json(stored))
+    return tuple((s.entry_date, s.leaving_date) for s in stays_from_json(stored))
 
 
 def warnings_json(warnings: Iterable[object]) -> str:

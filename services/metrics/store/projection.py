@@ -44,6 +44,7 @@ from shared.contracts.changes import (
     EnrolmentUpserted,
     MarkUpserted,
     MarkWithdrawn,
+    stays_from_json,
 )
 
 INGEST_FEED = "ingest"
@@ -139,7 +140,7 @@ def _upsert_enrolment(connection: Connection, change: EnrolmentUpserted) -> bool
         connection.execute(enrolment_t.insert().values(**values))
         return True
     connection.execute(update(enrolment_t).where(enrolment_t.c.id == existing.id).values(**values))
-    entries = [s.entry_date for s in STAYS_JSON.validate_json(existing.earlier_stays)]
+    entries = [s.entry_date for s in stays_from_json(existing.earlier_stays)]
     return bool(
         existing.date_of_birth != e.date_of_birth
         or [*entries, existing.entry_date] != [stay[0] for stay in e.stays]
@@ -219,7 +220,7 @@ def _known_enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[
                 ).where(enrolment_t.c.school_urn == urn, enrolment_t.c.upn.in_(part))
             )
             for row in rows:
-                earlier = STAYS_JSON.validate_json(row.earlier_stays)
+                earlier = stays_from_json(row.earlier_stays)
                 entries = (*(s.entry_date for s in earlier), row.entry_date)
                 found[(urn, row.upn)] = _Known(row.id, row.date_of_birth, entries)
     return found

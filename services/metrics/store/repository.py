@@ -48,7 +48,7 @@ from services.metrics.domain.measures import (
 from services.metrics.domain.reach import Slice
 from services.metrics.store.projection import day_t, enrolment_t, mark_t, week_t, year_t
 from services.metrics.store.sql import one_of, values_table
-from shared.contracts.changes import STAYS_JSON, Stay
+from shared.contracts.changes import Stay, stays_from_json
 
 GROUP_COLUMNS = {
     "school": "school_urn",
@@ -301,7 +301,7 @@ class MetricsRepository:
             EnrolmentRow(
                 **{
                     **row._mapping,
-                    "earlier_stays": tuple(STAYS_JSON.validate_json(row.earlier_stays)),
+                    "earlier_stays": tuple(stays_from_json(row.earlier_stays)),
                 }
             )
             for row in self.connection.execute(stmt)
