@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stdnum.gb.upn import calc_check_digit
 
@@ -37,6 +38,9 @@ def normalise_upn(raw: str) -> str:
     return raw.strip().upper().replace(" ", "")
 
 
+# The same few thousand UPNs of a school arrive every school day, and computing a check
+# letter was a tenth of a daily return's time; 65,536 results are a few megabytes.
+@lru_cache(maxsize=65_536)
 def check_upn(raw: str) -> UpnCheck:
     """Check a UPN's shape and check letter; a temporary UPN ends in a letter."""
     upn = normalise_upn(raw)

@@ -195,16 +195,16 @@ class RejectNulBytes:
         if not _small_json(scope):
             await self.app(scope, receive, send)
             return
-        messages, body = [], b""
+        messages: list[Message] = []
         while True:
             message = await receive()
             messages.append(message)
-            if message["type"] != "http.request":
+            if message["type"] != "http.request" or not message.get("more_body", False):
                 break
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        if _JSON_NUL.search(body):
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        # The substring test first: a regex tried at every offset of a daily return's
+        # 230 KB cost ~15 ms; the substring search is a memchr-speed scan.
+        if b"\\u0000" in body and _JSON_NUL.search(body):
             await self._refuse(scope, receive, send, "The request body")
             return
         replay = iter(messages)

@@ -112,10 +112,12 @@ def accept_return(
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used for a different return; use a new key."
             )
-    stored = repo.roll(urn)
+    stored_stays = repo.roll_stays(urn)
+    stored = repo.roll(urn, (p.upn for p in parsed.pupils))
     validate_return(
         parsed,
         stored_roll=stored,
+        stored_stays=stored_stays,
         today=today,
         problems=problems,
         school_dfe_number=school.dfe_number,
@@ -126,7 +128,7 @@ def accept_return(
     written = repo.upsert_pupils(urn, parsed.pupils, stored, return_id)
     new_pupils = sum(1 for p in written if p.upn not in stored)
     written_marks = repo.write_marks(
-        urn, parsed.marks, parsed.replace_range, return_id, span=span, roll=stored
+        urn, parsed.marks, parsed.replace_range, return_id, span=span, roll=stored_stays
     )
     counts = written_marks.counts
     n_marks, n_total = repo.unresolved_n(
@@ -184,7 +186,7 @@ def remove_from_roll(
     """
     urn = school.urn
     repo.lock_school(urn)
-    pupil = repo.roll(urn).get(upn)
+    pupil = repo.roll(urn, [upn]).get(upn)
     if pupil is None:
         raise PupilNotOnRoll(f"No pupil {upn} is on the roll of school {urn}.")
     first_entry = pupil.stays[0][0]

@@ -70,6 +70,7 @@ def test_every_return_passes_ingests_parsers_and_rules_in_submission_order(
         validate_return(
             parsed,
             stored_roll=roll,
+            stored_stays={upn: p.stays for upn, p in roll.items()},
             today=date(2026, 1, 1),
             problems=problems,
             school_dfe_number=dfe_numbers[entry.school],

@@ -30,16 +30,18 @@ def validate_return(
     parsed: ParsedReturn,
     *,
     stored_roll: Mapping[str, Pupil],
+    stored_stays: Mapping[str, tuple[tuple[date, date | None], ...]],
     today: date,
     problems: Problems,
     school_dfe_number: str | None = None,
 ) -> None:
     """Check the cross-record rules; sorts and de-duplicates `parsed.marks` in place.
 
-    `stored_roll` is this school's stored roll by UPN. A pupil listed more than once in
-    the return (stays that do not overlap: a pupil who left and came back) becomes one
-    roll entry with its earlier stays; each is then joined with the stored stays it does
-    not overlap (`with_stored_stays`), and `parsed.pupils` holds the result.
+    `stored_roll` holds the stored roll entries of the return's pupils, `stored_stays`
+    the stays of every pupil on the school's stored roll, by UPN. A pupil listed more
+    than once in the return (stays that do not overlap: a pupil who left and came back)
+    becomes one roll entry with its earlier stays; each is then joined with the stored
+    stays it does not overlap (`with_stored_stays`), and `parsed.pupils` holds the result.
     """
     if (
         parsed.source_dfe_number
@@ -67,7 +69,7 @@ def validate_return(
         pupils.append(with_stored_stays(pupil, stored_roll.get(upn)))
         refs.append(ref)
     parsed.pupils[:], parsed.pupil_refs[:] = pupils, refs
-    roll = {upn: p.stays for upn, p in stored_roll.items()} | {p.upn: p.stays for p in pupils}
+    roll = {**stored_stays, **{p.upn: p.stays for p in pupils}}
     if parsed.replace_range and parsed.replace_range.end > today:
         problems.add("replace_range", "date_in_future", "replace_range ends in the future")
     # Sorting puts the sessions of one pupil together, so conflicting duplicates are

@@ -165,29 +165,78 @@ class IngestRepository:
 
     # --- roll -----------------------------------------------------------------------
 
-    def roll(self, urn: str) -> dict[str, Pupil]:
-        """The stored roll of a school, by UPN."""
+    def roll_stays(self, urn: str) -> dict[str, tuple[tuple[date, date | None], ...]]:
+        """The stays of every pupil on a school's stored roll, by UPN: what checking a
+        return's marks needs (a daily return names every pupil, and no roll entry)."""
+        e = ENROLMENTS.c
         rows = self._conn.execute(
-            select(ENROLMENTS).where(ENROLMENTS.c.school_urn == urn)
-        ).mappings()
+            select(e.upn, e.entry_date, e.leaving_date, e.earlier_stays).where(e.school_urn == urn)
+        ).all()
+        return {upn: (*_stays(earlier), (entry, leaving)) for upn, entry, leaving, earlier in rows}
+
+    def roll(self, urn: str, upns: Iterable[str]) -> dict[str, Pupil]:
+        """These pupils' entries on a school's stored roll, by UPN (absent: not on it)."""
+        e = ENROLMENTS.c
+        wanted = sorted(set(upns))
+        if not wanted:
+            return {}
+        pupil = (
+            e.upn == any_(literal(wanted, ARRAY(String)))
+            if self._postgres
+            else e.upn.in_(bindparam("upns", wanted, expanding=True))
+        )
+        # Positional rows and enum look-ups by dict: a full roll is 1,500 entries.
+        rows = self._conn.execute(
+            select(
+                e.upn,
+                e.legal_surname,
+                e.legal_forename,
+                e.date_of_birth,
+                e.gender,
+                e.nc_year,
+                e.sen_provision,
+                e.fsm_eligible,
+                e.ethnicity,
+                e.enrolment_status,
+                e.entry_date,
+                e.leaving_date,
+                e.upn_temporary,
+                e.earlier_stays,
+            ).where(e.school_urn == urn, pupil)
+        ).all()
         return {
-            r["upn"]: Pupil(
-                upn=r["upn"],
-                legal_surname=r["legal_surname"],
-                legal_forename=r["legal_forename"],
-                date_of_birth=r["date_of_birth"],
-                gender=r["gender"],
-                nc_year=r["nc_year"],
-                sen_provision=SenProvision(r["sen_provision"]),
-                fsm_eligible=bool(r["fsm_eligible"]),
-                ethnicity=r["ethnicity"],
-                enrolment_status=EnrolmentStatus(r["enrolment_status"]),
-                entry_date=r["entry_date"],
-                leaving_date=r["leaving_date"],
-                upn_temporary=bool(r["upn_temporary"]),
-                earlier_stays=_stays(r["earlier_stays"]),
+            upn: Pupil(
+                upn,
+                surname,
+                forename,
+                born,
+                gender,
+                nc_year,
+                _SEN_PROVISION[sen],
+                bool(fsm),
+                ethnicity,
+                _ENROLMENT_STATUS[status],
+                entry,
+                leaving,
+                bool(temporary),
+                _stays(earlier),
             )
-            for r in rows
+            for (
+                upn,
+                surname,
+                forename,
+                born,
+                gender,
+                nc_year,
+                sen,
+                fsm,
+                ethnicity,
+                status,
+                entry,
+                leaving,
+                temporary,
+                earlier,
+            ) in rows
         }
 
     def upsert_pupils(
@@ -603,6 +652,10 @@ def _chunks(values: list[str]) -> list[list[str]]:
 
 def _within(column: ColumnElement[date], windows: Sequence[DateRange]) -> ColumnElement[bool]:
     return or_(false(), *[column.between(w.start, w.end) for w in windows])
+
+
+_SEN_PROVISION = {p.value: p for p in SenProvision}
+_ENROLMENT_STATUS = {s.value: s for s in EnrolmentStatus}
 
 
 def _enrolment_row(urn: str, p: Pupil, return_id: str) -> dict[str, object]:
