@@ -9,6 +9,7 @@ from typing import Any
 
 from services.ingest.domain.formats import CtfSchool, ctf_return, multipart_return
 from services.ingest.domain.model import Mark, Pupil
+from shared.contracts.changes import SenProvision
 from tests.ingest.conftest import School
 from tests.ingest.factories import AUTUMN_2024, json_body, pupil, week_of_marks
 from tests.support.system import System
@@ -100,6 +101,18 @@ def test_a_return_about_the_earlier_stay_keeps_the_later_one(
         BACK.isoformat(),
         (LEFT - timedelta(days=1)).isoformat(),
     )
+
+
+def test_a_return_about_the_earlier_stay_keeps_the_later_stays_characteristics(
+    system: System, school: School
+) -> None:
+    left_and_came_back(system, school)
+    with_plan = replace(SECOND_STAY, sen_provision=SenProvision.EHC_PLAN)
+    assert submit(system, school, json_body([with_plan], [])).status_code == 201
+    resent = submit(system, school, json_body([FIRST_STAY], week_of_marks(FIRST_STAY)))
+    assert resent.status_code == 201, resent.text
+    enrolment = published_enrolment(system)
+    assert (enrolment["entry_date"], enrolment["sen_provision"]) == (BACK.isoformat(), "E")
 
 
 def test_a_corrected_entry_date_replaces_the_stay_it_overlaps(

@@ -158,8 +158,9 @@ def with_stored_stays(pupil: Pupil, stored: Pupil | None) -> Pupil:
     """The return's roll entry of a pupil, keeping every stored stay that none of its
     stays overlaps: a pupil who left and came back keeps the earlier stay, and a return
     about an earlier stay keeps the later one. A stored stay the return overlaps is
-    replaced by it (a corrected entry or leaving date). The latest stay is the entry's
-    own; the return's characteristics replace the stored ones."""
+    replaced by it (a corrected entry or leaving date). The characteristics are those of
+    the entry whose stay is the latest: the return's, unless it is only about an earlier
+    stay."""
     if stored is None:
         return pupil
     if not stored.earlier_stays and _same_stay(stored, pupil):
@@ -176,12 +177,12 @@ def with_stored_stays(pupil: Pupil, stored: Pupil | None) -> Pupil:
         return pupil
     *earlier, (entry, leaving) = stays
     # Only the latest stay can be open: an open stay before another would overlap it.
-    return replace(
-        pupil,
-        entry_date=entry,
-        leaving_date=leaving,
-        earlier_stays=tuple((lo, hi) for lo, hi in earlier if hi is not None),
-    )
+    before = tuple((lo, hi) for lo, hi in earlier if hi is not None)
+    if (entry, leaving) not in pupil.stays:
+        # The return is about an earlier stay: the stored entry, of the latest stay,
+        # keeps its characteristics (a resent autumn return must not undo today's SEN).
+        return replace(stored, entry_date=entry, leaving_date=leaving, earlier_stays=before)
+    return replace(pupil, entry_date=entry, leaving_date=leaving, earlier_stays=before)
 
 
 class _CodesInForce:
