@@ -185,7 +185,8 @@ class IngestRepository:
             if self._postgres
             else e.upn.in_(bindparam("upns", wanted, expanding=True))
         )
-        # Positional rows and enum look-ups by dict: a full roll is 1,500 entries.
+        # Positional rows (in Pupil's field order) and enum look-ups by dict: a full roll
+        # is 1,500 entries, and named rows cost double.
         rows = self._conn.execute(
             select(
                 e.upn,
@@ -205,38 +206,18 @@ class IngestRepository:
             ).where(e.school_urn == urn, pupil)
         ).all()
         return {
-            upn: Pupil(
-                upn,
-                surname,
-                forename,
-                born,
-                gender,
-                nc_year,
-                _SEN_PROVISION[sen],
-                bool(fsm),
-                ethnicity,
-                _ENROLMENT_STATUS[status],
-                entry,
-                leaving,
-                bool(temporary),
-                _stays(earlier),
+            r[0]: Pupil(
+                *r[:6],
+                _SEN_PROVISION[r[6]],
+                bool(r[7]),
+                r[8],
+                _ENROLMENT_STATUS[r[9]],
+                r[10],
+                r[11],
+                bool(r[12]),
+                _stays(r[13]),
             )
-            for (
-                upn,
-                surname,
-                forename,
-                born,
-                gender,
-                nc_year,
-                sen,
-                fsm,
-                ethnicity,
-                status,
-                entry,
-                leaving,
-                temporary,
-                earlier,
-            ) in rows
+            for r in rows
         }
 
     def upsert_pupils(

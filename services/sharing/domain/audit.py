@@ -198,58 +198,44 @@ def _walk(entries: Iterable[ChainedEntry], recorded: RecordedHead | None) -> Cha
             return ChainReport(
                 count, expected_position - 1, previous, ChainBreak(expected_position, reason)
             )
-        if entry.previous_hash != previous:
+        fault = _fault(entry, previous, recorded)
+        if fault is not None:
             return ChainReport(
-                count,
-                entry.position - 1,
-                previous,
-                ChainBreak(
-                    entry.position,
-                    "its previous_hash is not the hash of the entry before it "
-                    "(an entry before it was removed or replaced)",
-                ),
-            )
-        recomputed = entry_hash(entry.content, position=entry.position, previous_hash=previous)
-        if recomputed != entry.entry_hash:
-            return ChainReport(
-                count,
-                entry.position - 1,
-                previous,
-                ChainBreak(
-                    entry.position, "its content no longer matches its hash (the entry was altered)"
-                ),
-            )
-        if entry.indexed_children is not None and sorted_children(
-            entry.indexed_children
-        ) != sorted_children(entry.content.children):
-            return ChainReport(
-                count,
-                entry.position - 1,
-                previous,
-                ChainBreak(
-                    entry.position,
-                    "its children index does not list exactly its children "
-                    "(index rows were added or removed)",
-                ),
-            )
-        if (
-            recorded is not None
-            and entry.position == recorded.position
-            and entry.entry_hash != recorded.entry_hash
-        ):
-            return ChainReport(
-                count,
-                entry.position - 1,
-                previous,
-                ChainBreak(
-                    entry.position,
-                    "its hash is not the recorded head's (the chain was rewritten and "
-                    "rehashed from here or before)",
-                ),
+                count, entry.position - 1, previous, ChainBreak(entry.position, fault)
             )
         previous = entry.entry_hash
         expected_position += 1
     return ChainReport(count, expected_position - 1, previous, None)
+
+
+def _fault(entry: ChainedEntry, previous: str, recorded: RecordedHead | None) -> str | None:
+    """Why an entry in its right place breaks the chain (after `previous`), or None."""
+    if entry.previous_hash != previous:
+        return (
+            "its previous_hash is not the hash of the entry before it "
+            "(an entry before it was removed or replaced)"
+        )
+    if entry_hash(entry.content, position=entry.position, previous_hash=previous) != (
+        entry.entry_hash
+    ):
+        return "its content no longer matches its hash (the entry was altered)"
+    if entry.indexed_children is not None and sorted_children(
+        entry.indexed_children
+    ) != sorted_children(entry.content.children):
+        return (
+            "its children index does not list exactly its children "
+            "(index rows were added or removed)"
+        )
+    if (
+        recorded is not None
+        and entry.position == recorded.position
+        and entry.entry_hash != recorded.entry_hash
+    ):
+        return (
+            "its hash is not the recorded head's (the chain was rewritten and rehashed "
+            "from here or before)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
