@@ -8,6 +8,7 @@ transaction as the data it derived, so a restart neither loses nor repeats a cha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -88,6 +89,14 @@ class Enrolment(RollEntry):
             (s.entry_date, s.leaving_date) for s in self.earlier_stays
         ]
         return [*earlier, (self.entry_date, self.leaving_date)]
+
+
+def on_roll(stays: Sequence[tuple[date, date | None]], day: date) -> bool:
+    """Whether `day` falls in one of the stays (entry and leaving days count)."""
+    if len(stays) == 1:  # nearly every pupil; asked once per pupil-day of a return
+        lo, hi = stays[0]
+        return lo <= day and (hi is None or day <= hi)
+    return any(lo <= day and (hi is None or day <= hi) for lo, hi in stays)
 
 
 class EnrolmentUpserted(BaseModel):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from shared.contracts.changes import Enrolment, EnrolmentStatus, SenProvision, Stay
+from shared.contracts.changes import Enrolment, EnrolmentStatus, SenProvision, Stay, on_roll
 
 SESSIONS = ("AM", "PM")
 
@@ -89,14 +89,6 @@ class Pupil:
             upn_temporary=enrolment.upn_temporary,
             earlier_stays=tuple((s.entry_date, s.leaving_date) for s in enrolment.earlier_stays),
         )
-
-
-def on_roll(stays: tuple[tuple[date, date | None], ...], day: date) -> bool:
-    """Whether `day` falls in one of the stays (entry and leaving days count)."""
-    if len(stays) == 1:  # nearly every pupil; asked once per pupil-day of a return
-        lo, hi = stays[0]
-        return lo <= day and (hi is None or day <= hi)
-    return any(lo <= day and (hi is None or day <= hi) for lo, hi in stays)
 
 
 class Mark(NamedTuple):

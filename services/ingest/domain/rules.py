@@ -7,10 +7,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from services.ingest.domain.model import Pupil, on_roll
+from services.ingest.domain.model import Pupil
 from services.ingest.domain.parsing import MarkRow, ParsedReturn
 from services.ingest.domain.problems import Problems
 from shared.codes import ALL_CODES, lookup
+from shared.contracts.changes import on_roll
 
 WARNING_EXAMPLES = 20
 N_CODE_SCHOOL_DAYS = 5

@@ -48,7 +48,7 @@ from services.metrics.domain.measures import (
 from services.metrics.domain.reach import Slice
 from services.metrics.store.projection import day_t, enrolment_t, mark_t, week_t, year_t
 from services.metrics.store.sql import one_of, values_table
-from shared.contracts.changes import Stay, stays_from_json
+from shared.contracts.changes import Stay, on_roll, stays_from_json
 
 GROUP_COLUMNS = {
     "school": "school_urn",
@@ -92,7 +92,7 @@ class EnrolmentRow:
 
     def on_roll(self, day: dt.date) -> bool:
         """Whether `day` falls in one of the stays."""
-        return any(lo <= day and (hi is None or day <= hi) for lo, hi in self.stays)
+        return on_roll(self.stays, day)
 
 
 def _value(v: Any) -> str:
