@@ -99,3 +99,14 @@ def test_social_care_episodes_without_a_upn_is_422(system: System) -> None:
         "/v1/policy/social-care-episodes", headers=system.service_headers(["policy:read"])
     )
     assert response.status_code == 422
+
+
+def test_social_care_episodes_name_every_malformed_upn(system: System) -> None:
+    response = system.sharing.get(
+        "/v1/policy/social-care-episodes",
+        params={"upn": ["A123", "B12345678901C", "not a upn at all"]},
+        headers=system.service_headers(["policy:read"]),
+    )
+    assert response.status_code == 422
+    locations = [e["location"] for e in response.json()["errors"]]
+    assert locations == ["query:upn.0", "query:upn.2"]

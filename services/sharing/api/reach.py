@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
 from services.sharing.api.deps import CanReadPolicy, SessionDep
 from services.sharing.domain.episodes import PRACTITIONER_REF_PATTERN
@@ -105,7 +106,10 @@ def reach(
 def social_care_episodes(
     session: SessionDep,
     _service: CanReadPolicy,
-    upn: Annotated[list[str], Query(min_length=1, max_length=500, description="The children.")],
+    upn: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{13}$")]],
+        Query(min_length=1, max_length=500, description="The children's UPNs."),
+    ],
     la_code: Annotated[
         str | None, Query(pattern=r"^\d{3}$", description="Only this authority's episodes.")
     ] = None,
