@@ -48,6 +48,8 @@ from shared.db import create_db_engine, upgrade_to_head  # noqa: E402
 
 SCHOOLS = 100
 HISTORY_DAYS = 25
+ENTRY = dt.date(2020, 9, 1)
+"""Every pupil's one stay began then."""
 PAGE = 1000
 
 
@@ -96,7 +98,7 @@ def seed(engine: Engine, pupils: int, days: list[dt.date], rng: random.Random) -
                 "ethnicity": "WBRI",
                 "ethnicity_group": "White",
                 "enrolment_status": "C",
-                "entry_date": dt.date(2020, 9, 1),
+                "entry_date": ENTRY,
                 "leaving_date": None,
             }
         )
@@ -117,6 +119,7 @@ def seed(engine: Engine, pupils: int, days: list[dt.date], rng: random.Random) -
                 {
                     "enrolment_id": n + 1,
                     "date": day,
+                    "stay_entry": ENTRY,
                     "week_start": week_start(day),
                     "academic_year": academic_year_of(day),
                     **counts.as_row(),
@@ -132,12 +135,15 @@ def seed(engine: Engine, pupils: int, days: list[dt.date], rng: random.Random) -
             (day_t, day_rows),
             (
                 week_t,
-                [{"enrolment_id": e, "week_start": w, **c.as_row()} for (e, w), c in weeks.items()],
+                [
+                    {"enrolment_id": e, "week_start": w, "stay_entry": ENTRY, **c.as_row()}
+                    for (e, w), c in weeks.items()
+                ],
             ),
             (
                 year_t,
                 [
-                    {"enrolment_id": e, "academic_year": y, **c.as_row()}
+                    {"enrolment_id": e, "academic_year": y, "stay_entry": ENTRY, **c.as_row()}
                     for (e, y), c in years.items()
                 ],
             ),

@@ -51,6 +51,8 @@ from shared.db import upgrade_to_head
 
 AS_OF = dt.date(2024, 12, 13)
 TERM_START = dt.date(2024, 9, 2)
+ENTRY = dt.date(2019, 9, 2)
+"""Every pupil's one stay began then."""
 SCHOOLS = 60
 DB = "attx_bench_children"
 
@@ -102,7 +104,7 @@ def load(url: str, children: int, others: int) -> None:
                 "WBRI",
                 "White",
                 "C",
-                dt.date(2019, 9, 2),
+                ENTRY,
                 None,
             )
         )
@@ -117,7 +119,9 @@ def load(url: str, children: int, others: int) -> None:
                 "sess_unauthorised": absent,
                 "sess_unauth_noyet": absent,
             }
-            day_rows.append((eid, day, week_start(day), 2024, *(counts[c] for c in COUNT_COLUMNS)))
+            day_rows.append(
+                (eid, day, ENTRY, week_start(day), 2024, *(counts[c] for c in COUNT_COLUMNS))
+            )
             w = weeks.setdefault(week_start(day), dict(zeros))
             for c in COUNT_COLUMNS:
                 w[c] += counts[c]
@@ -125,7 +129,7 @@ def load(url: str, children: int, others: int) -> None:
                 marks += [
                     (urn, upn(i), day, s, code) for s, code in zip(("AM", "PM"), codes, strict=True)
                 ]
-        week_rows += [(eid, w, *(c[k] for k in COUNT_COLUMNS)) for w, c in weeks.items()]
+        week_rows += [(eid, w, ENTRY, *(c[k] for k in COUNT_COLUMNS)) for w, c in weeks.items()]
     enrolment_columns = [
         "id",
         "school_urn",
@@ -151,10 +155,15 @@ def load(url: str, children: int, others: int) -> None:
         copy(
             raw,
             "enrolment_day",
-            ["enrolment_id", "date", "week_start", "academic_year", *COUNT_COLUMNS],
+            ["enrolment_id", "date", "stay_entry", "week_start", "academic_year", *COUNT_COLUMNS],
             day_rows,
         )
-        copy(raw, "enrolment_week", ["enrolment_id", "week_start", *COUNT_COLUMNS], week_rows)
+        copy(
+            raw,
+            "enrolment_week",
+            ["enrolment_id", "week_start", "stay_entry", *COUNT_COLUMNS],
+            week_rows,
+        )
         copy(raw, "mark", ["school_urn", "upn", "date", "session", "code"], marks)
         raw.commit()  # COPY ran on the driver connection, outside SQLAlchemy's transaction
         print(

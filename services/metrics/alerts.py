@@ -160,13 +160,20 @@ def _weeks(
     found: dict[int, list[tuple[dt.date, SessionCounts]]] = defaultdict(list)
     if not ids:
         return found
-    statement = select(
-        week_t.c.enrolment_id, week_t.c.week_start, *(week_t.c[c] for c in RATE_COLUMNS)
-    ).where(
-        one_of(connection, week_t.c.enrolment_id, ids), week_t.c.week_start.between(first, last)
+    # A week of a pupil who left and came back in it holds a row for each stay: one sum.
+    key = (week_t.c.enrolment_id, week_t.c.week_start)
+    statement = (
+        select(*key, *(func.sum(week_t.c[c]) for c in RATE_COLUMNS))
+        .where(
+            one_of(connection, week_t.c.enrolment_id, ids),
+            week_t.c.week_start.between(first, last),
+        )
+        .group_by(*key)
+        .order_by(*key)
     )
     for row in connection.execute(statement).all():
-        found[row[0]].append((row[1], SessionCounts(dict(zip(RATE_COLUMNS, row[2:], strict=True)))))
+        counts = dict(zip(RATE_COLUMNS, map(int, row[2:]), strict=True))
+        found[row[0]].append((row[1], SessionCounts(counts)))
     return found
 
 

@@ -102,7 +102,8 @@ class TrendSeries(BaseModel):
 
 
 class PupilMeasures(BaseModel):
-    """One enrolment's own measures over the period."""
+    """One pupil's measures at one school over the period (every stay of a pupil who came
+    back summed)."""
 
     sess_possible: int
     sess_attended: int

@@ -52,6 +52,13 @@ def _last_monday_of_may(year: int) -> dt.date:
     return day
 
 
+def _stay(e: Enrolment, day: dt.date) -> dt.date:
+    """The entry date of the stay `day` belongs to: each stay of a pupil who left and
+    came back is its own enrolment (a day before every stay: the first)."""
+    begun = [entry for entry, _ in e.stays if entry <= day]
+    return begun[-1] if begun else e.stays[0][0]
+
+
 def _counted(e: Enrolment, day: dt.date) -> bool:
     start_year = day.year if day.month >= 9 else day.year - 1
     reference = dt.date(start_year, 8, 31)
@@ -64,11 +71,7 @@ def _counted(e: Enrolment, day: dt.date) -> bool:
     half_end = dt.date(start_year + 1, 7, 31)
     if age == 15 and half_start <= day <= half_end:
         return False
-    # Each stay of a pupil who left and came back is its own enrolment: the rule asks of
-    # the stay the day belongs to (a day before every stay: the first).
-    begun = [entry for entry, _ in e.stays if entry <= day]
-    entry = begun[-1] if begun else e.stays[0][0]
-    return not half_start <= entry <= half_end
+    return not half_start <= _stay(e, day) <= half_end
 
 
 @dataclass
@@ -95,40 +98,39 @@ def reference_measures(
     for (urn, upn), e in register.enrolments.items():
         if schools is not None and urn not in schools:
             continue
-        possible = attended = authorised = unauthorised = 0
-        reasons: dict[str, int] = defaultdict(int)
+        per_stay: dict[dt.date, Totals] = defaultdict(Totals)
         for (day, _session), code in register.marks.get((urn, upn), {}).items():
             if not start <= day <= end or not _counted(e, day):
                 continue
             category = category_on(code, day)
             if category is Category.NOT_POSSIBLE:
                 continue
-            possible += 1
+            s = per_stay[_stay(e, day)]
+            s.possible += 1
             if category in (Category.PRESENT, Category.APPROVED_ACTIVITY):
-                attended += 1
+                s.attended += 1
             elif category is Category.AUTHORISED:
-                authorised += 1
+                s.authorised += 1
             elif category is Category.UNAUTHORISED:
-                unauthorised += 1
+                s.unauthorised += 1
             definition = lookup(code, day)
             if (
                 definition is not None
                 and definition.dfe_reason
                 and category in (Category.AUTHORISED, Category.UNAUTHORISED)
             ):
-                reasons[definition.dfe_reason] += 1
-        if possible == 0:
-            continue
+                s.reasons[definition.dfe_reason] += 1
         group = key(e) if callable(key) else ()
-        t = out[group]
-        t.enrolments += 1
-        t.possible += possible
-        t.attended += attended
-        t.authorised += authorised
-        t.unauthorised += unauthorised
-        overall = authorised + unauthorised
-        t.persistent += 1 if Fraction(overall, possible) >= Fraction(1, 10) else 0
-        t.severe += 1 if Fraction(overall, possible) >= Fraction(1, 2) else 0
-        for r, n in reasons.items():
-            t.reasons[r] += n
+        for s in per_stay.values():  # only stays with a possible session are here
+            t = out[group]
+            t.enrolments += 1
+            t.possible += s.possible
+            t.attended += s.attended
+            t.authorised += s.authorised
+            t.unauthorised += s.unauthorised
+            overall = s.authorised + s.unauthorised
+            t.persistent += 1 if Fraction(overall, s.possible) >= Fraction(1, 10) else 0
+            t.severe += 1 if Fraction(overall, s.possible) >= Fraction(1, 2) else 0
+            for r, n in s.reasons.items():
+                t.reasons[r] += n
     return dict(out)

@@ -69,3 +69,79 @@ def test_the_earlier_stays_are_listed_with_the_enrolment(system: System) -> None
         "2023-09-18",
         [{"entry_date": "2023-09-04", "leaving_date": "2023-09-08"}],
     )
+
+
+def measures(system: System, school: dict[str, Any], **period: str) -> dict[str, Any]:
+    assert system.metrics is not None
+    response = system.metrics.get(
+        "/v1/absence",
+        params={"scope": f"school:{school['urn']}", **period},
+        headers=headers(system, school, ["metrics:read"]),
+    )
+    assert response.status_code == 200, response.text
+    (row,) = response.json()["rows"]
+    result: dict[str, Any] = row["measures"]
+    return result
+
+
+def judged(m: dict[str, Any]) -> tuple[int, int, int, int]:
+    return (m["enrolments"], m["sess_possible"], m["enrolments_pa_10_exact"], m["sess_overall"])
+
+
+def present_then_ill(urn: str) -> list[Any]:
+    """The pupil of `came_back`, present through the first stay and ill through the second."""
+    return [
+        enrolment(
+            UPN,
+            school_urn=urn,
+            entry_date=dt.date(2023, 9, 18),
+            earlier_stays=((dt.date(2023, 9, 4), dt.date(2023, 9, 8)),),
+        ),
+        *marks_for(UPN, FIRST_STAY, "/", school_urn=urn),
+        *marks_for(UPN, SECOND_STAY, "I", school_urn=urn),
+    ]
+
+
+def test_each_stay_is_its_own_enrolment_in_the_measures(system: System) -> None:
+    # DfE judges each stay apart: the first (all present) is not persistently absent,
+    # the second (all ill) is severely; summed they would be one enrolment at 50%.
+    school = system.create_organisation("school", la_code="202")
+    feed(system, present_then_ill(school["urn"]))
+    year = measures(system, school, academic_year="2023/24")
+    assert judged(year) == (2, 20, 1, 10)
+    assert year["enrolments_pa_50_exact"] == 1
+
+
+def test_a_period_of_one_stay_counts_one_enrolment(system: System) -> None:
+    school = system.create_organisation("school", la_code="202")
+    feed(system, present_then_ill(school["urn"]))
+    second = measures(system, school, **{"from": "2023-09-11", "to": "2023-09-30"})
+    assert judged(second) == (1, 10, 1, 10)
+
+
+def test_a_week_holding_both_stays_counts_each_stay_apart(system: System) -> None:
+    # Off roll on Wednesday 6 September only: the week holds two stays.
+    school = system.create_organisation("school", la_code="202")
+    days = school_days(dt.date(2023, 9, 4), dt.date(2023, 9, 8))
+    feed(
+        system,
+        [
+            enrolment(
+                UPN,
+                school_urn=school["urn"],
+                entry_date=dt.date(2023, 9, 7),
+                earlier_stays=((dt.date(2023, 9, 4), dt.date(2023, 9, 5)),),
+            ),
+            *marks_for(UPN, days[:2], "/", school_urn=school["urn"]),
+            *marks_for(UPN, days[3:], "O", school_urn=school["urn"]),
+        ],
+    )
+    week = measures(system, school, week="2023-09-04")
+    assert judged(week) == (2, 8, 1, 4)
+
+
+def test_the_pupil_view_judges_the_pupil_over_every_stay(system: System) -> None:
+    school = system.create_organisation("school", la_code="202")
+    feed(system, present_then_ill(school["urn"]))
+    m = attendance(system, school)["measures"]
+    assert (m["sess_possible"], m["sess_overall"], m["persistent_absentee"]) == (20, 10, True)

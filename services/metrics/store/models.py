@@ -9,6 +9,8 @@ far), so it can be dropped and rebuilt at any time:
   headline measures only (age 5-15, age-15 summer second half removed, late summer
   starters excluded). Weeks and years are sums of days; queries add up the largest
   buckets that fit the period asked for, then judge PA per enrolment, then group.
+  Each bucket row belongs to one stay (`stay_entry`): DfE counts each stay of a pupil
+  who left the school and came back as its own enrolment.
   Days and weeks are also indexed by date, so a window reads only its own rows.
 """
 
@@ -104,6 +106,11 @@ class SessionCountColumns(SQLModel):
     sess_unauth_noyet: int = 0
 
 
+STAY_ENTRY = (
+    "The entry date of the stay the sessions belong to (a week or year of a pupil who left "
+    "and came back may hold a row for each stay)."
+)
+
 ABSENT_DAY = text("sess_authorised + sess_unauthorised > 0")
 """A day with an absence: the early-warning pattern rules read only these."""
 
@@ -125,6 +132,7 @@ class EnrolmentDay(SessionCountColumns, MetricsTable, table=True):
 
     enrolment_id: int = Field(primary_key=True)
     date: dt.date = Field(primary_key=True, index=True)
+    stay_entry: dt.date = Field(description=STAY_ENTRY)
     week_start: dt.date
     academic_year: int
 
@@ -136,6 +144,7 @@ class EnrolmentWeek(SessionCountColumns, MetricsTable, table=True):
 
     enrolment_id: int = Field(primary_key=True)
     week_start: dt.date = Field(primary_key=True, index=True)
+    stay_entry: dt.date = Field(primary_key=True, description=STAY_ENTRY)
 
 
 class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):
@@ -145,6 +154,7 @@ class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):
 
     enrolment_id: int = Field(primary_key=True)
     academic_year: int = Field(primary_key=True)
+    stay_entry: dt.date = Field(primary_key=True, description=STAY_ENTRY)
 
 
 BUCKET_TABLES = (EnrolmentDay, EnrolmentWeek, EnrolmentYear)

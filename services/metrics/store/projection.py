@@ -199,8 +199,12 @@ class _Known:
     entries: tuple[dt.date, ...]
     """The entry date of each stay, oldest first."""
 
+    def stay_of(self, day: dt.date) -> dt.date:
+        """The entry date of the stay `day` belongs to."""
+        return stay_entry(self.entries, day)
+
     def counts_toward_headline(self, day: dt.date) -> bool:
-        return counts_toward_headline(self.date_of_birth, stay_entry(self.entries, day), day)
+        return counts_toward_headline(self.date_of_birth, self.stay_of(day), day)
 
 
 def _known_enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilKey, _Known]:
@@ -283,7 +287,8 @@ def _recount(connection: Connection, pending: _Pending) -> None:
     by_id = {k.id: k for k in known.values()}
     rows: list[dict[str, Any]] = []
     for (enrolment_id, day), day_marks in marks.items():
-        if not by_id[enrolment_id].counts_toward_headline(day):
+        enrolment = by_id[enrolment_id]
+        if not enrolment.counts_toward_headline(day):
             continue
         counts = count_marks(day_marks)
         if counts.possible:
@@ -291,6 +296,7 @@ def _recount(connection: Connection, pending: _Pending) -> None:
                 {
                     "enrolment_id": enrolment_id,
                     "date": day,
+                    "stay_entry": enrolment.stay_of(day),
                     "week_start": week_start(day),
                     "academic_year": academic_year_of(day),
                     **counts.as_row(),
@@ -336,31 +342,31 @@ def _add_to_years(
     old: dict[tuple[int, dt.date], dict[str, Any]],
     new: dict[tuple[int, dt.date], dict[str, Any]],
 ) -> None:
-    """Move each academic-year row by (new days - old days).
+    """Move each academic-year row (of an enrolment's stay) by (new days - old days).
 
     A year holds ~190 days per enrolment; re-summing them for every daily return would
     read the whole day table for an LA's day. Adding the difference of the few days that
     changed is exact: the day rows before and after are both known here, in the same
     transaction, and `rebuild` recomputes every year from its days.
     """
-    delta: dict[tuple[int, int], dict[str, int]] = defaultdict(
+    delta: dict[tuple[int, int, dt.date], dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(COUNT_COLUMNS, 0)
     )
     for sign, rows in ((-1, old), (1, new)):
         for (enrolment_id, day), row in rows.items():
-            d = delta[(enrolment_id, academic_year_of(day))]
+            d = delta[(enrolment_id, academic_year_of(day), row["stay_entry"])]
             for c in COUNT_COLUMNS:
                 d[c] += sign * int(row[c])
     values = [
-        {"enrolment_id": e, "academic_year": y, **d}
-        for (e, y), d in sorted(delta.items())
+        {"enrolment_id": e, "academic_year": y, "stay_entry": stay, **d}
+        for (e, y, stay), d in sorted(delta.items())
         if any(d.values())
     ]
     if not values:
         return
     stmt = upsert(connection, year_t)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[year_t.c.enrolment_id, year_t.c.academic_year],
+        index_elements=[year_t.c.enrolment_id, year_t.c.academic_year, year_t.c.stay_entry],
         set_={c: year_t.c[c] + stmt.excluded[c] for c in COUNT_COLUMNS},
     )
     for part in chunks(values):
@@ -381,9 +387,11 @@ def _resum(
     touched: dict[Any, set[int]],
     rebuild_ids: Sequence[int],
 ) -> None:
-    """Re-sum `table` rows from their days: touched (bucket, enrolment) pairs and rebuilt ids."""
+    """Re-sum `table` rows from their days: touched (bucket, enrolment) pairs and rebuilt
+    ids, a row for each stay."""
     sums = [func.sum(day_t.c[c]).label(c) for c in COUNT_COLUMNS]
-    columns = ["enrolment_id", bucket, *COUNT_COLUMNS]
+    columns = ["enrolment_id", bucket, "stay_entry", *COUNT_COLUMNS]
+    key = (day_t.c.enrolment_id, day_t.c[bucket], day_t.c.stay_entry)
     for value, ids in touched.items():
         first, last = _bounds(bucket, value)
         for part in chunks(sorted(ids)):
@@ -391,17 +399,13 @@ def _resum(
                 delete(table).where(table.c[bucket] == value, table.c.enrolment_id.in_(part))
             )
             source = (
-                select(day_t.c.enrolment_id, day_t.c[bucket], *sums)
+                select(*key, *sums)
                 .where(day_t.c.enrolment_id.in_(part), day_t.c.date.between(first, last))
-                .group_by(day_t.c.enrolment_id, day_t.c[bucket])
+                .group_by(*key)
             )
             connection.execute(table.insert().from_select(columns, source))
     for part in chunks(rebuild_ids):
-        source = (
-            select(day_t.c.enrolment_id, day_t.c[bucket], *sums)
-            .where(day_t.c.enrolment_id.in_(part))
-            .group_by(day_t.c.enrolment_id, day_t.c[bucket])
-        )
+        source = select(*key, *sums).where(day_t.c.enrolment_id.in_(part)).group_by(*key)
         connection.execute(table.insert().from_select(columns, source))
 
 

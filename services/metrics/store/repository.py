@@ -125,13 +125,14 @@ class MetricsRepository:
         return column.in_(ids.scalar_subquery())  # type: ignore[no-any-return]
 
     def _per_enrolment(self, slices: Sequence[Slice]) -> Subquery:
-        """Per enrolment with possible sessions: its counts summed over its slices."""
+        """Per enrolment as DfE counts them (each stay of a pupil who left and came back
+        is one) with possible sessions: its counts summed over its slices."""
         parts: list[Select[Any]] = []
 
         def part(table: Any, where: ColumnElement[bool], schools: Any) -> Select[Any]:
-            return select(table.c.enrolment_id, *(table.c[c] for c in COUNT_COLUMNS)).where(
-                where, self._in_schools(table.c.enrolment_id, schools)
-            )
+            return select(
+                table.c.enrolment_id, table.c.stay_entry, *(table.c[c] for c in COUNT_COLUMNS)
+            ).where(where, self._in_schools(table.c.enrolment_id, schools))
 
         one = self._one_bucket(slices)
         if one is not None:  # its rows are already per enrolment: nothing to sum
@@ -153,8 +154,12 @@ class MetricsRepository:
             parts.append(part(day_t, literal(False), ()))
         rows = union_all(*parts).subquery("buckets") if len(parts) > 1 else parts[0].subquery()
         return (
-            select(rows.c.enrolment_id, *(func.sum(rows.c[c]).label(c) for c in COUNT_COLUMNS))
-            .group_by(rows.c.enrolment_id)
+            select(
+                rows.c.enrolment_id,
+                rows.c.stay_entry,
+                *(func.sum(rows.c[c]).label(c) for c in COUNT_COLUMNS),
+            )
+            .group_by(rows.c.enrolment_id, rows.c.stay_entry)
             .having(func.sum(rows.c.sess_possible) > 0)
             .subquery("per_enrolment")
         )
@@ -184,7 +189,7 @@ class MetricsRepository:
     def _one_bucket(slices: Sequence[Slice]) -> tuple[Table, ColumnElement[bool]] | None:
         """The table and condition when the slices are one period that is one bucket per
         enrolment (a whole academic year, or one whole week), else None: a bucket table's
-        key is (enrolment, bucket)."""
+        key is (enrolment, bucket, stay)."""
         if len(slices) != 1:
             return None
         buckets = decompose(slices[0].period)
@@ -262,12 +267,15 @@ class MetricsRepository:
         ]
 
     def enrolment_counts(self, slices: Sequence[Slice]) -> dict[int, SessionCounts]:
-        """Each enrolment's counts over its slices (enrolments with possible sessions only)."""
-        per = self._per_enrolment(slices)
-        return {
-            row.enrolment_id: SessionCounts.of(dict(row._mapping))
-            for row in self.connection.execute(select(per))
-        }
+        """Each enrolment row's counts over its slices, every stay of a pupil who came
+        back summed (pupil views show a pupil at a school as one); enrolments with
+        possible sessions only."""
+        found: dict[int, SessionCounts] = {}
+        for row in self.connection.execute(select(self._per_enrolment(slices))):
+            counts = SessionCounts.of(dict(row._mapping))
+            earlier = found.get(row.enrolment_id)
+            found[row.enrolment_id] = counts if earlier is None else earlier + counts
+        return found
 
     def enrolments(
         self,
