@@ -16,16 +16,21 @@ SECOND_STAY = school_days(dt.date(2023, 9, 18), dt.date(2023, 9, 22))
 UPN = "A00000000001A"
 
 
+def on_roll_twice(urn: str) -> Any:
+    """On roll 4-8 September, away the next week, back from 18 September."""
+    return enrolment(
+        UPN,
+        school_urn=urn,
+        entry_date=dt.date(2023, 9, 18),
+        earlier_stays=((dt.date(2023, 9, 4), dt.date(2023, 9, 8)),),
+    )
+
+
 def came_back(urn: str) -> list[Any]:
-    """On roll 4-8 September, away the next week, back from 18 September. The read
-    model also holds marks of the week away (sent before the school corrected them)."""
+    """The pupil of `on_roll_twice`. The read model also holds marks of the week away
+    (sent before the school corrected them)."""
     return [
-        enrolment(
-            UPN,
-            school_urn=urn,
-            entry_date=dt.date(2023, 9, 18),
-            earlier_stays=((dt.date(2023, 9, 4), dt.date(2023, 9, 8)),),
-        ),
+        on_roll_twice(urn),
         *marks_for(UPN, FIRST_STAY, "/", school_urn=urn),
         *marks_for(UPN, AWAY, "O", school_urn=urn),
         *marks_for(UPN, SECOND_STAY, "I", school_urn=urn),
@@ -89,14 +94,10 @@ def judged(m: dict[str, Any]) -> tuple[int, int, int, int]:
 
 
 def present_then_ill(urn: str) -> list[Any]:
-    """The pupil of `came_back`, present through the first stay and ill through the second."""
+    """The pupil of `on_roll_twice`, present through the first stay and ill through the
+    second."""
     return [
-        enrolment(
-            UPN,
-            school_urn=urn,
-            entry_date=dt.date(2023, 9, 18),
-            earlier_stays=((dt.date(2023, 9, 4), dt.date(2023, 9, 8)),),
-        ),
+        on_roll_twice(urn),
         *marks_for(UPN, FIRST_STAY, "/", school_urn=urn),
         *marks_for(UPN, SECOND_STAY, "I", school_urn=urn),
     ]
