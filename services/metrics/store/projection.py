@@ -199,12 +199,11 @@ class _Known:
     entries: tuple[dt.date, ...]
     """The entry date of each stay, oldest first."""
 
-    def stay_of(self, day: dt.date) -> dt.date:
-        """The entry date of the stay `day` belongs to."""
-        return stay_entry(self.entries, day)
-
-    def counts_toward_headline(self, day: dt.date) -> bool:
-        return counts_toward_headline(self.date_of_birth, self.stay_of(day), day)
+    def headline_stay(self, day: dt.date) -> dt.date | None:
+        """The entry date of the stay `day` belongs to, or None when the day's sessions
+        leave DfE's headline measures."""
+        entry = stay_entry(self.entries, day)
+        return entry if counts_toward_headline(self.date_of_birth, entry, day) else None
 
 
 def _known_enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilKey, _Known]:
@@ -287,8 +286,8 @@ def _recount(connection: Connection, pending: _Pending) -> None:
     by_id = {k.id: k for k in known.values()}
     rows: list[dict[str, Any]] = []
     for (enrolment_id, day), day_marks in marks.items():
-        enrolment = by_id[enrolment_id]
-        if not enrolment.counts_toward_headline(day):
+        stay = by_id[enrolment_id].headline_stay(day)
+        if stay is None:
             continue
         counts = count_marks(day_marks)
         if counts.possible:
@@ -296,7 +295,7 @@ def _recount(connection: Connection, pending: _Pending) -> None:
                 {
                     "enrolment_id": enrolment_id,
                     "date": day,
-                    "stay_entry": enrolment.stay_of(day),
+                    "stay_entry": stay,
                     "week_start": week_start(day),
                     "academic_year": academic_year_of(day),
                     **counts.as_row(),
