@@ -53,6 +53,8 @@ CODES = ["/", "\\", "L", "I", "M", "O", "G", "N", "U", "B", "R", "E"]
 GROUP_BY = ["nc_year", "sen_provision", "fsm_eligible"]
 FULL_YEAR = Period(dt.date(2023, 9, 1), dt.date(2024, 8, 31))
 SIX_WEEKS = Period(dt.date(2024, 1, 8), dt.date(2024, 2, 18))
+ENTRY = dt.date(2023, 9, 1)
+"""Every pupil's one stay began then."""
 
 
 def school_days() -> list[dt.date]:
@@ -126,27 +128,27 @@ def export(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, tuple[Path
     """The read model's tables as CSV files PostgreSQL's server-side COPY can read."""
     sums = ", ".join(f"sum(c.{c}) AS {c}" for c in COUNT_COLUMNS)
     queries = {
-        "enrolment": """
+        "enrolment": f"""
             SELECT id + 1 AS id, school_urn, upn, false AS upn_temporary, 'S' AS legal_surname,
                    'F' AS legal_forename, make_date(2023 - 5 - (year - 1) - 1, 3, 1)
                    AS date_of_birth, CASE WHEN id % 2 = 0 THEN 'F' ELSE 'M' END AS gender,
                    year::VARCHAR AS nc_year, sen AS sen_provision, fsm AS fsm_eligible,
                    'WBRI' AS ethnicity, 'White' AS ethnicity_group, 'C' AS enrolment_status,
-                   DATE '2023-09-01' AS entry_date, NULL AS leaving_date
+                   DATE '{ENTRY}' AS entry_date, NULL AS leaving_date
             FROM pupils""",
         # Ordered by day, as daily returns arrive, so the tables lie on disk as they would.
         "mark": "SELECT school_urn, upn, date, session, code FROM marks ORDER BY date",
         "enrolment_day": f"""
-            SELECT m.pupil + 1 AS enrolment_id, m.date, DATE '2023-09-01' AS stay_entry,
+            SELECT m.pupil + 1 AS enrolment_id, m.date, DATE '{ENTRY}' AS stay_entry,
                    date_trunc('week', m.date)::DATE AS week_start, 2023 AS academic_year, {sums}
             FROM marks m JOIN codes c USING (code) GROUP BY m.pupil, m.date ORDER BY m.date""",
         "enrolment_week": f"""
             SELECT m.pupil + 1 AS enrolment_id, date_trunc('week', m.date)::DATE AS week_start,
-                   DATE '2023-09-01' AS stay_entry, {sums}
+                   DATE '{ENTRY}' AS stay_entry, {sums}
             FROM marks m JOIN codes c USING (code) GROUP BY 1, 2 ORDER BY 2""",
         "enrolment_year": f"""
             SELECT m.pupil + 1 AS enrolment_id, 2023 AS academic_year,
-                   DATE '2023-09-01' AS stay_entry, {sums}
+                   DATE '{ENTRY}' AS stay_entry, {sums}
             FROM marks m JOIN codes c USING (code) GROUP BY 1""",
     }
     files = {}
