@@ -35,6 +35,7 @@ from services.metrics.domain.measures import count_marks  # noqa: E402
 from services.metrics.main import MIGRATIONS_DIR  # noqa: E402
 from services.metrics.store.models import VERSION_TABLE  # noqa: E402
 from services.metrics.store.projection import (  # noqa: E402
+    HEADLINE,
     apply_page,
     day_t,
     enrolment_t,
@@ -120,6 +121,7 @@ def seed(engine: Engine, pupils: int, days: list[dt.date], rng: random.Random) -
                     "enrolment_id": n + 1,
                     "date": day,
                     "stay_entry": ENTRY,
+                    "population": HEADLINE,
                     "week_start": week_start(day),
                     "academic_year": academic_year_of(day),
                     **counts.as_row(),
@@ -136,14 +138,26 @@ def seed(engine: Engine, pupils: int, days: list[dt.date], rng: random.Random) -
             (
                 week_t,
                 [
-                    {"enrolment_id": e, "week_start": w, "stay_entry": ENTRY, **c.as_row()}
+                    {
+                        "enrolment_id": e,
+                        "week_start": w,
+                        "stay_entry": ENTRY,
+                        "population": HEADLINE,
+                        **c.as_row(),
+                    }
                     for (e, w), c in weeks.items()
                 ],
             ),
             (
                 year_t,
                 [
-                    {"enrolment_id": e, "academic_year": y, "stay_entry": ENTRY, **c.as_row()}
+                    {
+                        "enrolment_id": e,
+                        "academic_year": y,
+                        "stay_entry": ENTRY,
+                        "population": HEADLINE,
+                        **c.as_row(),
+                    }
                     for (e, y), c in years.items()
                 ],
             ),

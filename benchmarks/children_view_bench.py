@@ -44,6 +44,7 @@ from services.metrics.domain.pupil_reach import PupilReach
 from services.metrics.main import MIGRATIONS_DIR
 from services.metrics.schemas import ChildrenPage
 from services.metrics.store.models import VERSION_TABLE
+from services.metrics.store.projection import HEADLINE
 from services.metrics.store.repository import MetricsRepository
 from shared.contracts.policy import Basis, BasisKind, ChildWindow, PupilField, Reach
 from shared.contracts.social_care import SocialCareCategory
@@ -120,7 +121,15 @@ def load(url: str, children: int, others: int) -> None:
                 "sess_unauth_noyet": absent,
             }
             day_rows.append(
-                (eid, day, ENTRY, week_start(day), 2024, *(counts[c] for c in COUNT_COLUMNS))
+                (
+                    eid,
+                    day,
+                    ENTRY,
+                    HEADLINE,
+                    week_start(day),
+                    2024,
+                    *(counts[c] for c in COUNT_COLUMNS),
+                )
             )
             w = weeks.setdefault(week_start(day), dict(zeros))
             for c in COUNT_COLUMNS:
@@ -129,7 +138,9 @@ def load(url: str, children: int, others: int) -> None:
                 marks += [
                     (urn, upn(i), day, s, code) for s, code in zip(("AM", "PM"), codes, strict=True)
                 ]
-        week_rows += [(eid, w, ENTRY, *(c[k] for k in COUNT_COLUMNS)) for w, c in weeks.items()]
+        week_rows += [
+            (eid, w, ENTRY, HEADLINE, *(c[k] for k in COUNT_COLUMNS)) for w, c in weeks.items()
+        ]
     enrolment_columns = [
         "id",
         "school_urn",
@@ -155,13 +166,21 @@ def load(url: str, children: int, others: int) -> None:
         copy(
             raw,
             "enrolment_day",
-            ["enrolment_id", "date", "stay_entry", "week_start", "academic_year", *COUNT_COLUMNS],
+            [
+                "enrolment_id",
+                "date",
+                "stay_entry",
+                "population",
+                "week_start",
+                "academic_year",
+                *COUNT_COLUMNS,
+            ],
             day_rows,
         )
         copy(
             raw,
             "enrolment_week",
-            ["enrolment_id", "week_start", "stay_entry", *COUNT_COLUMNS],
+            ["enrolment_id", "week_start", "stay_entry", "population", *COUNT_COLUMNS],
             week_rows,
         )
         copy(raw, "mark", ["school_urn", "upn", "date", "session", "code"], marks)

@@ -140,15 +140,16 @@ def export(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, tuple[Path
         "mark": "SELECT school_urn, upn, date, session, code FROM marks ORDER BY date",
         "enrolment_day": f"""
             SELECT m.pupil + 1 AS enrolment_id, m.date, DATE '{ENTRY}' AS stay_entry,
-                   date_trunc('week', m.date)::DATE AS week_start, 2023 AS academic_year, {sums}
+                   'headline' AS population, date_trunc('week', m.date)::DATE AS week_start,
+                   2023 AS academic_year, {sums}
             FROM marks m JOIN codes c USING (code) GROUP BY m.pupil, m.date ORDER BY m.date""",
         "enrolment_week": f"""
             SELECT m.pupil + 1 AS enrolment_id, date_trunc('week', m.date)::DATE AS week_start,
-                   DATE '{ENTRY}' AS stay_entry, {sums}
+                   DATE '{ENTRY}' AS stay_entry, 'headline' AS population, {sums}
             FROM marks m JOIN codes c USING (code) GROUP BY 1, 2 ORDER BY 2""",
         "enrolment_year": f"""
             SELECT m.pupil + 1 AS enrolment_id, 2023 AS academic_year,
-                   DATE '{ENTRY}' AS stay_entry, {sums}
+                   DATE '{ENTRY}' AS stay_entry, 'headline' AS population, {sums}
             FROM marks m JOIN codes c USING (code) GROUP BY 1""",
     }
     files = {}

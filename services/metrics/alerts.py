@@ -42,7 +42,7 @@ from services.metrics.domain.measures import (
     counts_toward_headline,
 )
 from services.metrics.store.alert_models import AlertOutbox
-from services.metrics.store.projection import enrolment_t, mark_t, week_t, year_t
+from services.metrics.store.projection import HEADLINE, enrolment_t, mark_t, week_t, year_t
 from services.metrics.store.sql import chunks, one_of, upsert, values_table
 from shared.contracts.alerts import (
     MAX_SESSIONS_PER_ALERT,
@@ -145,7 +145,11 @@ def _sums(
 ) -> dict[int, SessionCounts]:
     statement = (
         select(table.c.enrolment_id, *(func.sum(table.c[c]).label(c) for c in RATE_COLUMNS))
-        .where(one_of(connection, table.c.enrolment_id, ids), *where)
+        .where(
+            one_of(connection, table.c.enrolment_id, ids),
+            table.c.population == HEADLINE,
+            *where,
+        )
         .group_by(table.c.enrolment_id)
     )
     return {
@@ -167,6 +171,7 @@ def _weeks(
         .where(
             one_of(connection, week_t.c.enrolment_id, ids),
             week_t.c.week_start.between(first, last),
+            week_t.c.population == HEADLINE,
         )
         .group_by(*key)
         .order_by(*key)

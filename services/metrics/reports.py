@@ -15,7 +15,7 @@ from services.metrics.domain.calendar import Period, academic_year_of, academic_
 from services.metrics.domain.early_warning import EarlyWarningRules, PatternFacts, PupilHistory
 from services.metrics.domain.errors import InvalidQuery, NotVisible
 from services.metrics.domain.groups import NO_SOCIAL_CARE, Dimension
-from services.metrics.domain.measures import GroupMeasures, SessionCounts
+from services.metrics.domain.measures import GroupMeasures, Population, SessionCounts
 from services.metrics.domain.pupil_reach import (
     EnrolmentAccess,
     PupilReach,
@@ -130,14 +130,16 @@ def cells(
     pieces: Sequence[Slice],
     group_by: Sequence[str],
     period: Period,
+    population: Population,
 ) -> dict[Key, GroupMeasures]:
-    """The cells of a breakdown, including dimensions the read model does not hold."""
+    """The cells of a breakdown of `population`, including dimensions the read model
+    does not hold."""
     sql = [g for g in group_by if g in GROUP_COLUMNS]
     if Dimension.PHASE in group_by and Dimension.SCHOOL not in sql:
         sql.append(Dimension.SCHOOL)
     if Dimension.SOCIAL_CARE_STATUS in group_by:
         sql.append("upn")
-    rows = repo.grouped_measures(pieces, sql)
+    rows = repo.grouped_measures(pieces, sql, population)
     directory = sharing.directory() if Dimension.PHASE in group_by else Directory()
     care = (
         social_care_status(sharing, sorted({k[sql.index("upn")] for k, _ in rows}), period)
@@ -184,13 +186,15 @@ def weekly_table(
     repo: MetricsRepository,
     pieces: Sequence[Slice],
     group_by: Sequence[str],
+    population: Population,
     *,
     suppressed: bool,
     threshold: int,
 ) -> list[tuple[dt.date, TableRow]]:
-    """Per week: cells plus margins, each week's table suppressed on its own."""
+    """Per week: cells plus margins of `population`, each week's table suppressed on its
+    own."""
     by_week: dict[dt.date, list[tuple[Key, GroupMeasures]]] = {}
-    for week, key, measures in repo.weekly_measures(pieces, group_by):
+    for week, key, measures in repo.weekly_measures(pieces, group_by, population):
         by_week.setdefault(week, []).append((key, measures))
     out: list[tuple[dt.date, TableRow]] = []
     for week in sorted(by_week):

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.metrics.domain.measures import Population
 from shared.contracts.changes import Stay
 
 Count = int | Literal["c"]
@@ -79,6 +80,7 @@ class AbsenceTable(BaseModel):
     geographic_level: str
     period: PeriodPublic
     group_by: list[str]
+    population: Population = Field(description="The pupils the figures cover.")
     suppressed: bool = Field(description="True when statistical disclosure control applied.")
     rows: list[Row]
     comparisons: list[Comparison] = Field(default_factory=list)
@@ -97,6 +99,7 @@ class TrendSeries(BaseModel):
     geographic_level: str
     period: PeriodPublic
     group_by: list[str]
+    population: Population = Field(description="The pupils the figures cover.")
     suppressed: bool
     weeks: list[WeekRow]
 

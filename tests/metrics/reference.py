@@ -59,13 +59,16 @@ def _stay(e: Enrolment, day: dt.date) -> dt.date:
     return begun[-1] if begun else e.stays[0][0]
 
 
-def _counted(e: Enrolment, day: dt.date) -> bool:
+def _counted(e: Enrolment, day: dt.date, population: str) -> bool:
     start_year = day.year if day.month >= 9 else day.year - 1
     reference = dt.date(start_year, 8, 31)
     age = reference.year - e.date_of_birth.year
     if (reference.month, reference.day) < (e.date_of_birth.month, e.date_of_birth.day):
         age -= 1
-    if age < 5 or age > 15:
+    # Headline: 5 to 15; DfE reports four-year-olds apart, by the same rules.
+    if population == "four_year_olds" and age != 4:
+        return False
+    if population == "headline" and (age < 5 or age > 15):
         return False
     half_start = _last_monday_of_may(start_year + 1)
     half_end = dt.date(start_year + 1, 7, 31)
@@ -92,15 +95,17 @@ def reference_measures(
     end: dt.date,
     key: object = None,
     schools: set[str] | None = None,
+    population: str = "headline",
 ) -> dict[tuple[str, ...], Totals]:
-    """Totals per group; `key(enrolment) -> tuple` groups (default: one group `()`)."""
+    """Totals per group; `key(enrolment) -> tuple` groups (default: one group `()`);
+    `population`: "headline" or "four_year_olds"."""
     out: dict[tuple[str, ...], Totals] = defaultdict(Totals)
     for (urn, upn), e in register.enrolments.items():
         if schools is not None and urn not in schools:
             continue
         per_stay: dict[dt.date, Totals] = defaultdict(Totals)
         for (day, _session), code in register.marks.get((urn, upn), {}).items():
-            if not start <= day <= end or not _counted(e, day):
+            if not start <= day <= end or not _counted(e, day, population):
                 continue
             category = category_on(code, day)
             if category is Category.NOT_POSSIBLE:

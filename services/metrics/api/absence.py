@@ -12,7 +12,7 @@ from services.metrics.api.params import CSV_RESPONSE, QuestionDep, wants_csv
 from services.metrics.clients.sharing import Directory
 from services.metrics.domain.errors import InvalidQuery
 from services.metrics.domain.groups import Dimension
-from services.metrics.domain.measures import GroupMeasures
+from services.metrics.domain.measures import GroupMeasures, Population
 from services.metrics.domain.reach import (
     GEOGRAPHIC_LEVEL,
     PeriodAsked,
@@ -40,10 +40,13 @@ router = APIRouter(tags=["absence"])
 Comparator = Literal["last_year", "la", "national"]
 
 DESCRIPTION = """
-Counted as DfE's *Pupil absence statistics: methodology* says: per enrolment; pupils aged
-5 to 15 on 31 August before the academic year; for pupils aged 15 the second half of the
-summer term (spring bank holiday to 31 July) removed; enrolments first starting in the
-second half of the summer term excluded; enrolments with no possible sessions excluded.
+Counted as DfE's *Pupil absence statistics: methodology* says: per enrolment (each stay
+of a pupil who left the school and came back is one); pupils aged 5 to 15 on 31 August
+before the academic year; for pupils aged 15 the second half of the summer term (spring
+bank holiday to 31 July) removed; enrolments first starting in the second half of the
+summer term excluded; enrolments with no possible sessions excluded.
+`population=four_year_olds` gives the same measures for pupils aged 4 on that day, whom
+DfE reports apart (not in the headline figures).
 Rates sum sessions first, then divide. `enrolments_pa_10_exact` counts enrolments whose
 own absence is at least 10% of their own possible sessions, `enrolments_pa_50_exact` at
 least 50%, judged over the period asked for.
@@ -91,6 +94,7 @@ def _breakdown(
     scope: Scope,
     asked: PeriodAsked,
     group_by: list[str],
+    population: Population,
     reach: Caller,
     *,
     suppressed: bool,
@@ -98,7 +102,7 @@ def _breakdown(
 ) -> list[TableRow]:
     pieces = slices(scope_windows(scope, directory), reach.reach, asked.period, scope=scope)
     found: dict[tuple[str, ...], GroupMeasures] = cells(
-        repo, sharing, pieces, group_by, asked.period
+        repo, sharing, pieces, group_by, asked.period, population
     )
     return table(found, group_by, suppressed=suppressed, threshold=threshold)
 
@@ -136,6 +140,7 @@ def absence(
         scope,
         asked,
         dims,
+        q.population,
         caller,
         suppressed=suppressed,
         threshold=threshold,
@@ -164,6 +169,7 @@ def absence(
                         target,
                         when,
                         dims,
+                        q.population,
                         who,
                         suppressed=hide,
                         threshold=threshold,
@@ -176,6 +182,7 @@ def absence(
         geographic_level=GEOGRAPHIC_LEVEL[scope.kind],
         period=_period(asked),
         group_by=dims,
+        population=q.population,
         suppressed=suppressed,
         rows=_rows(rows),
         comparisons=comparisons,
@@ -207,7 +214,7 @@ def _la_of(scope: Scope, directory: Directory) -> Scope:
 def _csv(result: AbsenceTable, directory: Directory) -> Response:
     dims = [d for d in result.group_by if d != "school"]
     measures = list(Measures.model_fields)
-    columns = [*GEOGRAPHY_COLUMNS, "comparator", *dims, *measures]
+    columns = [*GEOGRAPHY_COLUMNS, "comparator", "population", *dims, *measures]
 
     def lines(
         comparator: str, scope: str, level: str, period: PeriodPublic, rows: list[Row]
@@ -220,6 +227,7 @@ def _csv(result: AbsenceTable, directory: Directory) -> Response:
                 "time_identifier": period.time_identifier,
                 "geographic_level": level,
                 "comparator": comparator,
+                "population": result.population.value,
                 **geo,
                 **{d: row.group[d] for d in dims},
                 **row.measures.model_dump(),

@@ -48,6 +48,7 @@ def trends(
         MetricsRepository(session.connection()),
         pieces,
         q.group_by,
+        q.population,
         suppressed=not caller.pupil_level,
         threshold=settings.suppression_threshold,
     )
@@ -61,6 +62,7 @@ def trends(
             time_identifier=q.asked.time_identifier,
         ),
         group_by=q.group_by,
+        population=q.population,
         suppressed=not caller.pupil_level,
         weeks=[
             WeekRow(week_start=w, group=r.group, measures=Measures.model_validate(r.measures))
@@ -69,7 +71,13 @@ def trends(
     )
     if wants_csv(request):
         geo = geography(q.scope, directory)
-        columns = [*GEOGRAPHY_COLUMNS, "week_start", *q.group_by, *Measures.model_fields]
+        columns = [
+            *GEOGRAPHY_COLUMNS,
+            "population",
+            "week_start",
+            *q.group_by,
+            *Measures.model_fields,
+        ]
         return csv_response(
             columns,
             [
@@ -78,6 +86,7 @@ def trends(
                     "time_identifier": "Week",
                     "geographic_level": result.geographic_level,
                     **geo,
+                    "population": result.population.value,
                     "week_start": w.week_start,
                     **w.group,
                     **w.measures.model_dump(),

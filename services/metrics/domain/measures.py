@@ -5,7 +5,8 @@ The rules (DfE *Pupil absence statistics: methodology*, as this project reads it
   before the academic year. For pupils aged 15, sessions in the second half of the
   summer term are removed; enrolments that first start in the second half of the
   summer term are excluded for that year; enrolments with no possible sessions are
-  excluded.
+  excluded. Four-year-olds (aged 4 on that 31 August) are reported separately, under
+  the same rules otherwise.
 - `sess_possible` counts present, approved educational activity, authorised and
   unauthorised sessions, plus the 2020-22 covid `X` (possible, neither attendance nor
   absence). `sess_overall` = authorised + unauthorised.
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from services.metrics.domain.calendar import (
@@ -30,6 +32,7 @@ from shared.codes import DFE_REASONS, NO_MARK, Category, category_on, lookup
 
 HEADLINE_MIN_AGE = 5
 HEADLINE_MAX_AGE = 15
+FOUR_YEAR_OLDS_AGE = 4
 PERSISTENT_PERCENT = 10
 SEVERE_PERCENT = 50
 
@@ -61,16 +64,35 @@ def stay_entry(entries: Sequence[date], day: date) -> date:
     return entry
 
 
-def counts_toward_headline(date_of_birth: date, entry_date: date, day: date) -> bool:
-    """Whether a session on `day` of this enrolment enters DfE's headline measures."""
+class Population(StrEnum):
+    """The pupils a set of DfE absence figures covers."""
+
+    HEADLINE = "headline"
+    """Aged 5 to 15 on 31 August before the academic year."""
+    FOUR_YEAR_OLDS = "four_year_olds"
+    """Aged 4 on that day: DfE publishes their absence apart from the headline figures."""
+
+
+def population_of(date_of_birth: date, entry_date: date, day: date) -> Population | None:
+    """Which figures a session on `day` of this enrolment (its stay begun on
+    `entry_date`) enters, if any."""
     year = academic_year_of(day)
-    if not in_headline_ages(date_of_birth, year):
-        return False
     age = age_on_31_august_before(date_of_birth, year)
+    if age == FOUR_YEAR_OLDS_AGE:
+        population = Population.FOUR_YEAR_OLDS
+    elif HEADLINE_MIN_AGE <= age <= HEADLINE_MAX_AGE:
+        population = Population.HEADLINE
+    else:
+        return None
     second_half = summer_second_half(year)
     if age == HEADLINE_MAX_AGE and day in second_half:
-        return False
-    return entry_date not in second_half
+        return None
+    return None if entry_date in second_half else population
+
+
+def counts_toward_headline(date_of_birth: date, entry_date: date, day: date) -> bool:
+    """Whether a session on `day` of this enrolment enters DfE's headline measures."""
+    return population_of(date_of_birth, entry_date, day) is Population.HEADLINE
 
 
 def session_contribution(code: str, day: date) -> dict[str, int]:

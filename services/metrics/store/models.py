@@ -10,7 +10,9 @@ far), so it can be dropped and rebuilt at any time:
   starters excluded). Weeks and years are sums of days; queries add up the largest
   buckets that fit the period asked for, then judge PA per enrolment, then group.
   Each bucket row belongs to one stay (`stay_entry`): DfE counts each stay of a pupil
-  who left the school and came back as its own enrolment.
+  who left the school and came back as its own enrolment. Four-year-olds' sessions are
+  kept too, as their own `population` (DfE reports them apart); every headline reader
+  asks for `population = 'headline'`.
   Days and weeks are also indexed by date, so a window reads only its own rows.
 """
 
@@ -111,6 +113,8 @@ STAY_ENTRY = (
     "and came back may hold a row for each stay)."
 )
 
+POPULATION = "Which DfE figures the sessions enter: `headline` or `four_year_olds`."
+
 ABSENT_DAY = text("sess_authorised + sess_unauthorised > 0")
 """A day with an absence: the early-warning pattern rules read only these."""
 
@@ -125,7 +129,7 @@ class EnrolmentDay(SessionCountColumns, MetricsTable, table=True):
             "enrolment_id",
             "date",
             postgresql_where=ABSENT_DAY,
-            postgresql_include=["sess_unauth_noyet"],
+            postgresql_include=["sess_unauth_noyet", "population"],
             sqlite_where=ABSENT_DAY,
         ),
     )
@@ -133,6 +137,7 @@ class EnrolmentDay(SessionCountColumns, MetricsTable, table=True):
     enrolment_id: int = Field(primary_key=True)
     date: dt.date = Field(primary_key=True, index=True)
     stay_entry: dt.date = Field(description=STAY_ENTRY)
+    population: str = Field(max_length=14, description=POPULATION)
     week_start: dt.date
     academic_year: int
 
@@ -145,6 +150,7 @@ class EnrolmentWeek(SessionCountColumns, MetricsTable, table=True):
     enrolment_id: int = Field(primary_key=True)
     week_start: dt.date = Field(primary_key=True, index=True)
     stay_entry: dt.date = Field(primary_key=True, description=STAY_ENTRY)
+    population: str = Field(primary_key=True, max_length=14, description=POPULATION)
 
 
 class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):
@@ -155,6 +161,7 @@ class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):
     enrolment_id: int = Field(primary_key=True)
     academic_year: int = Field(primary_key=True)
     stay_entry: dt.date = Field(primary_key=True, description=STAY_ENTRY)
+    population: str = Field(primary_key=True, max_length=14, description=POPULATION)
 
 
 BUCKET_TABLES = (EnrolmentDay, EnrolmentWeek, EnrolmentYear)

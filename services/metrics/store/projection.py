@@ -24,8 +24,9 @@ from services.metrics.domain.calendar import academic_year_of, week_start
 from services.metrics.domain.groups import ethnicity_group
 from services.metrics.domain.measures import (
     COUNT_COLUMNS,
+    Population,
     count_marks,
-    counts_toward_headline,
+    population_of,
     stay_entry,
 )
 from services.metrics.store.models import (
@@ -55,6 +56,9 @@ day_t: Table = EnrolmentDay.__table__  # type: ignore[attr-defined]
 week_t: Table = EnrolmentWeek.__table__  # type: ignore[attr-defined]
 year_t: Table = EnrolmentYear.__table__  # type: ignore[attr-defined]
 cursor_t: Table = FeedCursor.__table__  # type: ignore[attr-defined]
+
+HEADLINE = Population.HEADLINE.value
+"""The bucket rows every reader of DfE's headline measures asks for (`population`)."""
 
 PupilKey = tuple[str, str]
 MarkKey = tuple[str, str, dt.date, str]
@@ -199,11 +203,12 @@ class _Known:
     entries: tuple[dt.date, ...]
     """The entry date of each stay, oldest first."""
 
-    def headline_stay(self, day: dt.date) -> dt.date | None:
-        """The entry date of the stay `day` belongs to, or None when the day's sessions
-        leave DfE's headline measures."""
+    def bucket_of(self, day: dt.date) -> tuple[dt.date, Population] | None:
+        """The entry date of the stay `day` belongs to and the figures its sessions
+        enter, or None when they enter none."""
         entry = stay_entry(self.entries, day)
-        return entry if counts_toward_headline(self.date_of_birth, entry, day) else None
+        population = population_of(self.date_of_birth, entry, day)
+        return None if population is None else (entry, population)
 
 
 def _known_enrolments(connection: Connection, keys: Iterable[PupilKey]) -> dict[PupilKey, _Known]:
@@ -286,8 +291,8 @@ def _recount(connection: Connection, pending: _Pending) -> None:
     by_id = {k.id: k for k in known.values()}
     rows: list[dict[str, Any]] = []
     for (enrolment_id, day), day_marks in marks.items():
-        stay = by_id[enrolment_id].headline_stay(day)
-        if stay is None:
+        bucket = by_id[enrolment_id].bucket_of(day)
+        if bucket is None:
             continue
         counts = count_marks(day_marks)
         if counts.possible:
@@ -295,7 +300,8 @@ def _recount(connection: Connection, pending: _Pending) -> None:
                 {
                     "enrolment_id": enrolment_id,
                     "date": day,
-                    "stay_entry": stay,
+                    "stay_entry": bucket[0],
+                    "population": bucket[1].value,
                     "week_start": week_start(day),
                     "academic_year": academic_year_of(day),
                     **counts.as_row(),
@@ -348,24 +354,30 @@ def _add_to_years(
     changed is exact: the day rows before and after are both known here, in the same
     transaction, and `rebuild` recomputes every year from its days.
     """
-    delta: dict[tuple[int, int, dt.date], dict[str, int]] = defaultdict(
+    delta: dict[tuple[int, int, dt.date, str], dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(COUNT_COLUMNS, 0)
     )
     for sign, rows in ((-1, old), (1, new)):
         for (enrolment_id, day), row in rows.items():
-            d = delta[(enrolment_id, academic_year_of(day), row["stay_entry"])]
+            key = (enrolment_id, academic_year_of(day), row["stay_entry"], row["population"])
+            d = delta[key]
             for c in COUNT_COLUMNS:
                 d[c] += sign * int(row[c])
     values = [
-        {"enrolment_id": e, "academic_year": y, "stay_entry": stay, **d}
-        for (e, y, stay), d in sorted(delta.items())
+        {"enrolment_id": e, "academic_year": y, "stay_entry": stay, "population": p, **d}
+        for (e, y, stay, p), d in sorted(delta.items())
         if any(d.values())
     ]
     if not values:
         return
     stmt = upsert(connection, year_t)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[year_t.c.enrolment_id, year_t.c.academic_year, year_t.c.stay_entry],
+        index_elements=[
+            year_t.c.enrolment_id,
+            year_t.c.academic_year,
+            year_t.c.stay_entry,
+            year_t.c.population,
+        ],
         set_={c: year_t.c[c] + stmt.excluded[c] for c in COUNT_COLUMNS},
     )
     for part in chunks(values):
@@ -387,10 +399,10 @@ def _resum(
     rebuild_ids: Sequence[int],
 ) -> None:
     """Re-sum `table` rows from their days: touched (bucket, enrolment) pairs and rebuilt
-    ids, a row for each stay."""
+    ids, a row for each stay and population."""
     sums = [func.sum(day_t.c[c]).label(c) for c in COUNT_COLUMNS]
-    columns = ["enrolment_id", bucket, "stay_entry", *COUNT_COLUMNS]
-    key = (day_t.c.enrolment_id, day_t.c[bucket], day_t.c.stay_entry)
+    columns = ["enrolment_id", bucket, "stay_entry", "population", *COUNT_COLUMNS]
+    key = (day_t.c.enrolment_id, day_t.c[bucket], day_t.c.stay_entry, day_t.c.population)
     for value, ids in touched.items():
         first, last = _bounds(bucket, value)
         for part in chunks(sorted(ids)):

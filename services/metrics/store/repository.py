@@ -43,10 +43,18 @@ from services.metrics.domain.measures import (
     PERSISTENT_PERCENT,
     SEVERE_PERCENT,
     GroupMeasures,
+    Population,
     SessionCounts,
 )
 from services.metrics.domain.reach import Slice
-from services.metrics.store.projection import day_t, enrolment_t, mark_t, week_t, year_t
+from services.metrics.store.projection import (
+    HEADLINE,
+    day_t,
+    enrolment_t,
+    mark_t,
+    week_t,
+    year_t,
+)
 from services.metrics.store.sql import one_of, values_table
 from shared.contracts.changes import Stay, on_roll, stays_from_json
 
@@ -124,15 +132,21 @@ class MetricsRepository:
         )
         return column.in_(ids.scalar_subquery())  # type: ignore[no-any-return]
 
-    def _per_enrolment(self, slices: Sequence[Slice]) -> Subquery:
+    def _per_enrolment(
+        self, slices: Sequence[Slice], population: Population = Population.HEADLINE
+    ) -> Subquery:
         """Per enrolment as DfE counts them (each stay of a pupil who left and came back
-        is one) with possible sessions: its counts summed over its slices."""
+        is one) with possible sessions of `population`: its counts summed over its slices."""
         parts: list[Select[Any]] = []
 
         def part(table: Any, where: ColumnElement[bool], schools: Any) -> Select[Any]:
             return select(
                 table.c.enrolment_id, table.c.stay_entry, *(table.c[c] for c in COUNT_COLUMNS)
-            ).where(where, self._in_schools(table.c.enrolment_id, schools))
+            ).where(
+                where,
+                table.c.population == population.value,
+                self._in_schools(table.c.enrolment_id, schools),
+            )
 
         one = self._one_bucket(slices)
         if one is not None:  # its rows are already per enrolment: nothing to sum
@@ -203,9 +217,13 @@ class MetricsRepository:
         return None
 
     def grouped_measures(
-        self, slices: Sequence[Slice], group_by: Sequence[str]
+        self,
+        slices: Sequence[Slice],
+        group_by: Sequence[str],
+        population: Population = Population.HEADLINE,
     ) -> list[tuple[tuple[str, ...], GroupMeasures]]:
-        """Measures per combination of `group_by` (keys of GROUP_COLUMNS), cells only."""
+        """Measures of `population` per combination of `group_by` (keys of
+        GROUP_COLUMNS), cells only."""
         dims = [enrolment_t.c[GROUP_COLUMNS[g]] for g in group_by]
         one = self._one_bucket(slices)
         if one is not None:
@@ -219,6 +237,7 @@ class MetricsRepository:
                 .where(
                     where,
                     table.c.sess_possible > 0,
+                    table.c.population == population.value,
                     literal(True)
                     if schools is None
                     else one_of(self.connection, enrolment_t.c.school_urn, sorted(schools)),
@@ -226,7 +245,7 @@ class MetricsRepository:
                 .group_by(*dims)
             )
         else:
-            per = self._per_enrolment(slices)
+            per = self._per_enrolment(slices, population)
             stmt = (
                 select(*dims, *self._measure_columns(per))
                 .select_from(per.join(enrolment_t, enrolment_t.c.id == per.c.enrolment_id))
@@ -239,9 +258,13 @@ class MetricsRepository:
         ]
 
     def weekly_measures(
-        self, slices: Sequence[Slice], group_by: Sequence[str]
+        self,
+        slices: Sequence[Slice],
+        group_by: Sequence[str],
+        population: Population = Population.HEADLINE,
     ) -> list[tuple[dt.date, tuple[str, ...], GroupMeasures]]:
-        """Measures per Monday-start week starting in a slice, per `group_by` combination.
+        """Measures of `population` per Monday-start week starting in a slice, per
+        `group_by` combination.
 
         Persistent absence is judged per enrolment per week.
         """
@@ -250,6 +273,7 @@ class MetricsRepository:
             select(week_t).where(
                 week_t.c.week_start.between(piece.period.start, piece.period.end),
                 week_t.c.sess_possible > 0,
+                week_t.c.population == population.value,
                 self._in_schools(week_t.c.enrolment_id, piece.schools),
             )
             for piece in slices
@@ -352,18 +376,18 @@ class MetricsRepository:
             .select_from(
                 r.join(week_t, and_(w.enrolment_id == r.c.e, w.week_start.between(r.c.lo, r.c.hi)))
             )
-            .where(r.c.t == "w")
+            .where(r.c.t == "w", w.population == HEADLINE)
         )
         on_days = r.join(day_t, and_(d.enrolment_id == r.c.e, d.date.between(r.c.lo, r.c.hi)))
         days = (
             select(r.c.k, r.c.e, d.week_start.label("week"), *(d[c] for c in columns))
             .select_from(on_days)
-            .where(r.c.t == "d")
+            .where(r.c.t == "d", d.population == HEADLINE)
         )
         less = (
             select(r.c.k, r.c.e, d.week_start.label("week"), *((-d[c]).label(c) for c in columns))
             .select_from(on_days)
-            .where(r.c.t == "m")
+            .where(r.c.t == "m", d.population == HEADLINE)
         )
         return union_all(weeks, days, less).subquery("counted")
 
@@ -426,7 +450,10 @@ class MetricsRepository:
                     day_t, and_(d.enrolment_id == spans.c.e, d.date.between(spans.c.lo, spans.c.hi))
                 )
             )
-            .where(d.sess_authorised + d.sess_unauthorised > literal_column("0"))
+            .where(
+                d.sess_authorised + d.sess_unauthorised > literal_column("0"),
+                d.population == HEADLINE,
+            )
             .group_by(spans.c.g, d.date)
             .subquery("absent_dates")
         )
@@ -531,6 +558,7 @@ class MetricsRepository:
             .where(
                 week_t.c.week_start.between(period.start, period.end),
                 week_t.c.sess_possible > 0,
+                week_t.c.population == HEADLINE,
             )
             .distinct()
             .order_by(week_t.c.week_start)

@@ -1,7 +1,9 @@
-"""bucket rows per stay: each stay of a pupil who came back is its own enrolment
+"""bucket rows per stay and population: each stay of a pupil who came back is its own
+enrolment, and four-year-olds are counted apart
 
-The day, week and year buckets gain `stay_entry` (in the week and year keys). Stored
-buckets cannot be split by stay without the marks, and the read model is derived from
+The day, week and year buckets gain `stay_entry` and `population` (both in the week and
+year keys). Stored buckets cannot be split by stay without the marks (nor hold the
+four-year-olds' sessions, which were skipped), and the read model is derived from
 ingest's feed, so this empties it and resets the cursor: the consumer replays the feed
 from the start (as `attx metrics rebuild` does). The alert outbox is kept, so no
 condition already alerted is alerted again.
@@ -44,12 +46,19 @@ COUNTS = (
 ABSENT_DAY = sa.text("sess_authorised + sess_unauthorised > 0")
 
 
-def _create_buckets(*, per_stay: bool) -> None:
+def _create_buckets(*, per_stay_and_population: bool) -> None:
     def table(name: str, key: Sequence[sa.Column[Any]], other: Sequence[sa.Column[Any]]) -> None:
-        stay = [sa.Column("stay_entry", sa.Date(), nullable=False)] if per_stay else []
+        stay = (
+            [
+                sa.Column("stay_entry", sa.Date(), nullable=False),
+                sa.Column("population", sa.String(length=14), nullable=False),
+            ]
+            if per_stay_and_population
+            else []
+        )
         key_names = [c.name for c in key]
-        if per_stay and name != "enrolment_day":
-            key_names.append("stay_entry")
+        if per_stay_and_population and name != "enrolment_day":
+            key_names += ["stay_entry", "population"]
         op.create_table(
             name,
             *(sa.Column(c, sa.Integer(), nullable=False) for c in COUNTS),
@@ -73,7 +82,7 @@ def _create_buckets(*, per_stay: bool) -> None:
         "enrolment_day",
         ["enrolment_id", "date"],
         postgresql_where=ABSENT_DAY,
-        postgresql_include=["sess_unauth_noyet"],
+        postgresql_include=["sess_unauth_noyet", *(["population"] if per_stay_and_population else [])],
         sqlite_where=ABSENT_DAY,
     )
     table(
@@ -95,17 +104,17 @@ def _create_buckets(*, per_stay: bool) -> None:
     )
 
 
-def _replace_buckets(*, per_stay: bool) -> None:
+def _replace_buckets(*, per_stay_and_population: bool) -> None:
     for name in ("enrolment_day", "enrolment_week", "enrolment_year"):
         op.drop_table(name)
     for name in ("mark", "enrolment", "feed_cursor"):
         op.execute(sa.text(f"DELETE FROM {name}"))
-    _create_buckets(per_stay=per_stay)
+    _create_buckets(per_stay_and_population=per_stay_and_population)
 
 
 def upgrade() -> None:
-    _replace_buckets(per_stay=True)
+    _replace_buckets(per_stay_and_population=True)
 
 
 def downgrade() -> None:
-    _replace_buckets(per_stay=False)
+    _replace_buckets(per_stay_and_population=False)
