@@ -28,12 +28,14 @@ def reception_and_year_one(urn: str) -> list[Any]:
     ]
 
 
-def ask(system: System, school: dict[str, Any], path: str, **params: str) -> Any:
+def ask(
+    system: System, school: dict[str, Any], path: str, *, accept: str = "", **params: str
+) -> Any:
     assert system.metrics is not None
     return system.metrics.get(
         path,
         params={"scope": f"school:{school['urn']}", "academic_year": "2023/24", **params},
-        headers=headers(system, school, ["metrics:read"]),
+        headers={**headers(system, school, ["metrics:read"]), "Accept": accept},
     )
 
 
@@ -73,16 +75,7 @@ def test_a_four_year_olds_trend_counts_each_week(system: System) -> None:
 def test_the_csv_names_the_population(system: System) -> None:
     school = system.create_organisation("school", la_code="202")
     feed(system, reception_and_year_one(school["urn"]))
-    assert system.metrics is not None
-    response = system.metrics.get(
-        "/v1/absence",
-        params={
-            "scope": f"school:{school['urn']}",
-            "academic_year": "2023/24",
-            "population": "four_year_olds",
-        },
-        headers={**headers(system, school, ["metrics:read"]), "Accept": "text/csv"},
-    )
+    response = ask(system, school, "/v1/absence", accept="text/csv", population="four_year_olds")
     (line,) = csv.DictReader(io.StringIO(response.text))
     assert (line["population"], line["sess_overall"]) == ("four_year_olds", "4")
 
