@@ -16,8 +16,8 @@ What it does (prints figures, asserts nothing about speed):
    `services.metrics.children.children_figures`, i.e. everything the endpoint reads from
    the database (enrolments, school weeks, every span's counts in one window-table
    statement, pattern facts, latest marks) and the early-warning rules; then the rest of
-   the endpoint's own work: `api.children.child_items` (the response models) and their
-   JSON. Not timed: the HTTP round trips to sharing (the Reach, cached for seconds;
+   the endpoint's own work: `api.children.child_items` and `children_page_json` (the
+   response's JSON). Not timed: the HTTP round trips to sharing (the Reach, cached for seconds;
    episodes, 200 children per request) and the audit record.
 """
 
@@ -35,14 +35,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from services.metrics.api.children import child_items
+from services.metrics.api.children import child_items, children_page_json
 from services.metrics.children import ChildEpisode, children_figures
 from services.metrics.domain.calendar import week_start
 from services.metrics.domain.early_warning import EarlyWarningRules
 from services.metrics.domain.measures import COUNT_COLUMNS
 from services.metrics.domain.pupil_reach import PupilReach
 from services.metrics.main import MIGRATIONS_DIR
-from services.metrics.schemas import ChildrenPage
 from services.metrics.store.models import VERSION_TABLE
 from services.metrics.store.projection import HEADLINE
 from services.metrics.store.repository import MetricsRepository
@@ -259,8 +258,7 @@ def main() -> None:
                 with conn.begin():
                     figures = children_figures(MetricsRepository(conn), reach, upns, AS_OF, rules)
                 read = time.perf_counter()
-                page = ChildrenPage(as_of=AS_OF, items=child_items(figures, episodes))
-                body = page.model_dump_json(exclude_unset=True)
+                body = children_page_json(AS_OF, child_items(figures, episodes), None)
                 times.append(read - start)
                 endpoint_times.append(time.perf_counter() - start)
             measured[label] = (times, endpoint_times)
@@ -275,7 +273,7 @@ def main() -> None:
         print(f"  {label}:")
         for part, runs in (
             ("children_figures", times),
-            (f"+ response models and JSON ({len(body) / 1e6:.1f} MB)", endpoint_times),
+            (f"+ the response's JSON ({len(body) / 1e6:.1f} MB)", endpoint_times),
         ):
             print(
                 f"    {part}, median of {args.runs}: {statistics.median(runs) * 1000:,.0f} ms "

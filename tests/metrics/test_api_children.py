@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from stdnum.gb.upn import calc_check_digit
 
+from services.metrics.schemas import ChildrenPage
 from tests.metrics.factories import enrolment, marks_for, school_days
 from tests.metrics.support import feed
 from tests.support.system import System
@@ -207,6 +208,16 @@ def test_the_view_gives_category_practitioner_school_and_attendance(
     ytd = child["year_to_date"]
     assert (ytd["sess_attended"] * 2, child["persistent_absentee"]) == (ytd["sess_possible"], True)
     assert {m["code"] for m in child["latest_marks"]} == {"/", "N"}
+
+
+def test_the_view_answers_exactly_what_its_documented_model_publishes(
+    system: System, world: World
+) -> None:
+    # The view writes its JSON without models (for speed): it must be what `ChildrenPage`
+    # would publish, no field missing, extra or in another form.
+    body = get(system, VIEW, virtual_school_headers(system, world)).json()
+    published = ChildrenPage.model_validate(body).model_dump(mode="json", exclude_unset=True)
+    assert (published, any(c["latest_marks"] for c in body["items"])) == (body, True)
 
 
 def test_a_child_outside_the_headline_ages_is_counted_from_its_register(
