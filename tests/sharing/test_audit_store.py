@@ -74,6 +74,14 @@ def test_the_database_refuses_to_delete_an_entry(engine: Engine) -> None:
         connection.execute(text("DELETE FROM audit_entry"))
 
 
+def test_the_database_refuses_to_truncate_the_trail(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; its unqualified DELETE is refused above")
+    append(engine, 1)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("TRUNCATE audit_entry_child, audit_entry"))
+
+
 def test_concurrent_writers_extend_one_chain(engine: Engine) -> None:
     barrier = threading.Barrier(WRITERS)
     failures: list[BaseException] = []

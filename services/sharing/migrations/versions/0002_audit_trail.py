@@ -2,8 +2,8 @@
 
 The triggers refuse UPDATE and DELETE on both tables, on PostgreSQL and SQLite alike, so
 the trail is append-only even for code (or a person) holding the service's credentials.
-TRUNCATE is not refused: it needs table ownership, and the test fixtures empty tables
-with it. `attx audit verify` detects any change made by someone who drops the triggers.
+TRUNCATE is refused from 0006 on (PostgreSQL). `attx audit verify` detects any change
+made by someone who drops the triggers.
 
 Revision ID: 0002
 Revises: 0001
