@@ -33,7 +33,6 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.types import TypeEngine
 
 from services.metrics.domain.buckets import decompose, window
 from services.metrics.domain.calendar import Period
@@ -339,32 +338,42 @@ class MetricsRepository:
             for row in self.connection.execute(stmt)
         ]
 
-    def _ranges(self, rows: list[tuple[int, int, str, dt.date, dt.date]]) -> CTE:
-        """Ranges (key number, enrolment, bucket kind, first and last date) as a table."""
-        columns: dict[str, TypeEngine[Any]] = {
-            "k": Integer(),
-            "e": Integer(),
-            "t": String(),
-            "lo": Date(),
-            "hi": Date(),
-        }
-        return values_table(self.connection, "ranges", columns, rows)
-
     def _window_table(self, ranges: Sequence[tuple[int, int, Period]]) -> CTE | None:
         """Each (key number, enrolment, period) as the rows of its `buckets.window`: kind
-        `w` a range of weeks, `d` days, `m` days to subtract."""
-        pieces: dict[Period, list[tuple[str, dt.date, dt.date]]] = {}
-        rows: list[tuple[int, int, str, dt.date, dt.date]] = []
-        for k, e, period in ranges:
-            if period not in pieces:  # most pupils share their periods
-                w = window(period)
-                pieces[period] = [
-                    *(("w", a, b) for a, b in w.weeks),
-                    *(("d", p.start, p.end) for p in w.days),
-                    *(("m", p.start, p.end) for p in w.less),
-                ]
-            rows += [(k, e, t, lo, hi) for t, lo, hi in pieces[period]]
-        return self._ranges(rows) if rows else None
+        `w` a range of weeks, `d` days, `m` days to subtract.
+
+        Sent as two tables joined by the server: the ranges naming their period, and each
+        distinct period's pieces once (most pupils share their periods, so thousands of
+        pupils send a few hundred pieces, not tens of thousands).
+        """
+        if not ranges:
+            return None
+        numbers: dict[Period, int] = {}
+        rows = [(k, e, numbers.setdefault(period, len(numbers))) for k, e, period in ranges]
+        pieces: list[tuple[int, str, dt.date, dt.date]] = []
+        for period, n in numbers.items():
+            w = window(period)
+            pieces += [
+                *((n, "w", a, b) for a, b in w.weeks),
+                *((n, "d", q.start, q.end) for q in w.days),
+                *((n, "m", q.start, q.end) for q in w.less),
+            ]
+        named = values_table(
+            self.connection, "ranges", {"k": Integer(), "e": Integer(), "p": Integer()}, rows
+        )
+        table = values_table(
+            self.connection,
+            "pieces",
+            {"p": Integer(), "t": String(), "lo": Date(), "hi": Date()},
+            pieces,
+        )
+        # A CTE of the join, read three times (weeks, days, days less): its dates then
+        # bound the bucket index scans, which they do not when joined in each branch.
+        return (
+            select(named.c.k, named.c.e, table.c.t, table.c.lo, table.c.hi)
+            .select_from(named.join(table, table.c.p == named.c.p))
+            .cte("window_rows")
+        )
 
     @staticmethod
     def _window_rows(r: CTE, columns: Sequence[str]) -> Subquery:
