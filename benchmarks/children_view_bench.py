@@ -7,12 +7,13 @@ What it does (prints figures, asserts nothing about speed):
 1. A fresh PostgreSQL database migrated with metrics' Alembic history.
 2. A local authority of `--children` children with a social worker among `--others` other
    pupils in 60 schools, autumn term 2024 to Friday 13 December (70 school days): one
-   `enrolment_day` row per pupil-day (absence drawn per pupil), the `enrolment_week` sums,
-   and the raw marks of the children's last 10 school days, loaded with COPY, then
+   `enrolment_day` row per pupil-day (absence drawn per pupil), the `enrolment_week` and
+   `enrolment_year` sums, and the raw marks of the children's last 10 school days, loaded
+   with COPY, then
    VACUUM ANALYZE.
 3. A Reach as sharing gives a local authority's social care: every child in a window of
    its own episode (a fifth of them started this term, on different days).
-4. Timed, median of `--runs`, for all the children as of 13 December 2024:
+4. Timed, median of `--runs`, for all the children as of 13 December 2024, read that day:
    `services.metrics.children.children_figures`, i.e. everything the endpoint reads from
    the database (enrolments, school weeks, every span's counts in one window-table
    statement, pattern facts, latest marks) and the early-warning rules; then the rest of
@@ -83,7 +84,7 @@ def load(url: str, children: int, others: int) -> None:
     days = school_days()
     engine = create_engine(url, poolclass=NullPool)
     pupils = children + others
-    enrolments, day_rows, week_rows, marks = [], [], [], []
+    enrolments, day_rows, week_rows, year_rows, marks = [], [], [], [], []
     zeros = {c: 0 for c in COUNT_COLUMNS}
     for i in range(pupils):
         eid = i + 1
@@ -140,6 +141,15 @@ def load(url: str, children: int, others: int) -> None:
         week_rows += [
             (eid, w, ENTRY, HEADLINE, *(c[k] for k in COUNT_COLUMNS)) for w, c in weeks.items()
         ]
+        year_rows.append(
+            (
+                eid,
+                2024,
+                ENTRY,
+                HEADLINE,
+                *(sum(c[k] for c in weeks.values()) for k in COUNT_COLUMNS),
+            )
+        )
     enrolment_columns = [
         "id",
         "school_urn",
@@ -182,11 +192,17 @@ def load(url: str, children: int, others: int) -> None:
             ["enrolment_id", "week_start", "stay_entry", "population", *COUNT_COLUMNS],
             week_rows,
         )
+        copy(
+            raw,
+            "enrolment_year",
+            ["enrolment_id", "academic_year", "stay_entry", "population", *COUNT_COLUMNS],
+            year_rows,
+        )
         copy(raw, "mark", ["school_urn", "upn", "date", "session", "code"], marks)
         raw.commit()  # COPY ran on the driver connection, outside SQLAlchemy's transaction
         print(
             f"  loaded {pupils:,} enrolments, {len(day_rows):,} day rows, "
-            f"{len(week_rows):,} week rows, {len(marks):,} marks "
+            f"{len(week_rows):,} week rows, {len(year_rows):,} year rows, {len(marks):,} marks "
             f"in {time.perf_counter() - t0:.1f} s"
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -256,7 +272,9 @@ def main() -> None:
             for _ in range(args.runs):
                 start = time.perf_counter()
                 with conn.begin():
-                    figures = children_figures(MetricsRepository(conn), reach, upns, AS_OF, rules)
+                    figures = children_figures(
+                        MetricsRepository(conn), reach, upns, AS_OF, rules, today=AS_OF
+                    )
                 read = time.perf_counter()
                 body = children_page_json(AS_OF, child_items(figures, episodes), None)
                 times.append(read - start)

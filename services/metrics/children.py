@@ -196,8 +196,11 @@ def children_figures(
     upns: Sequence[str],
     as_of: dt.date,
     rules: EarlyWarningRules,
+    *,
+    today: dt.date | None = None,
 ) -> list[ChildFigures]:
-    """Attendance of these children (in this order) over their windows, as of a day."""
+    """Attendance of these children (in this order) over their windows, as of a day,
+    read on `today` (default: the real one)."""
     enrolled: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]] = {}
     for r in repo.enrolments([], or_upns=upns):
         access = reach.access(r.upn, r.school_urn, r.stays)
@@ -227,6 +230,7 @@ def children_figures(
             for p in clip(a.spans, span)
         ],
         RATE_COLUMNS,
+        today=today,
     )
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
     child = {upn: n for n, upn in enumerate(upns)}

@@ -39,12 +39,14 @@ def _weeks_and_days(span: Period) -> tuple[list[tuple[dt.date, dt.date]], list[P
 
 @dataclass(frozen=True)
 class Window:
-    """A period read per enrolment: `weeks` (first and last Monday) plus `days`, less
-    `less`, count each of its days exactly once."""
+    """A period read per enrolment: the academic `year`'s row, `weeks` (first and last
+    Monday) and `days`, less `less_weeks` and `less`, count each of its days exactly once."""
 
     weeks: tuple[tuple[dt.date, dt.date], ...]
     days: tuple[Period, ...]
     less: tuple[Period, ...]
+    year: int | None = None
+    less_weeks: tuple[tuple[dt.date, dt.date], ...] = ()
 
 
 def _school_days(p: Period) -> int:
@@ -53,7 +55,26 @@ def _school_days(p: Period) -> int:
 
 
 @functools.lru_cache(maxsize=4096)  # a view asks it of the same few periods for every pupil
-def window(span: Period) -> Window:
+def window(span: Period, today: dt.date | None = None) -> Window:
+    """Split `span` into buckets to read, each of its days counted once.
+
+    A span from the first day of an academic year to `today` or later (a year to date)
+    is that year's row less the rest of the year, which holds no rows yet, since no
+    mark is dated in the future: one row instead of one per week. Any other span is
+    whole Monday-start weeks and edge days (`_weeks_and_edges`).
+    """
+    year = academic_year_of(span.start)
+    whole = academic_year_period(year)
+    if span.start == whole.start and span.end <= whole.end:
+        if span.end == whole.end:
+            return Window((), (), (), year=year)
+        if today is not None and today <= span.end:
+            rest = _weeks_and_edges(Period(span.end + _DAY, whole.end))
+            return Window((), rest.less, rest.days, year=year, less_weeks=rest.weeks)
+    return _weeks_and_edges(span)
+
+
+def _weeks_and_edges(span: Period) -> Window:
     """Split `span` into whole Monday-start weeks and edge days, reading an edge with
     more school days (Monday to Friday) than one row plus the rest of its week as that
     whole week less the rest: a period ending on a Friday reads its last week's row

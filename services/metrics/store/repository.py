@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     text,
@@ -338,9 +339,12 @@ class MetricsRepository:
             for row in self.connection.execute(stmt)
         ]
 
-    def _window_table(self, ranges: Sequence[tuple[int, int, Period]]) -> CTE | None:
-        """Each (key number, enrolment, period) as the rows of its `buckets.window`: kind
-        `w` a range of weeks, `d` days, `m` days to subtract.
+    def _window_table(
+        self, ranges: Sequence[tuple[int, int, Period]], today: dt.date | None = None
+    ) -> CTE | None:
+        """Each (key number, enrolment, period) as the rows of its `buckets.window` (read
+        as of `today`, if given): kind `y` an academic year (`y`), `w` a range of weeks,
+        `d` days, and to subtract, `n` a range of weeks and `m` days.
 
         Sent as two tables joined by the server: the ranges naming their period, and each
         distinct period's pieces once (most pupils share their periods, so thousands of
@@ -350,13 +354,16 @@ class MetricsRepository:
             return None
         numbers: dict[Period, int] = {}
         rows = [(k, e, numbers.setdefault(period, len(numbers))) for k, e, period in ranges]
-        pieces: list[tuple[int, str, dt.date, dt.date]] = []
+        pieces: list[tuple[int, str, dt.date, dt.date, int]] = []
         for period, n in numbers.items():
-            w = window(period)
+            w = window(period, today)
+            if w.year is not None:
+                pieces.append((n, "y", period.start, period.start, w.year))
             pieces += [
-                *((n, "w", a, b) for a, b in w.weeks),
-                *((n, "d", q.start, q.end) for q in w.days),
-                *((n, "m", q.start, q.end) for q in w.less),
+                *((n, "w", a, b, 0) for a, b in w.weeks),
+                *((n, "d", q.start, q.end, 0) for q in w.days),
+                *((n, "n", a, b, 0) for a, b in w.less_weeks),
+                *((n, "m", q.start, q.end, 0) for q in w.less),
             ]
         named = values_table(
             self.connection, "ranges", {"k": Integer(), "e": Integer(), "p": Integer()}, rows
@@ -364,57 +371,67 @@ class MetricsRepository:
         table = values_table(
             self.connection,
             "pieces",
-            {"p": Integer(), "t": String(), "lo": Date(), "hi": Date()},
+            {"p": Integer(), "t": String(), "lo": Date(), "hi": Date(), "y": Integer()},
             pieces,
         )
-        # A CTE of the join, read three times (weeks, days, days less): its dates then
-        # bound the bucket index scans, which they do not when joined in each branch.
+        # A CTE of the join, read once per kind: its dates then bound the bucket index
+        # scans, which they do not when joined in each branch.
         return (
-            select(named.c.k, named.c.e, table.c.t, table.c.lo, table.c.hi)
+            select(named.c.k, named.c.e, table.c.t, table.c.lo, table.c.hi, table.c.y)
             .select_from(named.join(table, table.c.p == named.c.p))
             .cte("window_rows")
         )
 
     @staticmethod
     def _window_rows(r: CTE, columns: Sequence[str]) -> Subquery:
-        """The bucket rows of a window table: key, enrolment, week (Monday) and `columns`,
-        negated for the days to subtract."""
-        w, d = week_t.c, day_t.c
-        weeks = (
-            select(r.c.k, r.c.e, w.week_start.label("week"), *(w[c] for c in columns))
-            .select_from(
-                r.join(week_t, and_(w.enrolment_id == r.c.e, w.week_start.between(r.c.lo, r.c.hi)))
-            )
-            .where(r.c.t == "w", w.population == HEADLINE)
+        """The bucket rows of a window table: key, enrolment, week (Monday; null for a
+        year) and `columns`, negated for the rows to subtract."""
+        w, d, y = week_t.c, day_t.c, year_t.c
+
+        def signed(table: Any, kind: str, add: str) -> list[Any]:
+            return [table[c] if kind == add else (-table[c]).label(c) for c in columns]
+
+        on_weeks = r.join(
+            week_t, and_(w.enrolment_id == r.c.e, w.week_start.between(r.c.lo, r.c.hi))
         )
         on_days = r.join(day_t, and_(d.enrolment_id == r.c.e, d.date.between(r.c.lo, r.c.hi)))
-        days = (
-            select(r.c.k, r.c.e, d.week_start.label("week"), *(d[c] for c in columns))
-            .select_from(on_days)
-            .where(r.c.t == "d", d.population == HEADLINE)
+        years = (
+            select(r.c.k, r.c.e, null().cast(Date).label("week"), *(y[c] for c in columns))
+            .select_from(r.join(year_t, and_(y.enrolment_id == r.c.e, y.academic_year == r.c.y)))
+            .where(r.c.t == "y", y.population == HEADLINE)
         )
-        less = (
-            select(r.c.k, r.c.e, d.week_start.label("week"), *((-d[c]).label(c) for c in columns))
+        parts = [
+            select(r.c.k, r.c.e, w.week_start.label("week"), *signed(w, kind, "w"))
+            .select_from(on_weeks)
+            .where(r.c.t == kind, w.population == HEADLINE)
+            for kind in ("w", "n")
+        ] + [
+            select(r.c.k, r.c.e, d.week_start.label("week"), *signed(d, kind, "d"))
             .select_from(on_days)
-            .where(r.c.t == "m", d.population == HEADLINE)
-        )
-        return union_all(weeks, days, less).subquery("counted")
+            .where(r.c.t == kind, d.population == HEADLINE)
+            for kind in ("d", "m")
+        ]
+        return union_all(years, *parts).subquery("counted")
 
     def window_counts(
         self,
         ranges: Sequence[tuple[str, int, Period]],
         columns: Sequence[str] = COUNT_COLUMNS,
+        *,
+        today: dt.date | None = None,
     ) -> dict[tuple[str, int], SessionCounts]:
         """Counts per (key, enrolment id) over each enrolment's own periods, in one statement.
 
         Each period reads whole weeks from the week table and only its ragged edges from
-        the day table (`buckets.window`). Periods of one key and enrolment must not
+        the day table, a year to date as of `today` (default: the real one) its year's
+        row (`buckets.window`). Periods of one key and enrolment must not
         overlap (merge them first). Only `columns` are summed (the others read as 0).
         """
         # Keys travel as numbers: grouping by a text column sorts by collation, slowly.
         numbers: dict[str, int] = {}
         r = self._window_table(
-            [(numbers.setdefault(key, len(numbers)), e, period) for key, e, period in ranges]
+            [(numbers.setdefault(key, len(numbers)), e, period) for key, e, period in ranges],
+            today or dt.date.today(),
         )
         if r is None:
             return {}
