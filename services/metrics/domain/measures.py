@@ -128,25 +128,26 @@ class SessionCounts:
     def __getitem__(self, column: str) -> int:
         return self.values.get(column, 0)
 
+    # The properties read `values` directly: views ask them of thousands of pupils.
     @property
     def possible(self) -> int:
-        return self["sess_possible"]
+        return self.values.get("sess_possible", 0)
 
     @property
     def attended(self) -> int:
-        return self["sess_attended"]
+        return self.values.get("sess_attended", 0)
 
     @property
     def authorised(self) -> int:
-        return self["sess_authorised"]
+        return self.values.get("sess_authorised", 0)
 
     @property
     def unauthorised(self) -> int:
-        return self["sess_unauthorised"]
+        return self.values.get("sess_unauthorised", 0)
 
     @property
     def overall(self) -> int:
-        return self.authorised + self.unauthorised
+        return self.values.get("sess_authorised", 0) + self.values.get("sess_unauthorised", 0)
 
     def __add__(self, other: SessionCounts) -> SessionCounts:
         return SessionCounts({c: self[c] + other[c] for c in COUNT_COLUMNS})
