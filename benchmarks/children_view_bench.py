@@ -18,8 +18,15 @@ What it does (prints figures, asserts nothing about speed):
    the database (enrolments, school weeks, every span's counts in one window-table
    statement, pattern facts, latest marks) and the early-warning rules; then the rest of
    the endpoint's own work: `api.children.child_items` and `children_page_json` (the
-   response's JSON). Not timed: the HTTP round trips to sharing (the Reach, cached for seconds;
-   episodes, 200 children per request) and the audit record.
+   response's JSON). Not timed there: the HTTP round trips to sharing (the Reach, the
+   episodes, the audit record).
+5. Then the endpoint itself over HTTP, as a social care platform calls it, median of
+   `--runs` after one warm-up request: sharing (a fresh database: the authority, its
+   social care and client, the 2,000 episodes posted through its API) and metrics (the
+   database above, feed consumer off) under `attx serve`, the Reach asked of sharing on
+   every request (`METRICS_POLICY_CACHE_SECONDS=0`), `as_of` 13 December 2024 (read on
+   the real date, so by weeks, not as a year to date); all 2,000 children in one page,
+   then the default page of 500. `--no-http` skips it.
 """
 
 from __future__ import annotations
@@ -32,9 +39,12 @@ import random
 import statistics
 import time
 
+import httpx2 as httpx
+from _services import Directory, bootstrap_sharing, free_port, fresh_database, serve, service_env
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+from stdnum.gb.upn import calc_check_digit
 
 from services.metrics.api.children import child_items, children_page_json
 from services.metrics.children import ChildEpisode, children_figures
@@ -68,7 +78,9 @@ def school_days() -> list[dt.date]:
 
 
 def upn(i: int) -> str:
-    return f"B{i:011d}A"
+    """A valid UPN (the sharing service checks the letter), distinct for each `i`."""
+    body = f"202{4000 + i // 1000:04d}24{i % 1000:03d}"
+    return calc_check_digit(body) + body
 
 
 def copy(raw: object, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
@@ -238,12 +250,71 @@ def reach_of(children: int) -> Reach:
     )
 
 
+def endpoint_timings(
+    pg: str, metrics_db: str, reach: Reach, runs: int
+) -> dict[int, tuple[list[float], int]]:
+    """Seconds per GET of the view over HTTP, for a page of 2,000 and of 500 children
+    (the default), and the bytes of the answer: sharing and metrics as `attx serve` runs
+    them, the Reach asked of sharing on every request (no cache: a platform calling once
+    a day never finds one), the episodes, the audit record."""
+    sharing_db = fresh_database(pg, "attx_bench_children_sharing", "sharing")
+    bootstrap_sharing(sharing_db)
+    ports = {"sharing": free_port(), "metrics": free_port()}
+    metrics_env = service_env("metrics", ports, metrics_db) | {
+        "METRICS_FEED_CONSUMER_ENABLED": "false",
+        "METRICS_POLICY_CACHE_SECONDS": "0",
+    }
+    found: dict[int, tuple[list[float], int]] = {}
+    with serve("sharing", ports["sharing"], service_env("sharing", ports, sharing_db)):
+        directory = Directory(f"http://127.0.0.1:{ports['sharing']}")
+        directory.organisation({"type": "local_authority", "name": "Bench LA", "la_code": "202"})
+        care = directory.organisation(
+            {"type": "social_care", "name": "Bench social care", "la_code": "202"}
+        )
+        writer = directory.client_headers(
+            care["id"], "social_care", ["social_care:write", "attendance:read"]
+        )
+        for window in reach.children:
+            response = directory.http.post(
+                "/v1/episodes",
+                json={
+                    "child": {"upn": window.upn},
+                    "category": "CIN",
+                    "start_date": window.from_date.isoformat(),
+                    "practitioner_ref": "sw-1",
+                },
+                headers=writer,
+            )
+            response.raise_for_status()
+        with (
+            serve("metrics", ports["metrics"], metrics_env),
+            httpx.Client(base_url=f"http://127.0.0.1:{ports['metrics']}", timeout=60) as http,
+        ):
+            for limit in (2000, 500):
+                times, size = [], 0
+                for run in range(runs + 1):
+                    start = time.perf_counter()
+                    response = http.get(
+                        "/v1/children-with-social-worker/attendance",
+                        params={"as_of": AS_OF.isoformat(), "limit": limit},
+                        headers=writer,
+                    )
+                    elapsed = time.perf_counter() - start
+                    response.raise_for_status()
+                    size = len(response.content)
+                    if run:  # the first request warms the process (imports, pools)
+                        times.append(elapsed)
+                found[limit] = (times, size)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--children", type=int, default=2000)
     parser.add_argument("--others", type=int, default=18000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--no-http", action="store_true", help="Skip the endpoint over HTTP.")
     args = parser.parse_args()
     admin = create_engine(args.pg, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -254,7 +325,8 @@ def main() -> None:
     upgrade_to_head(url, MIGRATIONS_DIR, VERSION_TABLE)
     print(f"children view benchmark: {args.children:,} children, {args.others:,} other pupils")
     load(url, args.children, args.others)
-    reach = PupilReach(reach_of(args.children))
+    policy = reach_of(args.children)
+    reach = PupilReach(policy)
     upns = reach.upns
     rules = EarlyWarningRules()
     episodes = {
@@ -297,6 +369,15 @@ def main() -> None:
                 f"    {part}, median of {args.runs}: {statistics.median(runs) * 1000:,.0f} ms "
                 f"(min {min(runs) * 1000:,.0f}, max {max(runs) * 1000:,.0f}); target < 100 ms"
             )
+    if args.no_http:
+        return
+    print("  the endpoint over HTTP (sharing and metrics under attx serve, Reach not cached):")
+    for limit, (runs, size) in endpoint_timings(args.pg, url, policy, args.runs).items():
+        print(
+            f"    GET ...?limit={limit} ({size / 1e6:.1f} MB), median of {args.runs}: "
+            f"{statistics.median(runs) * 1000:,.0f} ms (min {min(runs) * 1000:,.0f}, "
+            f"max {max(runs) * 1000:,.0f}); target < 100 ms"
+        )
 
 
 if __name__ == "__main__":

@@ -17,16 +17,12 @@ OAuth tokens, as a school's MIS would. One run measures, side by side:
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,15 +33,20 @@ sys.path.insert(0, str(ROOT))
 import httpx2 as httpx  # noqa: E402
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from _services import (  # noqa: E402
+    Directory,
+    bootstrap_sharing,
+    free_port,
+    fresh_database,
+    serve,
+    service_env,
+)
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 from stdnum.gb.upn import calc_check_digit  # noqa: E402
 
 from services.ingest.domain.formats import CtfSchool, iter_ctf_return, json_return  # noqa: E402
 from services.ingest.domain.model import Mark, Pupil  # noqa: E402
 from shared.contracts.changes import EnrolmentStatus, SenProvision  # noqa: E402
-from shared.db import create_db_engine, upgrade_to_head  # noqa: E402
 
 HOLIDAYS = [
     (date(2024, 10, 28), date(2024, 11, 1)),
@@ -55,8 +56,6 @@ HOLIDAYS = [
     (date(2025, 5, 26), date(2025, 5, 30)),
 ]
 CODES = ["/"] * 90 + ["L", "I", "I", "M", "N", "U", "C2", "O", "B", "G"]
-ADMIN_ID, ADMIN_SECRET = "bench-admin", "bench-admin-secret"
-SERVICE_ID, SERVICE_SECRET = "bench-service", "bench-service-secret"
 
 
 def school_days(start: date = date(2024, 9, 2), end: date = date(2025, 7, 18)) -> list[date]:
@@ -105,106 +104,19 @@ def marks(roll: list[Pupil], days: list[date]) -> list[Mark]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def fresh_database(admin_url: str, name: str, service: str) -> str:
-    """Drop, create and migrate one service's database; its URL."""
-    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(admin_url).set(database=name).render_as_string(False)
-    main = __import__(f"services.{service}.main", fromlist=["MIGRATIONS_DIR"])
-    models = __import__(f"services.{service}.store.models", fromlist=["VERSION_TABLE"])
-    upgrade_to_head(url, main.MIGRATIONS_DIR, models.VERSION_TABLE)
-    return url
-
-
-@contextmanager
-def serve(service: str, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """One service under uvicorn in its own process, until the block ends."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            f"services.{service}.main:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{service} did not start")
-            time.sleep(0.1)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-class Directory:
-    """The sharing service's HTTP API: schools, clients and their tokens."""
-
-    def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base, timeout=30)
-        self.admin = {"Authorization": f"Bearer {self.token(ADMIN_ID, ADMIN_SECRET)}"}
-        self.serial = 0
-
-    def token(self, client_id: str, secret: str) -> str:
-        response = self.http.post(
-            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
-        )
-        response.raise_for_status()
-        token: str = response.json()["access_token"]
-        return token
-
-    def school(self, dfe_number: str) -> tuple[dict[str, Any], dict[str, str]]:
-        """A new school and the Authorization header of its MIS client."""
-        self.serial += 1
-        body = {
+def new_school(directory: Directory, dfe_number: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new school and the Authorization header of its MIS client."""
+    serial = int(dfe_number) % 10000
+    org = directory.organisation(
+        {
             "type": "school",
-            "name": f"Bench school {self.serial}",
-            "urn": f"{900000 + self.serial:06d}",
+            "name": f"Bench school {dfe_number}",
+            "urn": f"{900000 + serial:06d}",
             "dfe_number": dfe_number,
             "phase": "primary",
         }
-        org = self.http.post("/v1/organisations", json=body, headers=self.admin)
-        org.raise_for_status()
-        client = self.http.post(
-            "/v1/clients",
-            json={
-                "organisation_id": org.json()["id"],
-                "role": "school_system",
-                "scopes": ["returns:write"],
-            },
-            headers=self.admin,
-        )
-        client.raise_for_status()
-        secret = client.json()
-        token = self.token(secret["client_id"], secret["client_secret"])
-        return org.json(), {"Authorization": f"Bearer {token}"}
+    )
+    return org, directory.client_headers(org["id"], "school_system", ["returns:write"])
 
 
 def post(
@@ -283,35 +195,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    from services.sharing.bootstrap import bootstrap
-
     sharing_db = fresh_database(args.pg, "attx_bench_sharing", "sharing")
     ingest_db = fresh_database(args.pg, "attx_bench_ingest", "ingest")
-    engine = create_db_engine(sharing_db)
-    bootstrap(
-        engine,
-        admin_client_id=ADMIN_ID,
-        admin_client_secret=ADMIN_SECRET,
-        service_client_id=SERVICE_ID,
-        service_client_secret=SERVICE_SECRET,
-    )
-    engine.dispose()
-    sharing_port, ingest_port = _free_port(), _free_port()
+    bootstrap_sharing(sharing_db)
+    # Metrics is not running: ingest's best-effort feed notification fails fast, after
+    # the reply.
+    ports = {"sharing": free_port(), "ingest": free_port()}
+    sharing_env = service_env("sharing", ports, sharing_db)
+    ingest_env = service_env("ingest", ports, ingest_db)
+    sharing_port, ingest_port = ports["sharing"], ports["ingest"]
     issuer = f"http://127.0.0.1:{sharing_port}"
-    common = {
-        "ENVIRONMENT": "test",
-        "OAUTH__ISSUER": issuer,
-        "SHARING_URL": issuer,
-        "INGEST_URL": f"http://127.0.0.1:{ingest_port}",
-        # Nothing listens there: the best-effort feed notification fails fast, after the reply.
-        "METRICS_URL": f"http://127.0.0.1:{_free_port()}",
-        "SERVICE_CLIENT__CLIENT_ID": SERVICE_ID,
-        "SERVICE_CLIENT__CLIENT_SECRET": SERVICE_SECRET,
-    }
-    sharing_env = {f"SHARING_{k}": v for k, v in common.items()}
-    sharing_env["SHARING_DATABASE__URL"] = sharing_db
-    ingest_env = {f"INGEST_{k}": v for k, v in common.items()}
-    ingest_env["INGEST_DATABASE__URL"] = ingest_db
     days = school_days()
     ingest_base = f"http://127.0.0.1:{ingest_port}"
     with serve("sharing", sharing_port, sharing_env):
@@ -321,7 +214,7 @@ def main() -> None:
             httpx.Client(base_url=ingest_base, timeout=600) as http,
         ):
             # 1. daily return of a 1,500-pupil school
-            school, headers = directory.school("2024001")
+            school, headers = new_school(directory, "2024001")
             roll = pupils(1500, "202", "4001")
             post(http, school["urn"], headers, json_return(roll, []), "application/json")
             timings, cpu = [], []
@@ -331,7 +224,7 @@ def main() -> None:
                 timings.append(post(http, school["urn"], headers, body, "application/json"))
                 cpu.append(cpu_seconds(ingest_process.pid) - before)
             # 2. full-year CTF backfill of a 1,000-pupil school, then raw COPY of its rows
-            school, headers = directory.school("2025001")
+            school, headers = new_school(directory, "2025001")
             roll = pupils(1000, "202", "5001")
             year = marks(roll, days)
             ctf = CtfSchool("202", "5001", "Bench backfill")
@@ -356,7 +249,7 @@ def main() -> None:
         }
         memory: dict[str, tuple[float, int, int, float]] = {}
         for label, (dfe_number, content_type, chunks) in bodies.items():
-            school, headers = directory.school(dfe_number)
+            school, headers = new_school(directory, dfe_number)
             with tempfile.NamedTemporaryFile(delete=False) as f:
                 for chunk in chunks():
                     f.write(chunk)
