@@ -39,7 +39,7 @@ from services.metrics.domain.measures import (
 )
 from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach, clip
 from services.metrics.store.repository import EnrolmentRow, MetricsRepository
-from shared.contracts.social_care import SocialCareCategory, SocialCareEpisode
+from shared.contracts.social_care import SocialCareCategory
 
 _INTENSITY = {
     SocialCareCategory.LOOKED_AFTER: 3,
@@ -60,31 +60,17 @@ class ChildEpisode:
     practitioner_ref: str | None
 
 
-def episodes_in_reach(
-    reach: PupilReach, episodes: Sequence[SocialCareEpisode], as_of: dt.date
-) -> dict[str, ChildEpisode]:
-    """Each child with an episode window in the Reach, under its current episode.
-
-    The Reach gives the windows (and, to a virtual school, the category); the category
-    and practitioner of social care's own episodes come from sharing's episode list,
-    matched to the window by child and dates. An episode not in the Reach is ignored.
-    """
-    by_window = {(e.upn, e.start_date, e.end_date): e for e in episodes}
+def episodes_in_reach(reach: PupilReach, as_of: dt.date) -> dict[str, ChildEpisode]:
+    """Each child with an episode window in the Reach, under its current episode (the
+    Reach gives each window's category and practitioner)."""
     found: dict[str, list[ChildEpisode]] = {}
     for upn in reach.upns:
         for g in reach.child_grants(upn):
-            if g.episode_id is None:
+            if g.episode_id is None or g.category is None:
                 continue  # an agreement, not a social worker
-            start = g.span[0]
             end = None if g.span[1] == dt.date.max else g.span[1]
-            episode = by_window.get((upn, start, end))
-            category = g.category or (episode.category if episode else None)
-            if category is None:
-                continue
             found.setdefault(upn, []).append(
-                ChildEpisode(
-                    upn, category, start, end, episode.practitioner_ref if episode else None
-                )
+                ChildEpisode(upn, g.category, g.span[0], end, g.practitioner_ref)
             )
     return {upn: _current(options, as_of) for upn, options in found.items()}
 

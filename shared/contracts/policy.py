@@ -88,7 +88,14 @@ class ChildWindow(BaseModel):
     fields: list[PupilField]
     basis: Basis
     category: SocialCareCategory | None = Field(
-        default=None, description="The social-care category, when `fields` has social_care."
+        default=None,
+        description="The category of the social-care episode the window follows: to a "
+        "virtual school, and to the social care whose episode it is.",
+    )
+    practitioner_ref: str | None = Field(
+        default=None,
+        description="That episode's allocated practitioner, to the same callers (their "
+        "views list and filter children by it).",
     )
     schools: list[SchoolWindow] | None = Field(
         default=None,

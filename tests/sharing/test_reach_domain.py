@@ -68,6 +68,19 @@ def test_a_practitioner_sees_only_episodes_allocated_to_them() -> None:
     assert [c.upn for c in decision.children] == ["U1"]
 
 
+def test_social_care_is_told_the_category_and_practitioner_of_its_episodes() -> None:
+    # Its view lists children by them without asking for the episodes again.
+    decision = social_care_reach(
+        [episode("U1", DAY, None, "sw-1", CLA)], as_of=DAY, practitioner=None
+    )
+    assert [(c.category, c.practitioner_ref) for c in decision.children] == [(CLA, "sw-1")]
+
+
+def test_a_virtual_school_is_told_the_category_and_practitioner_of_each_episode() -> None:
+    decision = virtual_school_reach([episode("U1", DAY, None, "sw-1", CLA)])
+    assert [(c.category, c.practitioner_ref) for c in decision.children] == [(CLA, "sw-1")]
+
+
 def test_social_care_never_gets_sen_or_ethnicity() -> None:
     assert {PupilField.SEN, PupilField.ETHNICITY, PupilField.FSM} & set(SOCIAL_CARE_FIELDS) == set()
 

@@ -147,8 +147,7 @@ def children_with_social_worker(
     after = decode_cursor("u", cursor) if cursor else ""
     day = as_of or dt.date.today()
     reach = pupil_reach_of(principal, sharing)
-    named = [u for u in reach.upns if any(g.episode_id for g in reach.child_grants(u))]
-    episodes = episodes_in_reach(reach, sharing.social_care_episodes(named) if named else [], day)
+    episodes = episodes_in_reach(reach, day)
     chosen = [
         upn
         for upn in sorted(episodes)

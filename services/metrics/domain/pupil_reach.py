@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from services.metrics.domain.calendar import Period
@@ -39,6 +39,7 @@ class Grant:
     legal_basis: str
     episode_id: str | None = None
     category: SocialCareCategory | None = None
+    practitioner_ref: str | None = None
 
 
 def merge(spans: Iterable[Span]) -> list[Span]:
@@ -120,6 +121,7 @@ class PupilReach:
                 c.basis.legal_basis,
                 c.basis.episode_id,
                 c.category,
+                c.practitioner_ref,
             )
             self._children[c.upn].append((grant, at))
 
@@ -148,7 +150,7 @@ class PupilReach:
         def grant(g: Grant, window: Span) -> None:
             for stay in enrolled:
                 if (span := _meet(window, stay)) is not None:
-                    found.append(Grant(span, g.fields, g.legal_basis, g.episode_id, g.category))
+                    found.append(replace(g, span=span))
 
         for g in self._schools.get(school_urn, []):
             grant(g, g.span)
@@ -165,7 +167,7 @@ def within(
 ) -> EnrolmentAccess | None:
     """The access limited to these windows (a scope's dates), or None if nothing is left."""
     found = [
-        Grant(span, g.fields, g.legal_basis, g.episode_id, g.category)
+        replace(g, span=span)
         for g in access.grants
         for lo, hi in windows
         if (span := _meet(g.span, _span(lo, hi))) is not None

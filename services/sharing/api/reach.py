@@ -48,6 +48,7 @@ def _child(grant: ChildGrant) -> contract.ChildWindow:
         fields=list(grant.fields),
         basis=_basis(grant.basis),
         category=grant.category,
+        practitioner_ref=grant.practitioner_ref,
         schools=None
         if grant.schools is None
         else [

@@ -163,6 +163,9 @@ class ChildGrant:
     fields: tuple[PupilField, ...]
     basis: Basis
     category: SocialCareCategory | None = None
+    practitioner_ref: str | None = None
+    """An episode's allocated practitioner, to the virtual school and the social care
+    whose episode it is (their views list children by it)."""
     schools: tuple[SchoolWindow, ...] | None = None
 
 
@@ -277,6 +280,7 @@ def virtual_school_reach(episodes: Iterable[EpisodeFact]) -> ReachDecision:
                 e.id,
             ),
             category=e.category,
+            practitioner_ref=e.practitioner_ref,
         )
         for e in episodes
     ]
@@ -298,6 +302,8 @@ def social_care_reach(
             to_date=e.end_date,
             fields=SOCIAL_CARE_FIELDS,
             basis=_statutory(SOCIAL_CARE, e.id),
+            category=e.category,
+            practitioner_ref=e.practitioner_ref,
         )
         for e in episodes
         if e.open_on(as_of) and (practitioner is None or e.practitioner_ref == practitioner)
