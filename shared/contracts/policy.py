@@ -117,3 +117,19 @@ class Reach(BaseModel):
     pupil_level: bool = True
     schools: list[SchoolReach] = Field(default_factory=list)
     children: list[ChildWindow] = Field(default_factory=list)
+
+
+class PolicyVersion(BaseModel):
+    """`GET /v1/policy/version`: whether a cached policy answer is still current.
+
+    An answer (a Reach, visible schools, the directory) obtained under the same version
+    and day is the one sharing would give now; under any other, ask again.
+    """
+
+    version: int = Field(
+        description="Raised by every change the policy reads: organisations, trust "
+        "memberships, social-care episodes, agreements."
+    )
+    as_of: date = Field(
+        description="The day the policy decides on (episodes open, agreements in force)."
+    )

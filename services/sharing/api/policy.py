@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -9,10 +10,20 @@ from fastapi import APIRouter, Path
 from services.sharing.api.deps import CanReadPolicy, SessionDep
 from services.sharing.domain import policy
 from services.sharing.domain.organisations import OrganisationType
+from services.sharing.store.policy_version import policy_version
 from services.sharing.store.repository import MembershipRepository, OrganisationRepository
 from shared.contracts.directory import SchoolWindow, VisibleSchools
+from shared.contracts.policy import PolicyVersion
 
 router = APIRouter(tags=["policy"])
+
+
+@router.get("/policy/version")
+def version(session: SessionDep, _service: CanReadPolicy) -> PolicyVersion:
+    """The policy's version and the day it decides on. A service holding an answer given
+    under the same pair may reuse it; under any other it must ask again, so a closed
+    episode or a revoked agreement applies from the next request."""
+    return PolicyVersion(version=policy_version(session), as_of=date.today())
 
 
 @router.get("/policy/organisations/{organisation_id}/visible-schools")
