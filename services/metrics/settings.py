@@ -111,10 +111,15 @@ class MetricsSettings(ServiceSettings):
         "as `c` to callers who may see aggregates only.",
     )
     policy_cache_seconds: float = Field(
-        default=5.0, ge=0, description="How long a visible-schools answer is reused."
+        default=300.0,
+        ge=0,
+        description="The longest a caller's Reach or visible schools are reused, and only "
+        "while sharing's policy version and day stay the same.",
     )
     directory_cache_seconds: float = Field(
-        default=30.0, ge=0, description="How long the school directory is reused."
+        default=300.0,
+        ge=0,
+        description="The longest the school directory is reused, on the same condition.",
     )
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)

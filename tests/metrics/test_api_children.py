@@ -44,11 +44,13 @@ class World:
     care: dict[str, Any]
     virtual_school: dict[str, Any]
     host_care: dict[str, Any]
+    episodes: dict[str, str]
+    """Episode id by child, of the episodes social care of 202 recorded."""
 
 
 def _episode(
     system: System, headers: dict[str, str], child: str, category: str, **extra: Any
-) -> None:
+) -> str:
     body = {
         "child": {"upn": child},
         "category": category,
@@ -57,6 +59,8 @@ def _episode(
     }
     response = system.sharing.post("/v1/episodes", json=body, headers=headers)
     assert response.status_code == 201, response.text
+    episode_id: str = response.json()["id"]
+    return episode_id
 
 
 @pytest.fixture
@@ -86,13 +90,17 @@ def world(system: System) -> World:
         care["id"], "social_care", ["social_care:write", "attendance:read"]
     )
     writer = {"Authorization": f"Bearer {system.token(*client)}"}
-    _episode(system, writer, PLACED_AWAY, "CLA", practitioner_ref="sw-1")
-    _episode(system, writer, AT_HOME, "CIN", practitioner_ref="sw-1")
-    _episode(system, writer, PLAN_SW2, "CPP", practitioner_ref="sw-2")
-    _episode(system, writer, CLOSED, "CIN", end_date=(TODAY - dt.timedelta(days=7)).isoformat())
+    episodes = {
+        PLACED_AWAY: _episode(system, writer, PLACED_AWAY, "CLA", practitioner_ref="sw-1"),
+        AT_HOME: _episode(system, writer, AT_HOME, "CIN", practitioner_ref="sw-1"),
+        PLAN_SW2: _episode(system, writer, PLAN_SW2, "CPP", practitioner_ref="sw-2"),
+        CLOSED: _episode(
+            system, writer, CLOSED, "CIN", end_date=(TODAY - dt.timedelta(days=7)).isoformat()
+        ),
+    }
     host_writer = system.headers_for(host_care["id"], "social_care", ["social_care:write"])
     _episode(system, host_writer, HOST_CHILD, "CLA")
-    return World(home, away, client, care, virtual_school, host_care)
+    return World(home, away, client, care, virtual_school, host_care, episodes)
 
 
 def care_headers(system: System, world: World) -> dict[str, str]:
@@ -192,6 +200,29 @@ def test_a_closed_episode_ends_access_to_marks_after_its_end_date(
 def test_a_closed_episode_ends_social_cares_access_altogether(system: System, world: World) -> None:
     hdrs = care_headers(system, world)
     assert get(system, f"/v1/pupils/{CLOSED}/attendance", hdrs, **PERIOD).status_code == 404
+
+
+def test_a_closed_episode_applies_from_the_next_request(system: System, world: World) -> None:
+    # Metrics keeps the Reach it was given, but asks sharing's policy version first.
+    headers = care_headers(system, world)
+    assert AT_HOME in view_upns(get(system, VIEW, headers))
+    writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
+    closed = system.sharing.patch(
+        f"/v1/episodes/{world.episodes[AT_HOME]}",
+        json={"end_date": (TODAY - dt.timedelta(days=1)).isoformat()},
+        headers=writer,
+    )
+    assert closed.status_code == 200, closed.text
+    assert AT_HOME not in view_upns(get(system, VIEW, headers))
+
+
+def test_an_unchanged_policy_is_not_asked_for_again(system: System, world: World) -> None:
+    headers = care_headers(system, world)
+    get(system, VIEW, headers)
+    system.transport.paths.clear()
+    get(system, VIEW, headers)
+    asked = system.transport.paths
+    assert ("/v1/policy/version" in asked, "/v1/policy/reach" in asked) == (True, False)
 
 
 def test_the_view_gives_category_practitioner_school_and_attendance(

@@ -16,6 +16,8 @@ class AppTransport(httpx.BaseTransport):
 
     def __init__(self) -> None:
         self._clients: dict[str, TestClient] = {}
+        self.paths: list[str] = []
+        """The path of every request carried, in order (what services asked each other)."""
 
     def mount(self, base_url: str, client: TestClient) -> None:
         url = httpx.URL(base_url)
@@ -23,6 +25,7 @@ class AppTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         key = f"{request.url.host}:{request.url.port}"
+        self.paths.append(request.url.path)
         client = self._clients.get(key)
         if client is None:
             raise httpx.ConnectError(f"no in-process app at {key}", request=request)

@@ -1,11 +1,13 @@
 """The one place metrics asks the sharing service anything: who sees what, the directory,
 children's social-care episodes.
 
-Answers are cached briefly (settings) so a dashboard's burst of requests costs one
-round trip; a change of policy reaches metrics within that interval. A caller's Reach is
-cached per (organisation, acting practitioner) for `METRICS_POLICY_CACHE_SECONDS`
-(default 5 s): a closed episode or a revoked agreement may still be applied for up to
-that long after sharing has decided otherwise.
+Policy answers (a caller's Reach, per organisation and acting practitioner; visible
+schools; the directory) are cached, and reused only while sharing's policy version and
+day are those they were given under (`GET /v1/policy/version`, one small request): a
+closed episode or a revoked agreement applies from the next request, while an unchanged
+policy costs one round trip instead of a Reach of thousands of children. Settings bound
+how long an answer is kept even so (`METRICS_POLICY_CACHE_SECONDS`,
+`METRICS_DIRECTORY_CACHE_SECONDS`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic import BaseModel
 
 from services.metrics.domain.errors import PeerUnavailable
 from shared.contracts.directory import VisibleSchools
-from shared.contracts.policy import Reach
+from shared.contracts.policy import PolicyVersion, Reach
 from shared.contracts.social_care import SocialCareEpisode, SocialCareEpisodes
 from shared.service_client import ServiceClient
 
@@ -71,22 +73,36 @@ class _Page(BaseModel):
     next_cursor: str | None = None
 
 
+Stamp = tuple[int, date] | None
+"""The policy's version and day an answer was given under (None: sharing gave none)."""
+
+
 class _Cache:
+    """Answers kept while the policy's stamp stays the same, for at most `seconds`."""
+
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._seconds = seconds
         self._clock = clock
-        self._values: dict[str, tuple[float, Any]] = {}
+        self._values: dict[str, tuple[float, Stamp, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: str, load: Callable[[], T]) -> T:
+    def get(self, key: str, stamp: Callable[[], Stamp], load: Callable[[], T]) -> T:
+        """The answer under `key`, loaded again unless the one kept is young enough and
+        was given under the current stamp (asked only when there is one to reuse)."""
         with self._lock:
             found = self._values.get(key)
-            if found is not None and self._clock() - found[0] < self._seconds:
-                value: T = found[1]
+        # The stamp is asked before loading: a change in between then leaves an answer
+        # filed under the older stamp, reloaded next time, never the other way round.
+        if found is not None and self._clock() - found[0] < self._seconds:
+            now = stamp()
+            if now == found[1]:
+                value: T = found[2]
                 return value
+        else:
+            now = stamp()
         value = load()
         with self._lock:
-            self._values[key] = (self._clock(), value)
+            self._values[key] = (self._clock(), now, value)
         return value
 
 
@@ -107,6 +123,15 @@ class SharingClient:
     def close(self) -> None:
         self._http.close()
 
+    def _stamp(self) -> Stamp:
+        """The policy's current version and day (None if sharing does not say)."""
+        response = self._get("/v1/policy/version")
+        if response.status_code == 404:
+            return None  # an older sharing service: answers are kept for `seconds` only
+        response.raise_for_status()
+        answer = PolicyVersion.model_validate(response.json())
+        return (answer.version, answer.as_of)
+
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         try:
             response: httpx.Response = self._http.get(path, params=params)
@@ -126,7 +151,7 @@ class SharingClient:
             response.raise_for_status()
             return VisibleSchools.model_validate(response.json())
 
-        return self._policy.get(f"visible:{organisation_id}", load)
+        return self._policy.get(f"visible:{organisation_id}", self._stamp, load)
 
     def reach(self, organisation_id: str, actor: str | None) -> Reach:
         """Everything the organisation (acting for `actor`, if any) may see at pupil level.
@@ -147,7 +172,7 @@ class SharingClient:
             response.raise_for_status()
             return Reach.model_validate(response.json())
 
-        return self._policy.get(f"reach:{organisation_id}:{actor or ''}", load)
+        return self._policy.get(f"reach:{organisation_id}:{actor or ''}", self._stamp, load)
 
     def _all(self, path: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
         cursor: str | None = None
@@ -162,7 +187,7 @@ class SharingClient:
             cursor = page.next_cursor
 
     def directory(self) -> Directory:
-        """Every school with its local authority, phase and trust spells (cached briefly)."""
+        """Every school with its local authority, phase and trust spells."""
 
         def load() -> Directory:
             schools = list(self._all("/v1/organisations", {"type": "school"}))
@@ -193,7 +218,7 @@ class SharingClient:
                 }
             )
 
-        return self._directory.get("directory", load)
+        return self._directory.get("directory", self._stamp, load)
 
     def social_care_episodes(self, upns: Iterable[str]) -> list[SocialCareEpisode]:
         """Episodes of children with a social worker among `upns`, as the policy lets us know."""
