@@ -87,8 +87,8 @@ class _Cache:
         self._lock = threading.Lock()
 
     def get(self, key: str, stamp: Callable[[], Stamp], load: Callable[[], T]) -> T:
-        """The answer under `key`, loaded again unless the one kept is young enough and
-        was given under the current stamp (asked only when there is one to reuse)."""
+        """The answer under `key`: the one kept, if young enough and given under the
+        current stamp; else loaded again and filed under that stamp."""
         with self._lock:
             found = self._values.get(key)
         # The stamp is asked before loading: a change in between then leaves an answer

@@ -58,10 +58,11 @@ def _school_days(p: Period) -> int:
 def window(span: Period, today: dt.date | None = None) -> Window:
     """Split `span` into buckets to read, each of its days counted once.
 
-    A span from the first day of an academic year to `today` or later (a year to date)
-    is that year's row less the rest of the year, which holds no rows yet, since no
-    mark is dated in the future: one row instead of one per week. Any other span is
-    whole Monday-start weeks and edge days (`_weeks_and_edges`).
+    A whole academic year is its year's row. A span from the first day of an academic
+    year to `today` or later (a year to date) is that year's row less the rest of the
+    year, which holds no rows yet, since no mark is dated in the future: one row instead
+    of one per week. Any other span is whole Monday-start weeks and edge days
+    (`_weeks_and_edges`).
     """
     year = academic_year_of(span.start)
     whole = academic_year_period(year)

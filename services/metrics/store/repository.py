@@ -8,9 +8,9 @@ sessions, judge persistent and severe absence per enrolment, then group.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    cast,
     func,
     literal,
     literal_column,
@@ -92,7 +93,7 @@ class EnrolmentRow:
     leaving_date: dt.date | None
     earlier_stays: tuple[Stay, ...] = ()
 
-    @cached_property
+    @functools.cached_property
     def stays(self) -> tuple[tuple[dt.date, dt.date | None], ...]:
         """Every stay on the roll, oldest first: (entry, leaving or None while on roll)."""
         earlier = tuple((s.entry_date, s.leaving_date) for s in self.earlier_stays)
@@ -343,8 +344,8 @@ class MetricsRepository:
         self, ranges: Sequence[tuple[int, int, Period]], today: dt.date | None = None
     ) -> CTE | None:
         """Each (key number, enrolment, period) as the rows of its `buckets.window` (read
-        as of `today`, if given): kind `y` an academic year (`y`), `w` a range of weeks,
-        `d` days, and to subtract, `n` a range of weeks and `m` days.
+        as of `today`, if given): kind `y` the academic year in column `y`, `w` a range
+        of weeks, `d` days, and to subtract, `n` a range of weeks and `m` days.
 
         Sent as two tables joined by the server: the ranges naming their period, and each
         distinct period's pieces once (most pupils share their periods, so thousands of
@@ -424,8 +425,8 @@ class MetricsRepository:
 
         Each period reads whole weeks from the week table and only its ragged edges from
         the day table, a year to date as of `today` (default: the real one) its year's
-        row (`buckets.window`). Periods of one key and enrolment must not
-        overlap (merge them first). Only `columns` are summed (the others read as 0).
+        row (`buckets.window`). Periods of one key and enrolment must not overlap (merge
+        them first). Only `columns` are summed (the others read as 0).
         """
         # Keys travel as numbers: grouping by a text column sorts by collation, slowly.
         numbers: dict[str, int] = {}
@@ -544,7 +545,7 @@ class MetricsRepository:
         # commas: a view of 2,000 children reads 2,000 rows, not 20,000. No code in the
         # register's code set holds a comma (ingest admits no other), and a date cast to
         # text is ISO on both backends (psycopg needs PostgreSQL's DateStyle ISO anyway).
-        mark = func.cast(m.date, String) + m.session + m.code
+        mark = cast(m.date, String) + m.session + m.code
         stmt = (
             select(m.school_urn, m.upn, func.aggregate_strings(mark, ","))
             .select_from(
@@ -553,17 +554,10 @@ class MetricsRepository:
             .where(m.date.between(period.start, period.end))
             .group_by(m.school_urn, m.upn)
         )
-        days: dict[str, dt.date] = {}
+        day = functools.cache(dt.date.fromisoformat)  # the same few days for every pupil
         for urn, upn, listed in self.connection.execute(stmt).all():
             marks = sorted(listed.split(","))  # ISO dates, then AM before PM
-            found[urn, upn] = [
-                (
-                    days.get(t[:10]) or days.setdefault(t[:10], dt.date.fromisoformat(t[:10])),
-                    t[10:12],
-                    t[12:],
-                )
-                for t in marks
-            ]
+            found[urn, upn] = [(day(t[:10]), t[10:12], t[12:]) for t in marks]
         return found
 
     def marks(self, school_urn: str, upn: str, period: Period) -> list[tuple[dt.date, str, str]]:
