@@ -14,7 +14,11 @@ A read that returns no child records nothing.
 
 **Purpose.** The caller may say why it reads with the `X-Purpose` request header, one of
 `shared.contracts.audit.Purpose`; without it the role's default below is recorded. An
-unknown value is refused with 422 like any other bad parameter.
+unknown value is refused with 422 like any other bad parameter, and a purpose the
+caller's role may not read pupil-level data for (`PURPOSES_BY_ROLE`) with 403
+(`PurposeNotAllowed`), before anything is recorded or served: purpose limitation (UK GDPR
+Art. 5(1)(b)) means the trail must not say a read was for a purpose its reader has no
+business with.
 
 **Legal basis.** The basis of the policy decision that allowed the read when the service has
 one; otherwise the role's statutory basis from `STATUTORY_BASIS` below (the gateways each
@@ -42,7 +46,7 @@ from shared.contracts.audit import (
     AuditEventCreate,
     Purpose,
 )
-from shared.problems import DomainError
+from shared.problems import DomainError, ProblemItem
 from shared.service_client import ServiceClient
 from shared.settings import ServiceSettings
 
@@ -56,11 +60,40 @@ DEFAULT_PURPOSE: dict[str, Purpose] = {
     "la_attendance": Purpose.ATTENDANCE_SUPPORT,
     "virtual_school": Purpose.LOOKED_AFTER_EDUCATION,
     "social_care": Purpose.SAFEGUARDING,
+    "partner": Purpose.ATTENDANCE_SUPPORT,
     "dfe_analyst": Purpose.STATISTICS,
     "admin": Purpose.OPERATIONS,
     "service": Purpose.OPERATIONS,
 }
 """The purpose recorded when a caller of this role sends no `X-Purpose` header."""
+
+_SCHOOL_PURPOSES = frozenset(
+    {
+        Purpose.REGISTER_KEEPING,
+        Purpose.ATTENDANCE_SUPPORT,
+        Purpose.MISSING_EDUCATION,
+        Purpose.SAFEGUARDING,
+    }
+)
+PURPOSES_BY_ROLE: dict[str, frozenset[Purpose]] = {
+    "school_system": _SCHOOL_PURPOSES,
+    "trust_system": _SCHOOL_PURPOSES,
+    "la_attendance": frozenset(
+        {Purpose.ATTENDANCE_SUPPORT, Purpose.MISSING_EDUCATION, Purpose.SAFEGUARDING}
+    ),
+    "virtual_school": frozenset(
+        {Purpose.LOOKED_AFTER_EDUCATION, Purpose.ATTENDANCE_SUPPORT, Purpose.SAFEGUARDING}
+    ),
+    "social_care": frozenset({Purpose.SAFEGUARDING, Purpose.ATTENDANCE_SUPPORT}),
+    "partner": frozenset({Purpose.ATTENDANCE_SUPPORT, Purpose.SAFEGUARDING}),
+    "dfe_analyst": frozenset({Purpose.STATISTICS}),
+    "admin": frozenset({Purpose.OPERATIONS}),
+    "service": frozenset({Purpose.OPERATIONS}),
+}
+"""The purposes a caller of each role may state for a pupil-level read, its default among
+them: the duties its statutory basis (`STATUTORY_BASIS`) rests on, or, for a partner, what
+agreements are made for. Statistics are made from aggregates, never from pupils' rows
+(only the DfE, which sees aggregates only, states it), and operations are the operator's."""
 
 PUBLIC_TASK = "UK GDPR Art. 6(1)(e) public task"
 STATUTORY_BASIS: dict[str, str] = {
@@ -90,11 +123,35 @@ class AuditUnavailable(DomainError):
     kind: str = "audit-unavailable"
 
 
+@dataclass
+class PurposeNotAllowed(DomainError):
+    """The caller's role may not read pupil-level data for the purpose it stated (map to 403)."""
+
+    kind: str = "purpose-not-allowed"
+
+
 def purpose_for(header: Purpose | None, role: str | None) -> Purpose:
-    """The purpose to record: the caller's `X-Purpose`, else its role's default."""
-    if header is not None:
-        return header
-    return DEFAULT_PURPOSE.get(role or "", Purpose.OPERATIONS)
+    """The purpose to record: the caller's `X-Purpose`, else its role's default.
+
+    Raises `PurposeNotAllowed` for a purpose the role may not state.
+    """
+    if header is None:
+        return DEFAULT_PURPOSE.get(role or "", Purpose.OPERATIONS)
+    allowed = PURPOSES_BY_ROLE.get(role or "", frozenset())
+    if header not in allowed:
+        listed = ", ".join(sorted(allowed)) or "none"
+        raise PurposeNotAllowed(
+            f"A {role or 'caller without a role'} may not read pupil-level data for "
+            f"{header.value}.",
+            [
+                ProblemItem(
+                    location=f"header:{PURPOSE_HEADER}",
+                    code="purpose_not_allowed",
+                    detail=f"{header.value} is not a purpose of this role; it may state: {listed}.",
+                )
+            ],
+        )
+    return header
 
 
 def legal_basis_for(role: str | None, decision_basis: str | None = None) -> str:
@@ -111,7 +168,12 @@ def _purpose_header(
             alias=PURPOSE_HEADER,
             description="Why the data is read; recorded in the audit trail. Defaults by "
             "role (a school: register_keeping, an LA: attendance_support, a virtual school: "
-            "looked_after_education, social care: safeguarding).",
+            "looked_after_education, social care: safeguarding). A purpose the caller's "
+            "role may not state is refused with 403: schools and trusts register_keeping, "
+            "attendance_support, missing_education, safeguarding; an LA attendance_support, "
+            "missing_education, safeguarding; a virtual school looked_after_education, "
+            "attendance_support, safeguarding; social care safeguarding, "
+            "attendance_support; a partner attendance_support, safeguarding.",
         ),
         # Absent, not null, when not sent: a header has no null, so the schema offers none.
         WithJsonSchema({"type": "string", "enum": [p.value for p in Purpose]}),
@@ -158,8 +220,11 @@ class AuditRecorder:
     ) -> None:
         """Record that `principal` read these (UPN, school URN) children; raise if it cannot.
 
-        Call it after the data is assembled and before it is returned.
+        Call it after the data is assembled and before it is returned. A purpose the
+        caller's role may not state is refused (`PurposeNotAllowed`) even when no child
+        is read.
         """
+        stated = purpose_for(purpose, principal.role)
         unique = sorted(set(children))
         if not unique:
             return
@@ -174,7 +239,7 @@ class AuditRecorder:
                 role=principal.role or "unknown",
                 actor=principal.actor,
             ),
-            purpose=purpose_for(purpose, principal.role),
+            purpose=stated,
             legal_basis=legal_basis_for(principal.role, decision_basis),
             children=[AuditChild(upn=upn, school_urn=urn) for upn, urn in unique],
         )

@@ -320,6 +320,13 @@ def test_a_schools_view_is_unchanged(system: System, world: World) -> None:
     assert all(p["sen_provision"] == "K" and p["ethnicity"] == "WIRI" for p in body["items"])
 
 
+def test_social_care_may_not_read_the_view_for_register_keeping(
+    system: System, world: World
+) -> None:
+    headers = {**care_headers(system, world), "X-Purpose": "register_keeping"}
+    assert get(system, VIEW, headers).status_code == 403
+
+
 def test_the_view_needs_a_token(system: System, world: World) -> None:
     assert get(system, VIEW, {}).status_code == 401
 

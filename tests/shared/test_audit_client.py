@@ -8,9 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from shared.audit import (
+    DEFAULT_PURPOSE,
+    PURPOSES_BY_ROLE,
     STATUTORY_BASIS,
     AuditRecorder,
     AuditUnavailable,
+    PurposeNotAllowed,
     legal_basis_for,
     purpose_for,
 )
@@ -110,6 +113,34 @@ def test_a_refused_record_refuses_the_read(system: System) -> None:
 
 def test_the_callers_purpose_wins_over_the_roles_default() -> None:
     assert purpose_for(Purpose.SAFEGUARDING, "school_system") is Purpose.SAFEGUARDING
+
+
+def test_every_roles_default_purpose_is_one_it_may_state() -> None:
+    assert {r: p for r, p in DEFAULT_PURPOSE.items() if p not in PURPOSES_BY_ROLE[r]} == {}
+
+
+@pytest.mark.parametrize(
+    ("role", "purpose"),
+    [
+        ("la_attendance", Purpose.STATISTICS),
+        ("social_care", Purpose.REGISTER_KEEPING),
+        ("school_system", Purpose.OPERATIONS),
+        ("partner", Purpose.LOOKED_AFTER_EDUCATION),
+        (None, Purpose.SAFEGUARDING),
+    ],
+)
+def test_a_purpose_the_role_may_not_state_is_refused(role: str | None, purpose: Purpose) -> None:
+    with pytest.raises(PurposeNotAllowed):
+        purpose_for(purpose, role)
+
+
+def test_a_refused_purpose_is_refused_even_for_a_read_of_no_child(
+    system: System, recorder: AuditRecorder
+) -> None:
+    with pytest.raises(PurposeNotAllowed):
+        recorder.record_read(
+            principal=READER, children=[], endpoint="GET /v1/pupils", purpose=Purpose.OPERATIONS
+        )
 
 
 def test_a_policy_decisions_basis_wins_over_the_statutory_table() -> None:

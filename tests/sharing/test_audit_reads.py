@@ -121,6 +121,19 @@ def test_an_unknown_purpose_is_422(system: System, school: dict[str, Any]) -> No
     assert response.status_code == 422
 
 
+def test_a_purpose_the_role_may_not_state_is_403_and_nothing_is_recorded(
+    system: System, school: dict[str, Any]
+) -> None:
+    headers = submit_marks(system, school)
+    response = system.ingest.get(marks_url(school), headers={**headers, "X-Purpose": "statistics"})
+    problem = response.json()
+    assert (response.status_code, [(e["location"], e["code"]) for e in problem["errors"]]) == (
+        403,
+        [("header:X-Purpose", "purpose_not_allowed")],
+    )
+    assert read_audit(system, system.admin_headers()) == []
+
+
 def test_marks_are_not_served_when_the_read_cannot_be_recorded(
     system: System, school: dict[str, Any]
 ) -> None:

@@ -15,7 +15,7 @@ from services.ingest.domain.problems import (
     SchoolNotFound,
     UnsupportedFormat,
 )
-from shared.audit import AuditUnavailable
+from shared.audit import AuditUnavailable, PurposeNotAllowed
 from shared.problems import DomainError
 
 STATUS_MAP: dict[type[DomainError], int] = {
@@ -31,4 +31,5 @@ STATUS_MAP: dict[type[DomainError], int] = {
     PupilNotOnRoll: 404,
     DirectoryUnavailable: 503,
     AuditUnavailable: 503,
+    PurposeNotAllowed: 403,
 }

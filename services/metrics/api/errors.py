@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.metrics.domain.errors import InvalidQuery, NotVisible, PeerUnavailable
-from shared.audit import AuditUnavailable
+from shared.audit import AuditUnavailable, PurposeNotAllowed
 from shared.problems import DomainError
 
 STATUS_MAP: dict[type[DomainError], int] = {
@@ -11,4 +11,5 @@ STATUS_MAP: dict[type[DomainError], int] = {
     NotVisible: 404,
     PeerUnavailable: 503,
     AuditUnavailable: 503,
+    PurposeNotAllowed: 403,
 }
