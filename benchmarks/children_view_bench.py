@@ -9,8 +9,7 @@ What it does (prints figures, asserts nothing about speed):
    pupils in 60 schools, autumn term 2024 to Friday 13 December (70 school days): one
    `enrolment_day` row per pupil-day (absence drawn per pupil), the `enrolment_week` and
    `enrolment_year` sums, and the raw marks of the children's last 10 school days, loaded
-   with COPY, then
-   VACUUM ANALYZE.
+   with COPY, then VACUUM ANALYZE.
 3. A Reach as sharing gives a local authority's social care: every child in a window of
    its own episode (a fifth of them started this term, on different days).
 4. Timed, median of `--runs`, for all the children as of 13 December 2024, read that day:
@@ -24,10 +23,10 @@ What it does (prints figures, asserts nothing about speed):
    `--runs` after one warm-up request: sharing (a fresh database: the authority, its
    social care and client, the 2,000 episodes posted through its API) and metrics (the
    database above, feed consumer off) under `attx serve`, the Reach asked of sharing on
-   every request (`--reach-cache 0`, the default; 5 is the service's default for a burst
-   of requests), `as_of` 13 December 2024 (read on the real date, so by weeks, not as a
-   year to date); all 2,000 children in one page, then the default page of 500.
-   `--no-http` skips it.
+   every request (`--reach-cache 0`, the default; with `--reach-cache 300`, the service's
+   own bound, it is kept while sharing's policy version is unchanged), `as_of` 13
+   December 2024 (read on the real date, so by weeks, not as a year to date); all 2,000
+   children in one page, then the default page of 500. `--no-http` skips it.
 """
 
 from __future__ import annotations
