@@ -43,9 +43,9 @@ from services.metrics.store.projection import (  # noqa: E402
     week_t,
     year_t,
 )
-from services.metrics.store.sql import chunks  # noqa: E402
 from shared.contracts.changes import ChangePage, MarkUpserted, Session  # noqa: E402
 from shared.db import create_db_engine, upgrade_to_head  # noqa: E402
+from shared.sql import chunks  # noqa: E402
 
 SCHOOLS = 100
 HISTORY_DAYS = 25

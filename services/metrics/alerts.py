@@ -43,7 +43,6 @@ from services.metrics.domain.measures import (
 )
 from services.metrics.store.alert_models import AlertOutbox
 from services.metrics.store.projection import HEADLINE, enrolment_t, mark_t, week_t, year_t
-from services.metrics.store.sql import chunks, one_of, upsert, values_table
 from shared.contracts.alerts import (
     MAX_SESSIONS_PER_ALERT,
     AlertCandidate,
@@ -55,6 +54,7 @@ from shared.contracts.changes import (
     MarkUpserted,
     MarkWithdrawn,
 )
+from shared.sql import chunks, one_of, upsert, values_table
 
 logger = logging.getLogger(__name__)
 

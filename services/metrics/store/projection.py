@@ -37,7 +37,6 @@ from services.metrics.store.models import (
     FeedCursor,
     Mark,
 )
-from services.metrics.store.sql import chunks, upsert
 from shared.contracts.changes import (
     STAYS_JSON,
     ChangePage,
@@ -47,6 +46,7 @@ from shared.contracts.changes import (
     MarkWithdrawn,
     stays_from_json,
 )
+from shared.sql import chunks, upsert
 
 INGEST_FEED = "ingest"
 

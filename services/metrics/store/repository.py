@@ -56,8 +56,8 @@ from services.metrics.store.projection import (
     week_t,
     year_t,
 )
-from services.metrics.store.sql import one_of, values_table
 from shared.contracts.changes import Stay, on_roll, stays_from_json
+from shared.sql import one_of, values_table
 
 GROUP_COLUMNS = {
     "school": "school_urn",

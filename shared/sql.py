@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    BigInteger,
     Connection,
     Date,
     Integer,
@@ -67,6 +68,8 @@ def one_of(connection: Connection, column: Any, values: Iterable[int | str]) -> 
 def _pg_type(type_: TypeEngine[Any]) -> str:
     if isinstance(type_, Date):
         return "date"
+    if isinstance(type_, BigInteger):
+        return "bigint"
     if isinstance(type_, Integer):
         return "integer"
     if isinstance(type_, String):
@@ -99,7 +102,7 @@ def values_table(
     rows: Sequence[Sequence[str | int | dt.date]],
 ) -> CTE:
     """`rows` (tuples in the order of `columns`) as a table, a CTE called `name`.
-    `columns` gives each column's type: String, Integer or Date.
+    `columns` gives each column's type: String, Integer, BigInteger or Date.
 
     On PostgreSQL each column travels as one array parameter, read back by `unnest`
     (half the cost of one JSON document of the rows); on SQLite the rows travel as

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Date, Engine, Integer, String, select
 
 from services.metrics.store.projection import enrolment_t
-from services.metrics.store.sql import one_of, values_table
 from shared.db import create_db_engine
+from shared.sql import one_of, values_table
 
 
 @pytest.fixture
