@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
+
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from services.metrics.domain.early_warning import (
     EarlyWarningRules,
@@ -131,4 +135,52 @@ def test_a_five_point_fall_against_last_year_is_flagged() -> None:
 def test_a_smaller_fall_against_last_year_is_not_flagged() -> None:
     assert Rule.FALL_AGAINST_LAST_YEAR not in rules_met(
         history(recent=counts(40, 1), last_year=counts(40, 0))
+    )
+
+
+_SESSIONS = st.integers(min_value=0, max_value=60)  # small: boundaries are hit often
+
+
+@st.composite
+def session_counts(draw: st.DrawFn) -> SessionCounts:
+    possible = draw(_SESSIONS)
+    authorised = draw(st.integers(0, possible))
+    return counts(possible, authorised, draw(st.integers(0, possible - authorised)))
+
+
+def _attendance(c: SessionCounts) -> Fraction:
+    return Fraction(c.attended * 100, c.possible)
+
+
+@given(ytd=session_counts(), recent=session_counts(), last_year=session_counts())
+@example(ytd=counts(200, 20), recent=counts(40, 4), last_year=counts(40, 2))  # 90%, 90%, 5 points
+@example(ytd=counts(200, 19), recent=counts(40, 5), last_year=counts(40, 1))
+@example(ytd=counts(100, 5), recent=counts(280, 33), last_year=NO_HISTORY)  # ends at 10.0%
+@example(ytd=counts(100, 5), recent=counts(280, 32), last_year=NO_HISTORY)
+def test_the_rate_rules_decide_exactly_as_their_definitions(
+    ytd: SessionCounts, recent: SessionCounts, last_year: SessionCounts
+) -> None:
+    """The rules compare multiplied-out integers; their definitions, in exact fractions,
+    decide the same at every boundary (a pupil at exactly 90%, exactly 5 points' fall)."""
+    met = rules_met(history(ytd, recent, last_year))
+    assert (Rule.RECENT_DROP in met) == bool(
+        recent.possible
+        and ytd.possible
+        and _attendance(recent) < RULES.recent_attendance_below
+        and _attendance(ytd) >= RULES.year_to_date_at_least
+    )
+    remaining = max(0, RULES.year_sessions - ytd.possible)
+    assert (Rule.PROJECTED_PERSISTENT in met) == bool(
+        recent.possible
+        and ytd.possible
+        and Fraction(ytd.overall * 100, ytd.possible) < RULES.persistent_percent
+        and (ytd.overall + Fraction(recent.overall, recent.possible) * remaining)
+        * 100
+        / (ytd.possible + remaining)
+        >= RULES.persistent_percent
+    )
+    assert (Rule.FALL_AGAINST_LAST_YEAR in met) == bool(
+        recent.possible
+        and last_year.possible
+        and _attendance(last_year) - _attendance(recent) >= RULES.fall_points
     )

@@ -123,8 +123,14 @@ def _pct(value: Fraction) -> str:
 def recent_drop(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     if not h.recent.possible or not h.year_to_date.possible:
         return None
-    recent, ytd = _attendance(h.recent), _attendance(h.year_to_date)
-    if recent < rules.recent_attendance_below and ytd >= rules.year_to_date_at_least:
+    r, y = h.recent, h.year_to_date
+    # Exact integer comparisons; the fractions only for the reason of a flag raised (a
+    # view tests thousands of pupils, and few are flagged).
+    if (
+        r.attended * 100 < rules.recent_attendance_below * r.possible
+        and y.attended * 100 >= rules.year_to_date_at_least * y.possible
+    ):
+        recent, ytd = _attendance(r), _attendance(y)
         return Flag(
             Rule.RECENT_DROP,
             f"attendance {_pct(recent)} over the last {rules.recent_weeks} school weeks, "
@@ -140,9 +146,14 @@ def projected_persistent(h: PupilHistory, rules: EarlyWarningRules) -> Flag | No
     if ytd.overall * 100 >= rules.persistent_percent * ytd.possible:
         return None  # already a persistent absentee: not an early warning any more
     remaining = max(0, rules.year_sessions - ytd.possible)
-    rate = Fraction(h.recent.overall, h.recent.possible)
-    projected = (ytd.overall + rate * remaining) * 100 / (ytd.possible + remaining)
-    if projected >= rules.persistent_percent:
+    r = h.recent
+    # (absent so far + the recent rate x the sessions to come) / the year's sessions,
+    # compared with both sides multiplied out of their fractions.
+    if (ytd.overall * r.possible + r.overall * remaining) * 100 >= rules.persistent_percent * (
+        ytd.possible + remaining
+    ) * r.possible:
+        rate = Fraction(r.overall, r.possible)
+        projected = (ytd.overall + rate * remaining) * 100 / (ytd.possible + remaining)
         return Flag(
             Rule.PROJECTED_PERSISTENT,
             f"at the last {rules.recent_weeks} weeks' absence rate ({_pct(rate * 100)}) the "
@@ -188,8 +199,12 @@ def unexplained_absence(h: PupilHistory, rules: EarlyWarningRules) -> Flag | Non
 def fall_against_last_year(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     if not h.recent.possible or not h.same_weeks_last_year.possible:
         return None
-    now, before = _attendance(h.recent), _attendance(h.same_weeks_last_year)
-    if before - now >= rules.fall_points:
+    r, b = h.recent, h.same_weeks_last_year
+    # before - now >= fall_points, both attendance fractions multiplied out.
+    if (b.attended * r.possible - r.attended * b.possible) * 100 >= (
+        rules.fall_points * b.possible * r.possible
+    ):
+        now, before = _attendance(r), _attendance(b)
         return Flag(
             Rule.FALL_AGAINST_LAST_YEAR,
             f"attendance {_pct(now)} over the last {rules.recent_weeks} school weeks against "
