@@ -28,4 +28,4 @@ class IngestFeedClient:
             response.raise_for_status()
         except (httpx.HTTPError, OSError) as exc:
             raise PeerUnavailable(f"Ingest's change feed could not be read: {exc}") from exc
-        return ChangePage.model_validate(response.json())
+        return ChangePage.model_validate_json(response.content)

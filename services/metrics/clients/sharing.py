@@ -129,7 +129,7 @@ class SharingClient:
         if response.status_code == 404:
             return None  # an older sharing service: answers are kept for `seconds` only
         response.raise_for_status()
-        answer = PolicyVersion.model_validate(response.json())
+        answer = PolicyVersion.model_validate_json(response.content)
         return (answer.version, answer.as_of)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
@@ -149,7 +149,7 @@ class SharingClient:
             if response.status_code == 404:
                 return VisibleSchools(organisation_id=organisation_id, organisation_type="")
             response.raise_for_status()
-            return VisibleSchools.model_validate(response.json())
+            return VisibleSchools.model_validate_json(response.content)
 
         return self._policy.get(f"visible:{organisation_id}", self._stamp, load)
 
@@ -170,7 +170,7 @@ class SharingClient:
                     organisation_id=organisation_id, organisation_type="", as_of=date.today()
                 )
             response.raise_for_status()
-            return Reach.model_validate(response.json())
+            return Reach.model_validate_json(response.content)
 
         return self._policy.get(f"reach:{organisation_id}:{actor or ''}", self._stamp, load)
 
@@ -180,7 +180,7 @@ class SharingClient:
             query = {**params, "limit": _PAGE, **({"cursor": cursor} if cursor else {})}
             response = self._get(path, query)
             response.raise_for_status()
-            page = _Page.model_validate(response.json())
+            page = _Page.model_validate_json(response.content)
             yield from page.items
             if not page.next_cursor:
                 return
@@ -229,5 +229,5 @@ class SharingClient:
             if response.status_code == 404:
                 raise PeerUnavailable("The sharing service does not offer social-care episodes.")
             response.raise_for_status()
-            found += SocialCareEpisodes.model_validate(response.json()).episodes
+            found += SocialCareEpisodes.model_validate_json(response.content).episodes
         return found

@@ -33,4 +33,4 @@ class SharingAlertsClient:
                 f"The sharing service answered {response.status_code} to the alerts: "
                 f"{response.text[:300]}"
             )
-        return AlertIntake.model_validate(response.json())
+        return AlertIntake.model_validate_json(response.content)
