@@ -37,7 +37,7 @@ from services.metrics.domain.measures import (
     is_persistent_absentee,
     is_severe_absentee,
 )
-from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach, clip
+from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach, Span, clip
 from services.metrics.store.repository import EnrolmentRow, MetricsRepository
 from shared.contracts.social_care import SocialCareCategory
 
@@ -208,13 +208,18 @@ def children_figures(
     outside = {r.id for r, _ in pairs if not in_headline_ages(r.date_of_birth, year)}
     register = [(r, a) for r, a in pairs if r.id in outside]
     headline = [(r, a) for r, a in pairs if r.id not in outside]
+    # Most children share their access spans (an open episode, one stay): each distinct
+    # set is clipped to the view's spans once.
+    clipped: dict[tuple[Span, ...], list[tuple[str, Period]]] = {}
+
+    def pieces(access: EnrolmentAccess) -> list[tuple[str, Period]]:
+        shown = tuple(access.spans)
+        if shown not in clipped:
+            clipped[shown] = [(k, p) for k, span in spans.items() for p in clip(shown, span)]
+        return clipped[shown]
+
     counts = repo.window_counts(
-        [
-            (key, r.id, p)
-            for r, a in headline
-            for key, span in spans.items()
-            for p in clip(a.spans, span)
-        ],
+        [(key, r.id, p) for r, a in headline for key, p in pieces(a)],
         RATE_COLUMNS,
         today=today,
     )

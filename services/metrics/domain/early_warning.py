@@ -165,9 +165,9 @@ def projected_persistent(h: PupilHistory, rules: EarlyWarningRules) -> Flag | No
 
 def weekday_pattern(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     days = h.pattern.absent_weekdays
+    if not days or max(days.values()) < rules.weekday_repeats:
+        return None  # most pupils: nothing to describe
     repeated = sorted(d for d, n in days.items() if n >= rules.weekday_repeats)
-    if not repeated:
-        return None
     described = ", ".join(f"{days[d]} {WEEKDAYS[d]}s" for d in repeated)
     return Flag(
         Rule.WEEKDAY_PATTERN,

@@ -441,11 +441,10 @@ class MetricsRepository:
             u.c.k, u.c.e
         )
         keys = list(numbers)
+        # Sums of integer columns come back as ints on both backends.
         return {
-            (keys[row[0]], int(row[1])): SessionCounts(
-                dict(zip(columns, map(int, row[2:]), strict=True))
-            )
-            for row in self.connection.execute(stmt).all()
+            (keys[k], e): SessionCounts(dict(zip(columns, sums, strict=True)))
+            for k, e, *sums in self.connection.execute(stmt).all()
         }
 
     def pattern_facts(self, ranges: Sequence[tuple[int, int, Period]]) -> dict[int, PatternFacts]:
@@ -554,10 +553,14 @@ class MetricsRepository:
             .where(m.date.between(period.start, period.end))
             .group_by(m.school_urn, m.upn)
         )
-        day = functools.cache(dt.date.fromisoformat)  # the same few days for every pupil
+        parsed: dict[str, tuple[dt.date, str, str]] = {}  # the same few marks for every pupil
         for urn, upn, listed in self.connection.execute(stmt).all():
-            marks = sorted(listed.split(","))  # ISO dates, then AM before PM
-            found[urn, upn] = [(day(t[:10]), t[10:12], t[12:]) for t in marks]
+            marks = []
+            for t in sorted(listed.split(",")):  # ISO dates, then AM before PM
+                if t not in parsed:
+                    parsed[t] = (dt.date.fromisoformat(t[:10]), t[10:12], t[12:])
+                marks.append(parsed[t])
+            found[urn, upn] = marks
         return found
 
     def marks(self, school_urn: str, upn: str, period: Period) -> list[tuple[dt.date, str, str]]:
