@@ -10,7 +10,9 @@ returned; if the sharing service cannot be reached or refuses the event, `record
 raises `AuditUnavailable`, which every service maps to 503, and the caller gets no data.
 A pupil-level read is never served without its audit entry. (The cost: reads of pupil-level
 data are unavailable while the audit service is. An outbox would trade that for a delay.)
-A read that returns no child records nothing.
+A read that returns no child records nothing. A handler that assembles a large answer
+may start the record first (`AuditRecorder.in_background`) and wait for it before
+answering: the same guarantee, with the round trip to sharing overlapping the work.
 
 **Purpose.** The caller may say why it reads with the `X-Purpose` request header, one of
 `shared.contracts.audit.Purpose`; without it the role's default below is recorded. An
@@ -28,7 +30,8 @@ role's statutory duties rest on; UK GDPR Art. 6(1)(e) public task for all of the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -192,6 +195,7 @@ class AuditRecorder:
     def __init__(self, http: ServiceClient, *, service: str) -> None:
         self._http = http
         self._service = service
+        self._background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="audit")
 
     @classmethod
     def from_settings(
@@ -265,8 +269,15 @@ class AuditRecorder:
                 "so the read is not served."
             )
 
+    def in_background(self, record: Callable[[], None]) -> Future[None]:
+        """Run `record` (calls of `record_read`) on the recorder's own threads, so the
+        read goes on record while the handler assembles its answer. The handler must wait
+        for the future's `result()` before answering: it raises what `record_read` raised."""
+        return self._background.submit(record)
+
     def close(self) -> None:
-        """Release the connection pool."""
+        """Finish the records under way, then release the connection pool."""
+        self._background.shutdown(wait=True)
         self._http.close()
 
 

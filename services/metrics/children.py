@@ -139,12 +139,41 @@ def _register_figures(
     return counts, {g: pattern_facts(days) for g, days in pattern_days.items()}
 
 
+ChildEnrolments = dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]]
+"""Each child's enrolments the caller may see, with what it may see of each."""
+
+
+def children_enrolments(
+    repo: MetricsRepository, reach: PupilReach, upns: Sequence[str]
+) -> ChildEnrolments:
+    """The enrolments of these children, at any school, that the Reach shows."""
+    enrolled: ChildEnrolments = {}
+    for r in repo.enrolments([], or_upns=upns):
+        access = reach.access(r.upn, r.school_urn, r.stays)
+        if access is not None:
+            enrolled.setdefault(r.upn, []).append((r, access))
+    return enrolled
+
+
 def _current_enrolment(
     rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]], as_of: dt.date
 ) -> tuple[EnrolmentRow, EnrolmentAccess] | None:
     on_roll = [(r, a) for r, a in rows if r.on_roll(as_of)]
     pool = on_roll or list(rows)
     return max(pool, key=lambda p: p[0].entry_date) if pool else None
+
+
+def current_reads(
+    enrolled: ChildEnrolments, as_of: dt.date
+) -> list[tuple[str, str, EnrolmentAccess]]:
+    """What the view reads of each child, for the audit trail: (UPN, school, access) of
+    the enrolment it is listed at (`ChildFigures.current`)."""
+    found = []
+    for upn, rows in enrolled.items():
+        current = _current_enrolment(rows, as_of)
+        if current is not None:
+            found.append((upn, current[0].school_urn, current[1]))
+    return found
 
 
 def _summed(
@@ -178,20 +207,15 @@ def _latest_marks(
 
 def children_figures(
     repo: MetricsRepository,
-    reach: PupilReach,
+    enrolled: ChildEnrolments,
     upns: Sequence[str],
     as_of: dt.date,
     rules: EarlyWarningRules,
     *,
     today: dt.date | None = None,
 ) -> list[ChildFigures]:
-    """Attendance of these children (in this order) over their windows, as of a day,
-    read on `today` (default: the real one)."""
-    enrolled: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]] = {}
-    for r in repo.enrolments([], or_upns=upns):
-        access = reach.access(r.upn, r.school_urn, r.stays)
-        if access is not None:
-            enrolled.setdefault(r.upn, []).append((r, access))
+    """Attendance of these children (in this order) over their enrolments'
+    (`children_enrolments`) windows, as of a day, read on `today` (default: the real one)."""
     pairs = [(r, a) for rows in enrolled.values() for r, a in rows]
     ids = [r.id for r, _ in pairs]
     year = academic_year_of(as_of)

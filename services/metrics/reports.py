@@ -7,7 +7,9 @@ directory), the repository (the numbers) and the domain (margins, suppression).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from services.metrics.clients.sharing import Directory, SharingClient
@@ -34,7 +36,7 @@ from services.metrics.domain.reach import (
 from services.metrics.domain.suppression import Family, redact, suppress
 from services.metrics.domain.tables import Key, ordered, regroup, with_margins
 from services.metrics.store.repository import GROUP_COLUMNS, EnrolmentRow, MetricsRepository
-from shared.audit import AuditRecorder
+from shared.audit import AuditRecorder, purpose_for
 from shared.auth import Principal
 from shared.contracts.audit import Purpose
 from shared.contracts.social_care import SocialCareCategory
@@ -283,7 +285,9 @@ def record_reads(
     purpose: Purpose | None,
 ) -> None:
     """Put the read on the audit trail before it is answered, once per legal basis relied
-    on (raises AuditUnavailable, so nothing is served, if it cannot)."""
+    on (raises AuditUnavailable, so nothing is served, if it cannot). A purpose the
+    caller's role may not state is refused (PurposeNotAllowed) even for a read of no child."""
+    purpose_for(purpose, principal.role)
     for basis, children in by_legal_basis(reads).items():
         audit.record_read(
             principal=principal,
@@ -292,6 +296,22 @@ def record_reads(
             purpose=purpose,
             decision_basis=basis,
         )
+
+
+def start_recording_reads(
+    audit: AuditRecorder,
+    principal: Principal,
+    reads: Sequence[tuple[str, str, EnrolmentAccess]],
+    *,
+    endpoint: str,
+    purpose: Purpose | None,
+) -> Future[None]:
+    """`record_reads` in the background while the answer is assembled; its `result()`
+    must be had before answering. A purpose the role may not state is refused at once."""
+    purpose_for(purpose, principal.role)
+    return audit.in_background(
+        functools.partial(record_reads, audit, principal, reads, endpoint=endpoint, purpose=purpose)
+    )
 
 
 def counts_over(

@@ -14,6 +14,7 @@ from stdnum.gb.upn import calc_check_digit
 from services.metrics.schemas import ChildrenPage
 from tests.metrics.factories import enrolment, marks_for, school_days
 from tests.metrics.support import feed
+from tests.sharing.audit_support import audit_headers, read_audit, withdraw_audit_write
 from tests.support.system import System
 
 TODAY = dt.date.today()
@@ -347,3 +348,30 @@ def test_an_unknown_category_is_a_problem(system: System, world: World) -> None:
     response = get(system, VIEW, care_headers(system, world), category="XYZ")
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_purpose_the_role_may_not_state_is_refused_when_no_child_is_listed(
+    system: System, world: World
+) -> None:
+    headers = {**care_headers(system, world), "X-Purpose": "register_keeping"}
+    response = get(system, VIEW, headers, practitioner="nobody")
+    assert response.status_code == 403
+
+
+def test_the_views_read_is_on_record_with_every_child_listed(system: System, world: World) -> None:
+    listed = view_upns(get(system, VIEW, care_headers(system, world)))
+    recorded = [
+        c["upn"]
+        for entry in read_audit(system, audit_headers(system, world.care))
+        if entry["endpoint"] == "GET /v1/children-with-social-worker/attendance"
+        for c in entry["children"]
+    ]
+    assert (sorted(recorded), len(listed)) == (sorted(listed), 3)
+
+
+def test_the_view_is_not_served_when_the_read_cannot_be_recorded(
+    system: System, world: World
+) -> None:
+    withdraw_audit_write(system)
+    response = get(system, VIEW, care_headers(system, world))
+    assert (response.status_code, "items" in response.json()) == (503, False)

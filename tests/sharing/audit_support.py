@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
 from stdnum.gb.upn import calc_check_digit
 
-from tests.support.system import System
+from shared.db import create_db_engine
+from tests.support.system import SERVICE_CLIENT_ID, System
 
 
 def upn(serial: int, la: str = "202") -> str:
@@ -79,3 +81,17 @@ def read_audit(system: System, headers: dict[str, str], **params: Any) -> list[d
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
+
+
+def withdraw_audit_write(system: System) -> None:
+    """The platform's service client loses audit:write, so every record is refused."""
+    engine = create_db_engine(system.settings["sharing"].database.url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE oauth_client SET scopes = REPLACE(scopes, 'audit:write', '') "
+                "WHERE client_id = :client_id"
+            ),
+            {"client_id": SERVICE_CLIENT_ID},
+        )
+    engine.dispose()

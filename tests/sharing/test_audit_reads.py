@@ -8,13 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
-from shared.db import create_db_engine
 from tests.metrics.factories import enrolment, marks_for, school_days
 from tests.metrics.support import feed
-from tests.sharing.audit_support import audit_headers, read_audit, upn
-from tests.support.system import SERVICE_CLIENT_ID, System
+from tests.sharing.audit_support import audit_headers, read_audit, upn, withdraw_audit_write
+from tests.support.system import System
 
 WEEK = school_days(dt.date(2024, 9, 2), dt.date(2024, 9, 6))
 PUPIL = upn(7)
@@ -82,20 +80,6 @@ def metrics_reader(
     urn = school["urn"]
     feed(system, [enrolment(PUPIL, school_urn=urn), *marks_for(PUPIL, WEEK, "/", school_urn=urn)])
     return system.headers_for(camden["id"], "la_attendance", ["attendance:read"])
-
-
-def withdraw_audit_write(system: System) -> None:
-    """The platform's service client loses audit:write, so every record is refused."""
-    engine = create_db_engine(system.settings["sharing"].database.url)
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "UPDATE oauth_client SET scopes = REPLACE(scopes, 'audit:write', '') "
-                "WHERE client_id = :client_id"
-            ),
-            {"client_id": SERVICE_CLIENT_ID},
-        )
-    engine.dispose()
 
 
 def test_reading_a_pupils_marks_is_on_record(system: System, school: dict[str, Any]) -> None:

@@ -16,11 +16,13 @@ from services.metrics.children import (
     LATEST_DAYS,
     ChildEpisode,
     ChildFigures,
+    children_enrolments,
     children_figures,
+    current_reads,
     episodes_in_reach,
 )
 from services.metrics.domain.measures import SessionCounts, percent
-from services.metrics.reports import pupil_reach_of, record_reads
+from services.metrics.reports import pupil_reach_of, start_recording_reads
 from services.metrics.schemas import ChildrenPage
 from services.metrics.store.repository import MetricsRepository
 from shared.audit import AuditRecorderDep, PurposeHeader
@@ -157,15 +159,18 @@ def children_with_social_worker(
     ]
     page = chosen[:limit]
     repo = MetricsRepository(session.connection())
-    figures = children_figures(repo, reach, page, day, settings.early_warning.rules())
-    items = child_items(figures, episodes)
-    record_reads(
+    enrolled = children_enrolments(repo, reach, page)
+    # On record while the figures are read; nothing is answered until it is.
+    recording = start_recording_reads(
         audit,
         principal,
-        [(f.upn, f.current.school_urn, f.access) for f in figures if f.current and f.access],
+        current_reads(enrolled, day),
         endpoint="GET /v1/children-with-social-worker/attendance",
         purpose=purpose,
     )
+    figures = children_figures(repo, enrolled, page, day, settings.early_warning.rules())
+    items = child_items(figures, episodes)
+    recording.result()
     next_cursor = encode_cursor("u", page[-1]) if len(chosen) > limit else None
     if wants_csv(request):
         columns = [
