@@ -71,13 +71,21 @@ def child_items(
     """The published view of each child's figures, under its episode: `ChildAttendance`
     as JSON-ready data, without a model object per child and mark (2,000 children bring
     20,000 marks; the test suite checks the shape against the model)."""
-    categories: dict[tuple[str, dt.date], str | None] = {}  # a few codes on a few days
+    # A page's marks are a few codes on a few days at a few schools: each distinct mark
+    # is published once and its item shared by every child that has it.
+    published: dict[tuple[str, dt.date, str, str], dict[str, Any]] = {}
 
-    def category(code: str, day: dt.date) -> str | None:
-        if (code, day) not in categories:
-            known = lookup(code, day) is not None
-            categories[code, day] = category_on(code, day).value if known else None
-        return categories[code, day]
+    def mark_item(mark: tuple[str, dt.date, str, str]) -> dict[str, Any]:
+        urn, day, session, code = mark
+        known = lookup(code, day) is not None
+        published[mark] = {
+            "date": day,
+            "session": session,
+            "code": code,
+            "category": category_on(code, day).value if known else None,
+            "school_urn": urn,
+        }
+        return published[mark]
 
     items = []
     for f in figures:
@@ -100,10 +108,7 @@ def child_items(
             "persistent_absentee": f.persistent,
             "severe_absentee": f.severe,
             "early_warnings": [{"rule": w.rule.value, "reason": w.reason} for w in f.warnings],
-            "latest_marks": [
-                {"date": d, "session": s, "code": c, "category": category(c, d), "school_urn": urn}
-                for urn, d, s, c in f.marks
-            ],
+            "latest_marks": [published.get(m) or mark_item(m) for m in f.marks],
             "sessions_counted": f.counted,
         }
         items.append(item)

@@ -18,8 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import dataclass, field, replace
 
 from services.metrics.domain.calendar import Period
 from shared.contracts.policy import PupilField, Reach
@@ -73,18 +72,18 @@ def _meet(a: Span, b: Span) -> Span | None:
 
 @dataclass(frozen=True)
 class EnrolmentAccess:
-    """What a caller may see of one enrolment: the grants that allow it."""
+    """What a caller may see of one enrolment: the grants that allow it, and from them
+    the fields and the days (disjoint spans) it may see."""
 
     grants: tuple[Grant, ...]
+    fields: frozenset[PupilField] = field(init=False, compare=False, repr=False)
+    spans: list[Span] = field(init=False, compare=False, repr=False)
 
-    # Cached: a view asks them of every mark it shows.
-    @cached_property
-    def fields(self) -> frozenset[PupilField]:
-        return frozenset().union(*(g.fields for g in self.grants))
-
-    @cached_property
-    def spans(self) -> list[Span]:
-        return merge(g.span for g in self.grants)
+    def __post_init__(self) -> None:
+        # Made once, here: views ask them of every enrolment and mark they show (a
+        # functools.cached_property takes a lock on each first read under Python 3.11).
+        object.__setattr__(self, "fields", frozenset().union(*(g.fields for g in self.grants)))
+        object.__setattr__(self, "spans", merge(g.span for g in self.grants))
 
     def sees(self, field: PupilField) -> bool:
         return field in self.fields

@@ -8,9 +8,8 @@ sessions, judge persistent and severe absence per enrolment, then group.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -92,12 +91,14 @@ class EnrolmentRow:
     entry_date: dt.date
     leaving_date: dt.date | None
     earlier_stays: tuple[Stay, ...] = ()
+    stays: tuple[tuple[dt.date, dt.date | None], ...] = field(init=False, compare=False, repr=False)
+    """Every stay on the roll, oldest first: (entry, leaving or None while on roll)."""
 
-    @functools.cached_property
-    def stays(self) -> tuple[tuple[dt.date, dt.date | None], ...]:
-        """Every stay on the roll, oldest first: (entry, leaving or None while on roll)."""
+    def __post_init__(self) -> None:
+        # Made once, here: a view asks it of thousands of enrolments (a cached_property
+        # takes a lock on each first read under Python 3.11).
         earlier = tuple((s.entry_date, s.leaving_date) for s in self.earlier_stays)
-        return (*earlier, (self.entry_date, self.leaving_date))
+        object.__setattr__(self, "stays", (*earlier, (self.entry_date, self.leaving_date)))
 
     def on_roll(self, day: dt.date) -> bool:
         """Whether `day` falls in one of the stays."""
