@@ -469,7 +469,9 @@ class MetricsRepository:
         absent_dates = (
             select(
                 spans.c.g,
-                d.date.label("day"),
+                # SQL's day of week counts from Sunday (0); Python's from Monday. An
+                # integer, made once per date (PostgreSQL's extract gives a numeric).
+                cast(func.extract("dow", d.date), Integer).label("dow"),
                 func.sum(d.sess_unauth_noyet).label("noyet"),
             )
             .select_from(
@@ -484,13 +486,12 @@ class MetricsRepository:
             .group_by(spans.c.g, d.date)
             .subquery("absent_dates")
         )
-        # SQL's day of week counts from Sunday (0); Python's from Monday.
-        dow = func.extract("dow", absent_dates.c.day)
+        dow = absent_dates.c.dow
         per_date = (
             select(
                 absent_dates.c.g,
                 func.sum(absent_dates.c.noyet).label("noyet"),
-                *(func.sum(case((dow == (wd + 1) % 7, 1), else_=0)) for wd in range(7)),
+                *(func.count().filter(dow == (wd + 1) % 7) for wd in range(7)),
             )
             .group_by(absent_dates.c.g)
             .subquery("per_date")
