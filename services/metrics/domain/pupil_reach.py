@@ -149,7 +149,18 @@ class PupilReach:
         def grant(g: Grant, window: Span) -> None:
             for stay in enrolled:
                 if (span := _meet(window, stay)) is not None:
-                    found.append(replace(g, span=span))
+                    # Made directly, not by dataclasses.replace: views ask for every
+                    # enrolment of thousands of children.
+                    found.append(
+                        Grant(
+                            span,
+                            g.fields,
+                            g.legal_basis,
+                            g.episode_id,
+                            g.category,
+                            g.practitioner_ref,
+                        )
+                    )
 
         for g in self._schools.get(school_urn, []):
             grant(g, g.span)
