@@ -217,9 +217,22 @@ def children_figures(
     """Attendance of these children (in this order) over their enrolments'
     (`children_enrolments`) windows, as of a day, read on `today` (default: the real one)."""
     pairs = [(r, a) for rows in enrolled.values() for r, a in rows]
-    ids = [r.id for r, _ in pairs]
     year = academic_year_of(as_of)
     year_start = academic_year_period(year).start
+    outside = {r.id for r, _ in pairs if not in_headline_ages(r.date_of_birth, year)}
+    register = [(r, a) for r, a in pairs if r.id in outside]
+    headline = [(r, a) for r, a in pairs if r.id not in outside]
+    child = {upn: n for n, upn in enumerate(upns)}
+    pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
+    latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
+    pattern_ranges = [(child[r.upn], r.id, p) for r, a in headline for p in clip(a.spans, pattern)]
+    marked = [(r.school_urn, r.upn) for r, _ in pairs]
+    # The pattern facts and latest marks need none of what follows: they are read
+    # alongside the school weeks and window counts (on PostgreSQL, concurrently).
+    facts_and_marks = repo.alongside(
+        lambda side: (side.pattern_facts(pattern_ranges), side.recent_marks(marked, latest))
+    )
+    ids = [r.id for r, _ in pairs]
     weeks = repo.school_weeks(ids, Period(year_start, as_of)) if ids else []
     recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start
     year_ago = dt.timedelta(weeks=52)
@@ -229,9 +242,6 @@ def children_figures(
         "year_to_date": Period(year_start, as_of),
         "last_year": Period(recent_start - year_ago, as_of - year_ago),
     }
-    outside = {r.id for r, _ in pairs if not in_headline_ages(r.date_of_birth, year)}
-    register = [(r, a) for r, a in pairs if r.id in outside]
-    headline = [(r, a) for r, a in pairs if r.id not in outside]
     # Most children share their access spans (an open episode, one stay): each distinct
     # set is clipped to the view's spans once.
     clipped: dict[tuple[Span, ...], list[tuple[str, Period]]] = {}
@@ -247,17 +257,11 @@ def children_figures(
         RATE_COLUMNS,
         today=today,
     )
-    pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
-    child = {upn: n for n, upn in enumerate(upns)}
-    facts = repo.pattern_facts(
-        [(child[r.upn], r.id, p) for r, a in headline for p in clip(a.spans, pattern)]
-    )
+    facts, marks = facts_and_marks.result()
     if register:
         register_counts, register_facts = _register_figures(repo, register, spans, pattern, child)
         counts |= register_counts
         facts |= register_facts
-    latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
-    marks = repo.recent_marks([(r.school_urn, r.upn) for r, _ in pairs], latest)
     empty, no_pattern = SessionCounts(), PatternFacts()
     out = []
     for upn in upns:

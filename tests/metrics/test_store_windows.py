@@ -183,3 +183,21 @@ def test_a_date_absent_on_two_rolls_is_one_date_of_the_pattern(engine: Engine) -
             [(0, id_, Period(monday, monday + dt.timedelta(days=6))) for id_ in ids]
         )
     assert facts[0] == PatternFacts(absent_weekdays={0: 1}, broken_weeks=0, unexplained_sessions=1)
+
+
+def test_a_read_alongside_answers_what_it_would_answer_inline(engine: Engine) -> None:
+    load(engine, [enrolment("P0", school_urn="100001")])
+    with engine.begin() as connection:
+        repo = MetricsRepository(connection)
+        urns = repo.alongside(lambda side: side.school_urns()).result()
+        assert urns == repo.school_urns() == ["100001"]
+
+
+def test_a_read_alongside_raises_its_error_where_its_result_is_asked(engine: Engine) -> None:
+    def fails(_side: MetricsRepository) -> None:
+        raise LookupError("no such thing")
+
+    with engine.begin() as connection:
+        pending = MetricsRepository(connection).alongside(fails)
+        with pytest.raises(LookupError, match="no such thing"):
+            pending.result()
