@@ -38,7 +38,7 @@ from services.metrics.domain.measures import (
     is_severe_absentee,
 )
 from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach, Span, clip
-from services.metrics.store.repository import EnrolmentRow, MetricsRepository
+from services.metrics.store.repository import EnrolmentRow, Mark, MetricsRepository
 from shared.contracts.social_care import SocialCareCategory
 
 _INTENSITY = {
@@ -96,19 +96,17 @@ class ChildFigures:
     persistent: bool
     severe: bool
     warnings: list[Flag]
-    marks: list[tuple[str, dt.date, str, str]]
+    marks: list[Mark]
     counted: str = "headline"
     """`headline`: DfE's headline sessions; `register`: every possible session of the
     register, for a child outside the headline ages (`measures.in_headline_ages`), whom
     the read model's buckets leave out."""
 
 
-def _register_days(
-    marks: Sequence[tuple[dt.date, str, str]], access: EnrolmentAccess
-) -> dict[dt.date, SessionCounts]:
+def _register_days(marks: Sequence[Mark], access: EnrolmentAccess) -> dict[dt.date, SessionCounts]:
     """The register's counts of each day that may be shown (every possible session)."""
     by_day: dict[dt.date, list[tuple[dt.date, str]]] = {}
-    for day, _session, code in marks:
+    for _urn, day, _session, code in marks:
         if access.shows(day):
             by_day.setdefault(day, []).append((day, code))
     return {day: count_marks(day_marks) for day, day_marks in by_day.items()}
@@ -190,16 +188,18 @@ def _summed(
 
 def _latest_marks(
     rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]],
-    marks: dict[tuple[str, str], list[tuple[dt.date, str, str]]],
+    marks: dict[tuple[str, str], list[Mark]],
     latest: Period,
-) -> list[tuple[str, dt.date, str, str]]:
+) -> list[Mark]:
     """The child's marks of the latest days that may be shown, in date and session order."""
-    found = []
+    found: list[Mark] = []
     for r, a in rows:
         listed = marks.get((r.school_urn, r.upn), [])
         # Most windows cover the latest days whole: no mark to test one by one.
-        whole = any(lo <= latest.start and latest.end <= hi for lo, hi in a.spans)
-        found += [(r.school_urn, d, s, c) for d, s, c in listed if whole or a.shows(d)]
+        if any(lo <= latest.start and latest.end <= hi for lo, hi in a.spans):
+            found += listed
+        else:
+            found += [m for m in listed if a.shows(m[1])]
     if len(rows) > 1:  # each enrolment's marks come in order; several are merged
         found.sort(key=lambda m: (m[1], m[2], m[0]))
     return found

@@ -24,7 +24,7 @@ from services.metrics.children import (
 from services.metrics.domain.measures import SessionCounts, percent
 from services.metrics.reports import pupil_reach_of, start_recording_reads
 from services.metrics.schemas import ChildrenPage
-from services.metrics.store.repository import MetricsRepository
+from services.metrics.store.repository import Mark, MetricsRepository
 from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.codes import category_on, lookup
 from shared.contracts.policy import PupilField
@@ -73,9 +73,9 @@ def child_items(
     20,000 marks; the test suite checks the shape against the model)."""
     # A page's marks are a few codes on a few days at a few schools: each distinct mark
     # is published once and its item shared by every child that has it.
-    published: dict[tuple[str, dt.date, str, str], dict[str, Any]] = {}
+    published: dict[Mark, dict[str, Any]] = {}
 
-    def mark_item(mark: tuple[str, dt.date, str, str]) -> dict[str, Any]:
+    def mark_item(mark: Mark) -> dict[str, Any]:
         urn, day, session, code = mark
         known = lookup(code, day) is not None
         published[mark] = {

@@ -107,6 +107,9 @@ class EnrolmentRow:
         return on_roll(self.stays, day)
 
 
+Mark = tuple[str, dt.date, str, str]
+"""A register mark as pupil views list it: school URN, date, session, code."""
+
 _ROW_COLUMNS = [f.name for f in dataclasses.fields(EnrolmentRow) if f.init]
 """The enrolment columns an `EnrolmentRow` is made of, in the order of its fields."""
 
@@ -565,9 +568,9 @@ class MetricsRepository:
 
     def recent_marks(
         self, enrolments: Sequence[tuple[str, str]], period: Period
-    ) -> dict[tuple[str, str], list[tuple[dt.date, str, str]]]:
+    ) -> dict[tuple[str, str], list[Mark]]:
         """Marks of these (school, UPN) enrolments in the period, in date and session order."""
-        found: dict[tuple[str, str], list[tuple[dt.date, str, str]]] = {}
+        found: dict[tuple[str, str], list[Mark]] = {}
         if not enrolments:
             return found
         # The pairs as a table joined on the key's leading columns: one index range per
@@ -590,13 +593,15 @@ class MetricsRepository:
             .where(m.date.between(period.start, period.end))
             .group_by(m.school_urn, m.upn)
         )
-        parsed: dict[str, tuple[dt.date, str, str]] = {}  # the same few marks for every pupil
+        # A school's pupils share a few marks: each is made once and shared.
+        parsed: dict[tuple[str, str], Mark] = {}
         for urn, upn, listed in self.connection.execute(stmt).all():
             marks = []
             for t in sorted(listed.split(",")):  # ISO dates, then AM before PM
-                if t not in parsed:
-                    parsed[t] = (dt.date.fromisoformat(t[:10]), t[10:12], t[12:])
-                marks.append(parsed[t])
+                known = parsed.get((urn, t))
+                if known is None:
+                    known = parsed[urn, t] = (urn, dt.date.fromisoformat(t[:10]), t[10:12], t[12:])
+                marks.append(known)
             found[urn, upn] = marks
         return found
 
