@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from services.metrics.domain.calendar import Period
 from services.metrics.domain.early_warning import PatternFacts, pattern_facts
@@ -191,6 +192,37 @@ def test_a_read_alongside_answers_what_it_would_answer_inline(engine: Engine) ->
         repo = MetricsRepository(connection)
         urns = repo.alongside(lambda side: side.school_urns()).result()
         assert urns == repo.school_urns() == ["100001"]
+
+
+def test_a_read_alongside_needs_no_connection_the_requests_hold(engine: Engine) -> None:
+    """Requests waiting on reads alongside may hold every connection of their pool; the
+    reads must not wait for one of those (a deadlock until the pool's timeout)."""
+    load(engine, [enrolment("P0", school_urn="100001")])
+    one_connection = create_engine(engine.url, pool_size=1, max_overflow=0, pool_timeout=1)
+    with one_connection.begin() as connection:
+        pending = MetricsRepository(connection).alongside(lambda side: side.school_urns())
+        assert pending.result(timeout=30) == ["100001"]
+    one_connection.dispose()
+
+
+def test_reads_alongside_keep_no_connection_once_their_engine_is_disposed(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads alongside on the request's own connection")
+    with engine.begin() as connection:
+        MetricsRepository(connection).alongside(lambda side: side.school_urns()).result()
+    engine.dispose()
+    observer = create_engine(engine.url, poolclass=NullPool)
+    with observer.connect() as connection:
+        others = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    observer.dispose()
+    assert others == 0
 
 
 def test_a_read_alongside_raises_its_error_where_its_result_is_asked(engine: Engine) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Engine,
     Integer,
     Select,
     String,
@@ -27,6 +30,8 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    create_engine,
+    event,
     func,
     literal,
     literal_column,
@@ -122,9 +127,31 @@ def _value(v: Any) -> str:
 
 T = TypeVar("T")
 
-_ALONGSIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="metrics-alongside")
+_ALONGSIDE_THREADS = 4
+_ALONGSIDE = ThreadPoolExecutor(_ALONGSIDE_THREADS, thread_name_prefix="metrics-alongside")
 """Threads for reads run alongside a request's own (`MetricsRepository.alongside`); their
 work is waiting on PostgreSQL, so a few serve every request of the process."""
+
+_side_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_side_engines_lock = threading.Lock()
+
+
+def _side_engine(engine: Engine) -> Engine:
+    """The engine reads alongside use for `engine`'s database, disposed with it.
+
+    Its pool is its own, a connection for each thread: the requests waiting on those
+    reads may hold every connection of `engine`'s pool, and a read waiting for one of
+    them would wait until the pool's timeout.
+    """
+    with _side_engines_lock:
+        side = _side_engines.get(engine)
+        if side is None:
+            side = create_engine(
+                engine.url, pool_size=_ALONGSIDE_THREADS, max_overflow=0, pool_pre_ping=True
+            )
+            _side_engines[engine] = side
+            event.listen(engine, "engine_disposed", lambda _engine: side.dispose())
+        return side
 
 
 class MetricsRepository:
@@ -144,9 +171,10 @@ class MetricsRepository:
     def alongside(self, read: Callable[[MetricsRepository], T]) -> Future[T]:
         """`read` with a repository of its own, concurrently with this one's statements.
 
-        On PostgreSQL it runs on another connection of the engine, in its own transaction
-        (a request reads at READ COMMITTED, each statement under its own snapshot, so a
-        read alongside sees no less consistent a state than one more statement would).
+        On PostgreSQL it runs on a connection of its own (`_side_engine`), in its own
+        transaction (a request reads at READ COMMITTED, each statement under its own
+        snapshot, so a read alongside sees no less consistent a state than one more
+        statement would).
         On SQLite it runs here and now: every transaction there takes the write lock
         (`shared.db`), so a second one would wait for this one.
         """
@@ -157,7 +185,7 @@ class MetricsRepository:
             except Exception as exc:  # raised where the caller asks for the result
                 done.set_exception(exc)
             return done
-        engine = self.connection.engine
+        engine = _side_engine(self.connection.engine)
 
         def on_own_connection() -> T:
             with engine.connect() as connection, connection.begin():
