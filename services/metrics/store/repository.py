@@ -117,6 +117,7 @@ Mark = tuple[str, dt.date, str, str]
 
 _ROW_COLUMNS = [f.name for f in dataclasses.fields(EnrolmentRow) if f.init]
 """The enrolment columns an `EnrolmentRow` is made of, in the order of its fields."""
+_STAYS_AT = _ROW_COLUMNS.index("earlier_stays")
 
 
 def _value(v: Any) -> str:
@@ -399,11 +400,11 @@ class MetricsRepository:
             stmt = stmt.where(
                 column == (value == "true") if name == "fsm_eligible" else column == value
             )
-        # Positional: views build thousands of rows (earlier_stays is the last column).
+        # Positional: views build thousands of rows.
         found = []
         for row in self.connection.execute(stmt):
             values = list(row)
-            values[-1] = tuple(stays_from_json(values[-1]))
+            values[_STAYS_AT] = tuple(stays_from_json(values[_STAYS_AT]))
             found.append(EnrolmentRow(*values))
         return found
 
