@@ -106,3 +106,9 @@ class SharingAgreementReceipt(SharingTable, table=True):
     grantor_id: str = Field(max_length=36)
     grantee_id: str = Field(max_length=36)
     details: str = Field(sa_type=Text, description="What was granted or revoked, as JSON.")
+
+
+# The policy's version counter and the events that raise it watch these tables and
+# `store.models`' own: imported last, so that whichever of the two modules is imported
+# first, both are complete when it is.
+from services.sharing.store import policy_version as _policy_version  # noqa: E402, F401

@@ -116,7 +116,5 @@ from services.sharing.store import audit_models as _audit_models  # noqa: E402, 
 
 # The access policy's tables (care episodes, data-sharing agreements) live in their own
 # module; importing it here registers them whenever the models are loaded.
+# (It imports the policy's version counter in turn, once the tables it watches exist.)
 from services.sharing.store import care_models as _care_models  # noqa: E402, F401
-
-# The policy's version counter and the events that raise it, with the models it watches.
-from services.sharing.store import policy_version as _policy_version  # noqa: E402, F401
