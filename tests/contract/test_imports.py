@@ -32,7 +32,9 @@ for name in sys.argv[1:]:
             print(f"{name}: {exc!r}", flush=True)
             os._exit(1)
         os._exit(0)
-    os.waitpid(pid, 0)
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if status not in (0, 1):  # 1: the child said why
+        print(f"{name}: the import ended the interpreter ({status})", flush=True)
 """
 
 

@@ -217,8 +217,8 @@ def test_reads_alongside_keep_no_connection_once_their_engine_is_disposed(
     with observer.connect() as connection:
         others = connection.execute(
             text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
             )
         ).scalar_one()
     observer.dispose()
