@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shared.db import new_registry
@@ -165,6 +165,26 @@ class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):
 
 
 BUCKET_TABLES = (EnrolmentDay, EnrolmentWeek, EnrolmentYear)
+
+
+class ReadModelChange(MetricsTable, table=True):
+    """What a page changed, numbered in commit order: an enrolment's buckets of one week,
+    or (no week) its characteristics or all its buckets, or (no enrolment) everything
+    (the read model was emptied for a rebuild).
+
+    Readers that keep part of the read model in memory (`store.week_columns`) read again
+    what changed after the last number they saw.
+    """
+
+    __tablename__ = "read_model_change"
+    __table_args__ = {"sqlite_autoincrement": True}  # numbers are never reused
+
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    enrolment_id: int | None = None
+    week_start: dt.date | None = None
 
 
 # The alert outbox lives in its own module; importing it here registers it whenever the

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, text, update
 
 from services.metrics.domain.calendar import academic_year_of, week_start
 from services.metrics.domain.groups import ethnicity_group
@@ -36,6 +36,7 @@ from services.metrics.store.models import (
     EnrolmentYear,
     FeedCursor,
     Mark,
+    ReadModelChange,
 )
 from shared.contracts.changes import (
     STAYS_JSON,
@@ -56,11 +57,18 @@ day_t: Table = EnrolmentDay.__table__  # type: ignore[attr-defined]
 week_t: Table = EnrolmentWeek.__table__  # type: ignore[attr-defined]
 year_t: Table = EnrolmentYear.__table__  # type: ignore[attr-defined]
 cursor_t: Table = FeedCursor.__table__  # type: ignore[attr-defined]
+change_t: Table = ReadModelChange.__table__  # type: ignore[attr-defined]
+
+CHANGES_KEPT = 100_000
+"""How many `read_model_change` rows are kept; a reader further behind reloads everything."""
 
 HEADLINE = Population.HEADLINE.value
 """The bucket rows every reader of DfE's headline measures asks for (`population`)."""
 
 PupilKey = tuple[str, str]
+Changed = tuple[int | None, dt.date | None]
+"""(enrolment, week start): the enrolment's buckets of that week changed; (enrolment,
+None): its characteristics or all its buckets; (None, None): the whole read model."""
 MarkKey = tuple[str, str, dt.date, str]
 
 
@@ -89,6 +97,8 @@ class _Pending:
     marks: dict[MarkKey, str | None] = field(default_factory=dict)
     touched_days: set[tuple[str, str, dt.date]] = field(default_factory=set)
     rebuild: set[PupilKey] = field(default_factory=set)
+    changed: set[Changed] = field(default_factory=set)
+    """What changed, for `read_model_change`."""
 
 
 def apply_page(connection: Connection, page: ChangePage, *, feed: str = INGEST_FEED) -> None:
@@ -100,19 +110,44 @@ def apply_page(connection: Connection, page: ChangePage, *, feed: str = INGEST_F
             pending.marks[key] = change.code if isinstance(change, MarkUpserted) else None
             pending.touched_days.add((change.school_urn, change.upn, change.date))
         elif isinstance(change, EnrolmentUpserted):
-            if _upsert_enrolment(connection, change):
+            if _upsert_enrolment(connection, change, pending.changed):
                 pending.rebuild.add((change.enrolment.school_urn, change.enrolment.upn))
         elif isinstance(change, EnrolmentRemoved):
             _flush_marks(connection, pending)
-            _remove_enrolment(connection, (change.school_urn, change.upn))
+            _remove_enrolment(connection, (change.school_urn, change.upn), pending.changed)
             pending.rebuild.discard((change.school_urn, change.upn))
     _flush_marks(connection, pending)
     _recount(connection, pending)
+    log_changes(connection, pending.changed)
     write_cursor(connection, page.next_cursor, feed)
 
 
-def _upsert_enrolment(connection: Connection, change: EnrolmentUpserted) -> bool:
-    """Write the enrolment; True when its buckets must be rebuilt (new, or dob/entry changed)."""
+def log_changes(connection: Connection, changes: Iterable[Changed]) -> None:
+    """Append what changed to `read_model_change` and drop rows beyond the last
+    `CHANGES_KEPT`.
+
+    On PostgreSQL the log is locked first, so its numbers are handed out, and become
+    visible, in commit order: a reader that has seen number n has seen every change
+    before it. (SQLite has one writer at a time.)
+    """
+    rows = [
+        {"enrolment_id": e, "week_start": w}
+        for e, w in sorted(changes, key=lambda c: (c[0] or 0, c[1] or dt.date.min))
+    ]
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE read_model_change IN SHARE ROW EXCLUSIVE MODE"))
+    connection.execute(change_t.insert(), rows)
+    last = connection.execute(select(func.max(change_t.c.seq))).scalar_one()
+    connection.execute(delete(change_t).where(change_t.c.seq <= last - CHANGES_KEPT))
+
+
+def _upsert_enrolment(
+    connection: Connection, change: EnrolmentUpserted, changed: set[Changed]
+) -> bool:
+    """Write the enrolment (its id into `changed`); True when its buckets must be rebuilt
+    (new, or dob/entry changed)."""
     e = change.enrolment
     values = {
         "school_urn": e.school_urn,
@@ -144,6 +179,7 @@ def _upsert_enrolment(connection: Connection, change: EnrolmentUpserted) -> bool
         connection.execute(enrolment_t.insert().values(**values))
         return True
     connection.execute(update(enrolment_t).where(enrolment_t.c.id == existing.id).values(**values))
+    changed.add((existing.id, None))
     entries = [s.entry_date for s in stays_from_json(existing.earlier_stays)]
     return bool(
         existing.date_of_birth != e.date_of_birth
@@ -151,7 +187,7 @@ def _upsert_enrolment(connection: Connection, change: EnrolmentUpserted) -> bool
     )
 
 
-def _remove_enrolment(connection: Connection, key: PupilKey) -> None:
+def _remove_enrolment(connection: Connection, key: PupilKey, changed: set[Changed]) -> None:
     urn, upn = key
     found = connection.execute(
         select(enrolment_t.c.id).where(enrolment_t.c.school_urn == urn, enrolment_t.c.upn == upn)
@@ -162,6 +198,7 @@ def _remove_enrolment(connection: Connection, key: PupilKey) -> None:
     for table in (day_t, week_t, year_t):
         connection.execute(delete(table).where(table.c.enrolment_id == found))
     connection.execute(delete(enrolment_t).where(enrolment_t.c.id == found))
+    changed.add((found, None))
 
 
 def _flush_marks(connection: Connection, pending: _Pending) -> None:
@@ -276,6 +313,8 @@ def _recount(connection: Connection, pending: _Pending) -> None:
                 marks[(known[(urn, row.upn)].id, row.date)].append((row.date, row.code))
 
     recount_days = [(known[k].id, d) for k, days in touched.items() for d in days]
+    pending.changed.update((e, None) for e in rebuild_ids)
+    pending.changed.update((e, week_start(d)) for e, d in recount_days)
     for part in chunks(rebuild_ids):
         for table in (day_t, week_t, year_t):
             connection.execute(delete(table).where(table.c.enrolment_id.in_(part)))
@@ -421,6 +460,8 @@ def _resum(
 
 
 def clear_read_model(connection: Connection) -> None:
-    """Empty every table of the read model, cursor included (the start of a rebuild)."""
+    """Empty every table of the read model, cursor included (the start of a rebuild), and
+    log that everything changed."""
     for table in (day_t, week_t, year_t, mark_t, enrolment_t, cursor_t):
         connection.execute(delete(table))
+    log_changes(connection, [(None, None)])
