@@ -22,6 +22,7 @@ from services.metrics.clients.sharing import SharingClient
 from services.metrics.clients.sharing_alerts import SharingAlertsClient
 from services.metrics.consumer import FeedConsumer
 from services.metrics.settings import MetricsSettings
+from services.metrics.store import week_columns
 from services.metrics.store.models import VERSION_TABLE
 from shared.audit import AuditRecorder
 from shared.auth import AUDIENCE_METRICS, Scope, TokenVerifier, verifier_from_settings
@@ -109,6 +110,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
         engine = create_db_engine(settings.database.url, echo=settings.database.echo)
+        week_columns.enable(engine, settings.week_columns_years)
         http = httpx.Client(transport=transport, timeout=10.0)
         verifier = verifier_from_settings(settings.oauth, audience=AUDIENCE_METRICS, http=http)
         sharing = sharing_client(settings, transport)

@@ -11,8 +11,9 @@ import dataclasses
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -54,6 +55,7 @@ from services.metrics.domain.measures import (
     SessionCounts,
 )
 from services.metrics.domain.reach import Slice
+from services.metrics.store import week_columns
 from services.metrics.store.projection import (
     HEADLINE,
     day_t,
@@ -194,6 +196,19 @@ class MetricsRepository:
 
         return _ALONGSIDE.submit(on_own_connection)
 
+    @contextmanager
+    def _consistent_reader(self) -> Iterator[Connection]:
+        """A connection whose statements all see one state of the database: on PostgreSQL
+        a REPEATABLE READ transaction of its own; on SQLite this one (a transaction there
+        is serialisable, and holds the write lock a second would wait for)."""
+        if self.connection.dialect.name != "postgresql":
+            yield self.connection
+            return
+        with _side_engine(self.connection.engine).connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
+
     def _in_schools(self, column: Any, schools: Sequence[str] | None) -> ColumnElement[bool]:
         """`column` (an enrolment id) belongs to one of the schools (None: any school)."""
         if schools is None:
@@ -295,6 +310,17 @@ class MetricsRepository:
     ) -> list[tuple[tuple[str, ...], GroupMeasures]]:
         """Measures of `population` per combination of `group_by` (keys of
         GROUP_COLUMNS), cells only."""
+        held = week_columns.for_engine(self.connection.engine)
+        if held is not None:
+            found = held.grouped_measures(
+                self.connection,
+                slices,
+                [GROUP_COLUMNS[g] for g in group_by],
+                population,
+                self._consistent_reader,
+            )
+            if found is not None:
+                return found
         dims = [enrolment_t.c[GROUP_COLUMNS[g]] for g in group_by]
         one = self._one_bucket(slices)
         if one is not None:

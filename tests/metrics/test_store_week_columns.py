@@ -1,0 +1,370 @@
+"""Week rows held in memory answer windows of whole weeks exactly as the database does,
+and stay fresh as pages apply, enrolments leave and the read model is rebuilt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, func, select
+
+from services.metrics.domain.calendar import Period
+from services.metrics.domain.measures import GroupMeasures, Population
+from services.metrics.domain.reach import Slice
+from services.metrics.store import projection, week_columns
+from services.metrics.store.projection import apply_page, change_t, clear_read_model
+from services.metrics.store.repository import MetricsRepository
+from shared.contracts.changes import Change
+from shared.db import create_db_engine
+from tests.metrics.factories import (
+    enrolment,
+    marks_for,
+    page,
+    removed,
+    school_days,
+    withdrawn,
+)
+from tests.metrics.reference import Register, reference_measures
+from tests.metrics.test_store_projection import GROUPS, TERM_DAYS, assert_matches, feeds
+
+MONDAYS = [d for d in TERM_DAYS if d.weekday() == 0]
+Cells = dict[tuple[str, ...], GroupMeasures]
+
+
+@pytest.fixture(params=["patched", "reloaded"])
+def engines(
+    request: pytest.FixtureRequest,
+    database_url: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Engine, Engine]]:
+    """Two engines on one read model: the first holds week rows in memory, the second
+    asks the database every time. The held weeks follow changes by patching the changed
+    enrolments, or by reloading the year (as for a whole LA's day)."""
+    monkeypatch.setattr(
+        week_columns, "RELOAD_SHARE", float("inf") if request.param == "patched" else 0.0
+    )
+    url = database_url("metrics")
+    held, plain = create_db_engine(url), create_db_engine(url)
+    week_columns.enable(held, years=2)
+    yield held, plain
+    held.dispose()
+    plain.dispose()
+
+
+def apply(engine: Engine, changes: list[Change], cursor: str) -> None:
+    with engine.begin() as connection:
+        apply_page(connection, page(changes, cursor))
+
+
+def from_memory(
+    engine: Engine,
+    period: Period,
+    group_by: tuple[str, ...] = (),
+    population: Population = Population.HEADLINE,
+    schools: tuple[str, ...] | None = None,
+) -> Cells | None:
+    """The held answer, or None when the window is not for memory."""
+    held = week_columns.for_engine(engine)
+    assert held is not None
+    with engine.connect() as connection:
+        found = held.grouped_measures(
+            connection,
+            [Slice(schools, period)],
+            group_by,
+            population,
+            lambda: nullcontext(connection),
+        )
+    return None if found is None else dict(found)
+
+
+def from_database(
+    engine: Engine,
+    period: Period,
+    group_by: tuple[str, ...] = (),
+    population: Population = Population.HEADLINE,
+    schools: tuple[str, ...] | None = None,
+) -> Cells:
+    with engine.connect() as connection:
+        rows = MetricsRepository(connection).grouped_measures(
+            [Slice(schools, period)], group_by, population
+        )
+    return dict(rows)
+
+
+def weeks(monday: dt.date, n: int) -> Period:
+    return Period(monday, monday + dt.timedelta(weeks=n) - dt.timedelta(days=1))
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    feed=feeds(),
+    monday=st.sampled_from(MONDAYS),
+    n=st.integers(1, 8),
+    group_by=st.lists(st.sampled_from(GROUPS), unique=True, max_size=2),
+    school=st.sampled_from([None, ("100001",)]),
+)
+def test_held_weeks_match_the_database_and_the_reference_after_every_page(
+    engines: tuple[Engine, Engine],
+    feed: list[list[Change]],
+    monday: dt.date,
+    n: int,
+    group_by: list[str],
+    school: tuple[str, ...] | None,
+) -> None:
+    held, plain = engines
+    with held.begin() as connection:
+        clear_read_model(connection)
+    register = Register()
+    period = weeks(monday, n)
+
+    def key(e: object) -> tuple[str, ...]:
+        values = {
+            "nc_year": e.nc_year,  # type: ignore[attr-defined]
+            "sen_provision": e.sen_provision.value,  # type: ignore[attr-defined]
+            "fsm_eligible": "true" if e.fsm_eligible else "false",  # type: ignore[attr-defined]
+        }
+        return tuple(values[g] for g in group_by)
+
+    for i, changes in enumerate(feed):
+        apply(plain, changes, f"c{i}")
+        register.apply(page(changes))
+        for population in Population:
+            # Asked after every page: the first answer loads, the later ones patch.
+            found = from_memory(held, period, tuple(group_by), population, school)
+            assert found == from_database(plain, period, tuple(group_by), population, school)
+            expected = reference_measures(
+                register,
+                period.start,
+                period.end,
+                key,
+                schools=set(school) if school else None,
+                population=population,
+            )
+            assert set(found) == set(expected)
+            for group, ref in expected.items():
+                assert_matches(found[group], ref)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    feed=feeds(),
+    start=st.sampled_from(TERM_DAYS),
+    length=st.integers(13, 120),
+    weekend=st.booleans(),
+)
+def test_any_window_of_a_week_or_more_matches_the_database_and_the_reference(
+    engines: tuple[Engine, Engine],
+    feed: list[list[Change]],
+    start: dt.date,
+    length: int,
+    weekend: bool,
+) -> None:
+    # Edge days (added, or taken from a whole week) are read from the day table.
+    held, plain = engines
+    with held.begin() as connection:
+        clear_read_model(connection)
+    register = Register()
+    for i, changes in enumerate(feed):
+        apply(plain, changes, f"c{i}")
+        register.apply(page(changes))
+    first = start - dt.timedelta(days=start.weekday() + 1) if weekend else start
+    period = Period(first, first + dt.timedelta(days=length))
+    for population in Population:
+        found = from_memory(held, period, ("nc_year",), population)
+        assert found == from_database(plain, period, ("nc_year",), population)
+        expected = reference_measures(
+            register,
+            period.start,
+            period.end,
+            lambda e: (e.nc_year,),  # type: ignore[attr-defined]
+            population=population,
+        )
+        assert set(found) == set(expected)
+        for group, ref in expected.items():
+            assert_matches(found[group], ref)
+
+
+def test_a_monday_to_friday_window_is_its_weeks_less_a_weekend(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
+    saturday = [dt.date(2024, 1, 20)]
+    apply(
+        plain,
+        [enrolment("P1"), *marks_for("P1", days, "/"), *marks_for("P1", saturday, "N")],
+        "c1",
+    )
+    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
+    found = from_memory(held, period)
+    assert found == from_database(plain, period)
+    assert found is not None
+    assert (found[()].counts.possible, found[()].persistent) == (20, 0)
+
+
+def test_a_whole_academic_year_and_a_few_days_are_left_to_the_database(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, _ = engines
+    assert from_memory(held, Period(dt.date(2023, 9, 1), dt.date(2024, 8, 31))) is None
+    assert from_memory(held, Period(dt.date(2024, 1, 9), dt.date(2024, 1, 11))) is None
+
+
+def test_the_repository_answers_whole_weeks_from_memory_when_enabled(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/////N")], "c1")
+    period = weeks(dt.date(2024, 1, 8), 2)
+    assert from_database(held, period) == from_database(plain, period)
+    assert from_memory(held, period) == from_database(plain, period)
+    assert from_database(plain, period)[()].persistent == 1
+
+
+def test_marks_applied_after_a_read_are_in_the_next_answer(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
+    period = weeks(dt.date(2024, 1, 8), 1)
+    before = from_memory(held, period)
+    assert before is not None
+    assert before[()].persistent == 0
+    apply(plain, marks_for("P1", days[:2], "N"), "c2")
+    after = from_memory(held, period)
+    assert after is not None
+    assert after[()].persistent == 1
+    assert after[()].counts.unauthorised == 4
+
+
+def test_a_week_whose_marks_are_all_withdrawn_leaves_the_held_weeks(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    first = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    second = school_days(dt.date(2024, 1, 15), dt.date(2024, 1, 19))
+    changes = [enrolment("P1"), *marks_for("P1", first, "N"), *marks_for("P1", second, "/")]
+    apply(plain, changes, "c1")
+    period = weeks(dt.date(2024, 1, 8), 2)
+    assert from_memory(held, period) == from_database(plain, period)
+    gone = [withdrawn("P1", day, s) for day in first for s in ("AM", "PM")]
+    apply(plain, gone, "c2")
+    found = from_memory(held, period)
+    assert found == from_database(plain, period)
+    assert found is not None
+    assert (found[()].counts.possible, found[()].persistent) == (10, 0)
+
+
+def test_a_pupil_removed_from_the_roll_leaves_the_held_weeks(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    changes = [enrolment("P1"), enrolment("P2"), *marks_for("P1", days, "/")]
+    apply(plain, [*changes, *marks_for("P2", days, "/")], "c1")
+    period = weeks(dt.date(2024, 1, 8), 1)
+    assert from_memory(held, period, ("upn",)) is not None
+    apply(plain, [removed("P2")], "c2")
+    found = from_memory(held, period, ("upn",))
+    assert found is not None
+    assert list(found) == [("P1",)]
+
+
+def test_a_changed_characteristic_moves_the_pupil_to_its_new_group(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1", nc_year="7"), *marks_for("P1", days, "/")], "c1")
+    period = weeks(dt.date(2024, 1, 8), 1)
+    assert list(from_memory(held, period, ("nc_year",)) or {}) == [("7",)]
+    apply(plain, [enrolment("P1", nc_year="8")], "c2")
+    assert list(from_memory(held, period, ("nc_year",)) or {}) == [("8",)]
+
+
+def test_a_rebuilt_read_model_is_read_again_whole(engines: tuple[Engine, Engine]) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
+    period = weeks(dt.date(2024, 1, 8), 1)
+    assert from_memory(held, period, ("upn",)) is not None
+    with plain.begin() as connection:
+        clear_read_model(connection)
+    apply(plain, [enrolment("P2"), *marks_for("P2", days, "N")], "c1")
+    found = from_memory(held, period, ("upn",))
+    assert found is not None
+    assert list(found) == [("P2",)]
+    assert found[("P2",)].severe == 1
+
+
+def test_a_change_log_trimmed_past_the_last_read_reloads_the_weeks(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, plain = engines
+    monkeypatch.setattr(projection, "CHANGES_KEPT", 1)
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), enrolment("P2"), *marks_for("P1", days, "/")], "c1")
+    period = weeks(dt.date(2024, 1, 8), 1)
+    assert from_memory(held, period, ("upn",)) is not None
+    apply(plain, marks_for("P2", days, "/"), "c2")
+    apply(plain, marks_for("P1", days[:1], "N"), "c3")
+    with plain.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(change_t)).scalar_one() == 1
+    assert from_memory(held, period, ("upn",)) == from_database(plain, period, ("upn",))
+    assert len(from_database(plain, period, ("upn",))) == 2
+
+
+def test_a_stay_across_two_academic_years_is_one_enrolment(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    summer = school_days(dt.date(2024, 7, 15), dt.date(2024, 7, 19))
+    autumn = school_days(dt.date(2024, 9, 2), dt.date(2024, 9, 6))
+    apply(
+        plain,
+        [enrolment("P1"), *marks_for("P1", summer, "N"), *marks_for("P1", autumn, "/")],
+        "c1",
+    )
+    period = Period(dt.date(2024, 7, 15), dt.date(2024, 9, 8))
+    found = from_memory(held, period)
+    assert found == from_database(plain, period)
+    assert found is not None
+    assert (found[()].enrolments, found[()].counts.possible, found[()].severe) == (1, 20, 1)
+
+
+def test_a_page_committed_between_the_held_weeks_and_their_edge_days_is_read_again(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, plain = engines
+    if held.dialect.name == "sqlite":
+        pytest.skip("a SQLite transaction holds the write lock: no page commits meanwhile")
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
+    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 19))  # less a weekend: edge days
+    assert from_memory(held, period) is not None
+    read_days = week_columns._read_days
+    calls: list[int] = []
+
+    def page_in_between(*args: Any) -> Any:
+        if not calls:
+            apply(plain, marks_for("P1", days[:3], "N"), "c2")
+        calls.append(1)
+        return read_days(*args)
+
+    monkeypatch.setattr(week_columns, "_read_days", page_in_between)
+    found = from_memory(held, period)
+    assert len(calls) == 2  # the edge days again, in the state of the refreshed weeks
+    assert found == from_database(plain, period)
+    assert found is not None
+    assert found[()].counts.unauthorised == 6
