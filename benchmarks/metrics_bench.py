@@ -13,11 +13,15 @@ What it does (prints figures, asserts nothing about speed):
    day / week / year buckets (computed in DuckDB by the same code table as the service),
    then VACUUM ANALYZE.
 4. Timed, median of `--runs`: the full-year LA breakdown by nc_year x sen_provision x
-   fsm_eligible, and a 6-week window, through the service's repository (SQL) and through
-   the whole table build (margins + suppression), against DuckDB computing the same from
-   the raw marks held in memory. The results are compared cell by cell.
+   fsm_eligible, a 6-week window (Monday to Sunday, then Monday to Friday) and the spring
+   term, through the service's repository with PostgreSQL alone (SQL) and with week rows
+   held in memory as the service runs (`store/week_columns.py`), and through the whole
+   table build (margins + suppression), against DuckDB computing the same from the raw
+   marks held in memory. The results are compared cell by cell. Then the weekly series
+   (`/v1/trends`) of a full year and a term, SQL against held weeks.
 5. Timed: applying daily returns through `apply_page` (one school's day, and the whole
-   LA's day in pages of 1,000 changes), each in its own transaction as the consumer does.
+   LA's day in pages of 1,000 changes), each in its own transaction as the consumer does,
+   and the next breakdown from held weeks after each (which reads the changes again).
 """
 
 from __future__ import annotations
@@ -317,8 +321,27 @@ def time_queries(
             f"{table_time * 1000:7.1f}ms {duck_time * 1000:9.1f}ms "
             f"{held_time / duck_time:11.2f}x  {same}"
         )
-        if held_time != pg_time and loaded > 2 * held_time:
+        if loaded > 0.1:  # the year's weeks were loaded by this question
             print(f"{'':36s} first question, loading the year's weeks: {loaded * 1000:.0f} ms")
+    print()
+    heading = f"weekly series (median of {runs})"
+    print(f"{heading:36s} {'PostgreSQL':>11s} {'held weeks':>11s}  same?")
+    for label, period in (
+        ("full year, year x SEN x FSM", FULL_YEAR),
+        ("spring term, year x SEN x FSM", SPRING_TERM),
+    ):
+        pieces = [Slice(urns, period)]
+
+        def series(pieces: list[Slice] = pieces, engine: Any = engine) -> list[Any]:
+            with engine.connect() as conn:
+                found = MetricsRepository(conn).weekly_measures(pieces, GROUP_BY)
+            return sorted(found, key=lambda f: (f[0], f[1]))
+
+        pg_time, pg_rows = median_time(series, runs)
+        held_time, held_rows = median_time(lambda: series(engine=held), runs)
+        print(
+            f"{label:36s} {pg_time * 1000:9.1f}ms {held_time * 1000:9.1f}ms  {pg_rows == held_rows}"
+        )
 
 
 def apply_daily_returns(engine: Any, held: Any, days: list[dt.date]) -> None:

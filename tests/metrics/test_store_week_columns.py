@@ -185,12 +185,61 @@ def test_any_window_of_a_week_or_more_matches_the_database_and_the_reference(
             register,
             period.start,
             period.end,
-            lambda e: (e.nc_year,),  # type: ignore[attr-defined]
+            lambda e: (e.nc_year,),
             population=population,
         )
         assert set(found) == set(expected)
         for group, ref in expected.items():
             assert_matches(found[group], ref)
+
+
+Weekly = list[tuple[dt.date, tuple[str, ...], GroupMeasures]]
+
+
+def weekly(engine: Engine, period: Period, group_by: tuple[str, ...], held: bool) -> Weekly:
+    """Per-week measures as sets compare them: held in memory, or from the database."""
+    with engine.connect() as connection:
+        if held:
+            columns = week_columns.for_engine(engine)
+            assert columns is not None
+            found = columns.weekly_measures(
+                connection,
+                [Slice(None, period)],
+                group_by,
+                Population.HEADLINE,
+                lambda: nullcontext(connection),
+            )
+            assert found is not None
+        else:
+            found = MetricsRepository(connection).weekly_measures([Slice(None, period)], group_by)
+    return sorted(found, key=lambda f: (f[0], f[1]))
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    feed=feeds(),
+    start=st.sampled_from(TERM_DAYS),
+    length=st.integers(0, 120),
+    group_by=st.lists(st.sampled_from(GROUPS), unique=True, max_size=2),
+)
+def test_held_weekly_measures_match_the_database_after_every_page(
+    engines: tuple[Engine, Engine],
+    feed: list[list[Change]],
+    start: dt.date,
+    length: int,
+    group_by: list[str],
+) -> None:
+    held, plain = engines
+    with held.begin() as connection:
+        clear_read_model(connection)
+    period = Period(start, start + dt.timedelta(days=length))
+    for i, changes in enumerate(feed):
+        apply(plain, changes, f"c{i}")
+        assert weekly(held, period, tuple(group_by), held=True) == weekly(
+            plain, period, tuple(group_by), held=False
+        )
 
 
 def test_a_monday_to_friday_window_is_its_weeks_less_a_weekend(
@@ -258,7 +307,7 @@ def test_a_week_whose_marks_are_all_withdrawn_leaves_the_held_weeks(
     apply(plain, changes, "c1")
     period = weeks(dt.date(2024, 1, 8), 2)
     assert from_memory(held, period) == from_database(plain, period)
-    gone = [withdrawn("P1", day, s) for day in first for s in ("AM", "PM")]
+    gone: list[Change] = [withdrawn("P1", day, s) for day in first for s in ("AM", "PM")]
     apply(plain, gone, "c2")
     found = from_memory(held, period)
     assert found == from_database(plain, period)

@@ -365,6 +365,17 @@ class MetricsRepository:
 
         Persistent absence is judged per enrolment per week.
         """
+        held = week_columns.for_engine(self.connection.engine)
+        if held is not None:
+            found = held.weekly_measures(
+                self.connection,
+                slices,
+                [GROUP_COLUMNS[g] for g in group_by],
+                population,
+                self._consistent_reader,
+            )
+            if found is not None:
+                return found
         dims = [enrolment_t.c[GROUP_COLUMNS[g]] for g in group_by]
         parts = [
             select(week_t).where(

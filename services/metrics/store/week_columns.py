@@ -1,4 +1,5 @@
-"""The read model's week rows, held in memory as arrays, for breakdowns over weeks.
+"""The read model's week rows, held in memory as arrays, for breakdowns over weeks and
+weekly series.
 
 A breakdown over a window of weeks (six weeks of a term, say) sums each
 enrolment's weeks before judging persistent absence, then groups. PostgreSQL does it
@@ -295,42 +296,142 @@ def _measures(
     sessions, judge PA/SA, then group: `_per_enrolment` and `grouped_measures`' order.
     None when the combinations of `group_by` codes outnumber a 64-bit integer."""
     enrolments = state.enrolments
-    radix = math.prod(max(len(enrolments.labels[c]), 1) for c in group_by)
-    if radix >= 1 << 62:
+    radix = _radix(enrolments, group_by)
+    if radix is None:
         return None
     keys, totals = _per_enrolment(state, pieces, years, population, edges)
+    rows = keys >> 21
+    groups = _grouped(_combined(enrolments, group_by, rows), radix, rows, totals)
+    return [(_labels(enrolments, group_by, row), measures) for _, row, measures in groups]
+
+
+def _years_of(pieces: Sequence[Piece]) -> list[int]:
+    """The academic years the pieces' Mondays fall in."""
+    return sorted(
+        {
+            y
+            for _, first, last in pieces
+            for y in range(academic_year_of(first), academic_year_of(last) + 1)
+        }
+    )
+
+
+def _radix(enrolments: _Enrolments, group_by: Sequence[str]) -> int | None:
+    """How many combinations of `group_by` codes there can be; None beyond 2**62."""
+    radix = math.prod(max(len(enrolments.labels[c]), 1) for c in group_by)
+    return radix if radix < 1 << 62 else None
+
+
+def _combined(enrolments: _Enrolments, group_by: Sequence[str], rows: IntArray) -> IntArray:
+    """One integer per combination of `group_by` codes, for each enrolment row."""
+    combined = np.zeros(len(rows), np.int64)
+    for column in group_by:
+        combined = combined * len(enrolments.labels[column]) + enrolments.codes[column][rows]
+    return combined
+
+
+def _labels(enrolments: _Enrolments, group_by: Sequence[str], row: int) -> tuple[str, ...]:
+    return tuple(enrolments.labels[c][int(enrolments.codes[c][row])] for c in group_by)
+
+
+def _grouped(
+    group: IntArray, size: int, rows: IntArray, totals: npt.NDArray[Any]
+) -> list[tuple[int, int, GroupMeasures]]:
+    """Each group's measures: `group` numbers each enrolment's (below `size`), `rows` is
+    its enrolment row and `totals` its counts (with possible sessions). Gives the group,
+    one enrolment row of it (to name it) and its measures."""
     possible = totals[:, _POSSIBLE].astype(np.int64)
     overall = totals[:, _AUTHORISED].astype(np.int64) + totals[:, _UNAUTHORISED]
     persistent = overall * 100 >= possible * PERSISTENT_PERCENT
     severe = overall * 100 >= possible * SEVERE_PERCENT
-    enrolment_rows = keys >> 21
-    combined = np.zeros(len(keys), np.int64)
-    for column in group_by:  # one integer per combination of codes
-        combined = (
-            combined * len(enrolments.labels[column]) + enrolments.codes[column][enrolment_rows]
-        )
-    if radix <= 1 << 20:  # few combinations (year x SEN x FSM): count them, no sort
-        present = np.flatnonzero(np.bincount(combined, minlength=radix))
-        renumber = np.zeros(radix, np.int64)
+    if size <= 1 << 20:  # few combinations (year x SEN x FSM): count them, no sort
+        present = np.flatnonzero(np.bincount(group, minlength=size))
+        renumber = np.zeros(size, np.int64)
         renumber[present] = np.arange(len(present))
-        cell = renumber[combined]
+        cell = renumber[group]
     else:
-        present, cell = np.unique(combined, return_inverse=True)
+        present, cell = np.unique(group, return_inverse=True)
     n = len(present)
     sums = [np.bincount(cell, weights=totals[:, j], minlength=n) for j in range(len(COUNT_COLUMNS))]
     enrolled = np.bincount(cell, minlength=n)
     persistent_n = np.bincount(cell, weights=persistent, minlength=n)
     severe_n = np.bincount(cell, weights=severe, minlength=n)
-    first_of_cell = np.zeros(n, np.int64)
-    first_of_cell[cell[::-1]] = enrolment_rows[::-1]  # any enrolment of the cell names it
-    out: Cells = []
+    named_by = np.zeros(n, np.int64)
+    named_by[cell[::-1]] = rows[::-1]
+    out = []
     for i in range(n):
-        row = int(first_of_cell[i])
-        key = tuple(enrolments.labels[c][int(enrolments.codes[c][row])] for c in group_by)
         counts = SessionCounts({c: int(sums[j][i]) for j, c in enumerate(COUNT_COLUMNS)})
         measures = GroupMeasures(int(enrolled[i]), counts, int(persistent_n[i]), int(severe_n[i]))
-        out.append((key, measures))
+        out.append((int(present[i]), int(named_by[i]), measures))
     return out
+
+
+def _weekly(
+    state: _State,
+    pieces: Sequence[Piece],
+    years: Sequence[int],
+    group_by: Sequence[str],
+    population: Population,
+) -> list[tuple[dt.date, tuple[str, ...], GroupMeasures]] | None:
+    """Measures per week and `group_by` combination, each week row with possible
+    sessions one enrolment (`MetricsRepository.weekly_measures`)."""
+    enrolments = state.enrolments
+    if _radix(enrolments, group_by) is None:
+        return None
+    wanted = _POPULATIONS[population.value]
+    school_code = {label: i for i, label in enumerate(enrolments.labels["school_urn"])}
+    found: dict[tuple[dt.date, tuple[str, ...]], GroupMeasures] = {}
+    for year in years:
+        held = state.years[year]
+        schools_of_rows = enrolments.codes["school_urn"][held.enrolment_row]
+        for schools, first, last in pieces:
+            slots = held.slots(first, last)
+            if slots is None:
+                continue
+            in_scope = held.population == wanted
+            if schools is not None:
+                wanted_schools = [school_code[s] for s in schools if s in school_code]
+                in_scope &= np.isin(schools_of_rows, wanted_schools)
+            columns = np.flatnonzero(in_scope)
+            if not len(columns):
+                continue
+            # Rows side by side by group, so each group's rows are one run: add up runs.
+            cell = _combined(enrolments, group_by, held.enrolment_row[columns])
+            order = np.argsort(cell, kind="stable")
+            columns, cell = columns[order], cell[order]
+            starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+            lo, hi = slots
+            weeks = held.weeks[lo : hi + 1][:, columns]
+            possible = weeks[:, :, _POSSIBLE].astype(np.int32)
+            overall = weeks[:, :, _AUTHORISED].astype(np.int32) + weeks[:, :, _UNAUTHORISED]
+            counted = possible > 0
+            persistent = counted & (overall * 100 >= possible * PERSISTENT_PERCENT)
+            severe = counted & (overall * 100 >= possible * SEVERE_PERCENT)
+            sums = np.add.reduceat(weeks, starts, axis=1, dtype=np.int32)
+            enrolled = np.add.reduceat(counted, starts, axis=1, dtype=np.int32)
+            persistent_n = np.add.reduceat(persistent, starts, axis=1, dtype=np.int32)
+            severe_n = np.add.reduceat(severe, starts, axis=1, dtype=np.int32)
+            names = [
+                _labels(enrolments, group_by, int(row))
+                for row in held.enrolment_row[columns[starts]]
+            ]
+            for slot, group in zip(*np.nonzero(enrolled), strict=True):
+                counts = SessionCounts(
+                    dict(zip(COUNT_COLUMNS, sums[slot, group].tolist(), strict=True))
+                )
+                measures = GroupMeasures(
+                    int(enrolled[slot, group]),
+                    counts,
+                    int(persistent_n[slot, group]),
+                    int(severe_n[slot, group]),
+                )
+                key = (_first_monday(year) + dt.timedelta(weeks=int(lo + slot)), names[group])
+                earlier = found.get(key)
+                found[key] = measures if earlier is None else earlier + measures
+    return sorted(
+        ((week, names, measures) for (week, names), measures in found.items()),
+        key=lambda f: f[0],
+    )
 
 
 def _per_enrolment(
@@ -428,13 +529,7 @@ class WeekColumns:
             pieces += [(piece.schools, first, last) for first, last in split.weeks]
             edges += [(piece.schools, days, 1) for days in split.days]
             edges += [(piece.schools, days, -1) for days in split.less]
-        years = sorted(
-            {
-                y
-                for _, first, last in pieces
-                for y in range(academic_year_of(first), academic_year_of(last) + 1)
-            }
-        )
+        years = _years_of(pieces)
         if len(years) > self.max_years:
             return None
         found = self._with_edges(connection, years, [d for _, d, _ in edges], population, reader)
@@ -445,6 +540,34 @@ class WeekColumns:
             (schools, sign, rows[rows[:, 0] == i, 1:]) for i, (schools, _, sign) in enumerate(edges)
         ]
         return _measures(state, pieces, years, group_by, population, edge_rows)
+
+    def weekly_measures(
+        self,
+        connection: Connection,
+        slices: Sequence[Slice],
+        group_by: Sequence[str],
+        population: Population,
+        reader: Reader,
+    ) -> list[tuple[dt.date, tuple[str, ...], GroupMeasures]] | None:
+        """Measures per Monday-start week starting in a slice and per `group_by`
+        combination, as `MetricsRepository.weekly_measures` gives them; None when the
+        database should answer (more academic years than kept, a column not held)."""
+        if not set(group_by) <= set(HELD_COLUMNS):
+            return None
+        pieces: list[Piece] = []
+        for piece in slices:
+            start, end = piece.period.start, piece.period.end
+            first = start + dt.timedelta(days=(7 - start.weekday()) % 7)
+            last = end - dt.timedelta(days=end.weekday())
+            if first <= last:
+                pieces.append((piece.schools, first, last))
+        years = _years_of(pieces)
+        if not pieces:
+            return []
+        if len(years) > self.max_years:
+            return None
+        state = self._fresh(connection, years, reader)
+        return None if state is None else _weekly(state, pieces, years, group_by, population)
 
     # -- keeping fresh ---------------------------------------------------------------
 
