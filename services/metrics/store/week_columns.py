@@ -25,8 +25,9 @@ A period is split as the children view splits its spans (`buckets.window`): whol
 Monday-to-Sunday weeks, read here, and edge days added or taken away, read from the
 day table in the same transaction as the held weeks' state (a window from Monday to
 Friday is its weeks less a weekend, which normally holds no rows). A whole academic
-year (one row per enrolment in SQL), a span within one week, or more academic years
-than are kept, are asked of the database as before.
+year (one row per enrolment in SQL), a span within one week, a window starting or
+ending midweek (edge days with a row per pupil), or more academic years than are kept,
+are asked of the database as before.
 """
 
 from __future__ import annotations
@@ -305,6 +306,13 @@ def _measures(
     return [(_labels(enrolments, group_by, row), measures) for _, row, measures in groups]
 
 
+def _has_school_day(days: Period) -> bool:
+    """Whether `days` holds a Monday to Friday."""
+    return days.days() >= 3 or any(
+        (days.start + dt.timedelta(days=i)).weekday() < 5 for i in range(days.days())
+    )
+
+
 def _years_of(pieces: Sequence[Piece]) -> list[int]:
     """The academic years the pieces' Mondays fall in."""
     return sorted(
@@ -526,6 +534,10 @@ class WeekColumns:
             split = window(piece.period)
             if split.year is not None or not split.weeks:
                 return None  # a whole year is one row per enrolment; a few days are few rows
+            if any(_has_school_day(days) for days in (*split.days, *split.less)):
+                # Edge days of a window starting or ending midweek hold a row per pupil:
+                # read into Python they cost more than PostgreSQL's whole answer.
+                return None
             pieces += [(piece.schools, first, last) for first, last in split.weeks]
             edges += [(piece.schools, days, 1) for days in split.days]
             edges += [(piece.schools, days, -1) for days in split.less]
