@@ -25,9 +25,9 @@ A period is split as the children view splits its spans (`buckets.window`): whol
 Monday-to-Sunday weeks, read here, and edge days added or taken away, read from the
 day table in the same transaction as the held weeks' state (a window from Monday to
 Friday is its weeks less a weekend, which normally holds no rows). A whole academic
-year (one row per enrolment in SQL), a span within one week, a window starting or
-ending midweek (edge days with a row per pupil), or more academic years than are kept,
-are asked of the database as before.
+year (one row per enrolment in SQL), a span within one week, edge days holding more
+than `EDGE_ROWS` rows (a window starting or ending midweek in term time), or more
+academic years than are kept, are asked of the database as before.
 """
 
 from __future__ import annotations
@@ -77,6 +77,12 @@ from shared.sql import one_of
 
 WEEKS_IN_YEAR = 53
 """Monday-start weeks whose Monday falls in one academic year (1 September to 31 August)."""
+
+EDGE_ROWS = 5_000
+"""The most edge-day rows a breakdown reads into Python; beyond, PostgreSQL answers it
+(a window starting midweek has a row per pupil for each school day of its edges, and
+60,000 rows read into Python cost more than PostgreSQL's whole answer). Weekends and
+holidays hold none or a few."""
 
 RELOAD_SHARE = 0.25
 """Reload a whole year rather than patch it when more than this share of its enrolments
@@ -306,13 +312,6 @@ def _measures(
     return [(_labels(enrolments, group_by, row), measures) for _, row, measures in groups]
 
 
-def _has_school_day(days: Period) -> bool:
-    """Whether `days` holds a Monday to Friday."""
-    return days.days() >= 3 or any(
-        (days.start + dt.timedelta(days=i)).weekday() < 5 for i in range(days.days())
-    )
-
-
 def _years_of(pieces: Sequence[Piece]) -> list[int]:
     """The academic years the pieces' Mondays fall in."""
     return sorted(
@@ -534,10 +533,6 @@ class WeekColumns:
             split = window(piece.period)
             if split.year is not None or not split.weeks:
                 return None  # a whole year is one row per enrolment; a few days are few rows
-            if any(_has_school_day(days) for days in (*split.days, *split.less)):
-                # Edge days of a window starting or ending midweek hold a row per pupil:
-                # read into Python they cost more than PostgreSQL's whole answer.
-                return None
             pieces += [(piece.schools, first, last) for first, last in split.weeks]
             edges += [(piece.schools, days, 1) for days in split.days]
             edges += [(piece.schools, days, -1) for days in split.less]
@@ -592,20 +587,22 @@ class WeekColumns:
         reader: Reader,
     ) -> tuple[_State, IntArray] | None:
         """Held weeks holding `years`, and the day rows of `spans` (`_read_days`) of the
-        same state of the read model; None in the rare race where they cannot be had."""
+        same state of the read model; None when the edges hold more than `EDGE_ROWS`
+        rows, or in the rare race where the two cannot be had together."""
         state = self._fresh(connection, years, reader)
         if state is not None:
             if not spans:
                 return state, np.zeros((0, 3 + len(COUNT_COLUMNS)), np.int64)
-            seq, rows = _read_days(connection, spans, population)
-            if seq == state.seq:
-                return state, rows
+            found = _read_days(connection, spans, population)
+            if found is None:
+                return None
+            if found[0] == state.seq:
+                return state, found[1]
         # A page committed in between: read the edges in the held weeks' transaction.
         with reader() as source:
             state = self._fresh_at(source, years)
-            if state is None:
-                return None
-            return state, _read_days(source, spans, population)[1]
+            found = None if state is None else _read_days(source, spans, population)
+            return None if state is None or found is None else (state, found[1])
 
     def _fresh(self, connection: Connection, years: Sequence[int], reader: Reader) -> _State | None:
         """Held weeks no older than what `connection` sees, holding `years`; None in the
@@ -747,24 +744,29 @@ def _read_weeks(source: Connection, year: int, only: ColumnElement[bool] | None)
 
 def _read_days(
     source: Connection, spans: Sequence[Period], population: Population
-) -> tuple[int, IntArray]:
+) -> tuple[int, IntArray] | None:
     """The last `read_model_change` number and, in the same statement (so of the same
     state), the day rows of `population` in each span: one row each of the span's index,
-    enrolment id, stay entry as days since 1970, then `COUNT_COLUMNS`.
+    enrolment id, stay entry as days since 1970, then `COUNT_COLUMNS`. None when they
+    are more than `EDGE_ROWS` (counted first, through the date index: ~1 ms).
     (Schools are picked from them in memory: a filter on the enrolments costs more than
     the few rows an edge normally holds.)"""
     width = 3 + len(COUNT_COLUMNS)
+    within = [
+        and_(day_t.c.date.between(span.start, span.end), day_t.c.population == population.value)
+        for span in spans
+    ]
+    some = select(literal(1)).where(or_(*within)).limit(EDGE_ROWS + 1).subquery("some")
+    if source.execute(select(func.count()).select_from(some)).scalar_one() > EDGE_ROWS:
+        return None
     parts = [
         select(
             literal(i, Integer).label("span"),
             day_t.c.enrolment_id,
             _epoch_days_of(source, day_t.c.stay_entry).label("stay"),
             *(day_t.c[c] for c in COUNT_COLUMNS),
-        ).where(
-            day_t.c.date.between(span.start, span.end),
-            day_t.c.population == population.value,
-        )
-        for i, span in enumerate(spans)
+        ).where(condition)
+        for i, condition in enumerate(within)
     ]
     days = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("days")
     last = select(func.coalesce(func.max(change_t.c.seq), 0).label("seq")).subquery("last")
