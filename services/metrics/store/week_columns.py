@@ -115,6 +115,234 @@ Reader = Callable[[], AbstractContextManager[Connection]]
 Cells = list[tuple[tuple[str, ...], GroupMeasures]]
 
 
+class WeekColumns:
+    """Week rows of the `years` most recently asked academic years, for one database."""
+
+    def __init__(self, years: int) -> None:
+        self.max_years = years
+        self._columns = list(HELD_COLUMNS)
+        self._state = _State(0, _Enrolments.empty(self._columns), OrderedDict())
+        self._lock = threading.Lock()
+
+    # -- answering -------------------------------------------------------------------
+
+    def grouped_measures(
+        self,
+        connection: Connection,
+        slices: Sequence[Slice],
+        group_by: Sequence[str],
+        population: Population,
+        reader: Reader,
+    ) -> Cells | None:
+        """Measures per combination of `group_by` columns (enrolment column names), as
+        `MetricsRepository.grouped_measures` gives them; None when the database should
+        answer (a slice is a whole academic year or within one week, or a column is not
+        held). `reader` opens a connection whose statements all see one state."""
+        if not set(group_by) <= set(HELD_COLUMNS):
+            return None
+        pieces: list[Piece] = []
+        edges: list[tuple[tuple[str, ...] | None, Period, int]] = []
+        for piece in slices:
+            split = window(piece.period)
+            if split.year is not None or not split.weeks:
+                return None  # a whole year is one row per enrolment; a few days are few rows
+            pieces += [(piece.schools, first, last) for first, last in split.weeks]
+            edges += [(piece.schools, days, 1) for days in split.days]
+            edges += [(piece.schools, days, -1) for days in split.less]
+        years = _years_of(pieces)
+        if len(years) > self.max_years:
+            return None
+        found = self._with_edges(connection, years, [d for _, d, _ in edges], population, reader)
+        if found is None:
+            return None
+        state, rows = found
+        edge_rows = [
+            (schools, sign, rows[rows[:, 0] == i, 1:]) for i, (schools, _, sign) in enumerate(edges)
+        ]
+        return _measures(state, pieces, years, group_by, population, edge_rows)
+
+    def weekly_measures(
+        self,
+        connection: Connection,
+        slices: Sequence[Slice],
+        group_by: Sequence[str],
+        population: Population,
+        reader: Reader,
+    ) -> list[tuple[dt.date, tuple[str, ...], GroupMeasures]] | None:
+        """Measures per Monday-start week starting in a slice and per `group_by`
+        combination, as `MetricsRepository.weekly_measures` gives them; None when the
+        database should answer (more academic years than kept, a column not held)."""
+        if not set(group_by) <= set(HELD_COLUMNS):
+            return None
+        pieces: list[Piece] = []
+        for piece in slices:
+            start, end = piece.period.start, piece.period.end
+            first = start + dt.timedelta(days=(7 - start.weekday()) % 7)
+            last = end - dt.timedelta(days=end.weekday())
+            if first <= last:
+                pieces.append((piece.schools, first, last))
+        years = _years_of(pieces)
+        if not pieces:
+            return []
+        if len(years) > self.max_years:
+            return None
+        state = self._fresh(connection, years, reader)
+        return None if state is None else _weekly(state, pieces, years, group_by, population)
+
+    # -- keeping fresh ---------------------------------------------------------------
+
+    def _with_edges(
+        self,
+        connection: Connection,
+        years: Sequence[int],
+        spans: Sequence[Period],
+        population: Population,
+        reader: Reader,
+    ) -> tuple[_State, IntArray] | None:
+        """Held weeks holding `years`, and the day rows of `spans` (`_read_days`) of the
+        same state of the read model; None when the edges hold more than `EDGE_ROWS`
+        rows, or in the rare race where the two cannot be had together."""
+        state = self._fresh(connection, years, reader)
+        if state is not None:
+            if not spans:
+                return state, np.zeros((0, 3 + len(COUNT_COLUMNS)), np.int64)
+            found = _read_days(connection, spans, population)
+            if found is None:
+                return None
+            if found[0] == state.seq:
+                return state, found[1]
+        # A page committed in between: read the edges in the held weeks' transaction.
+        with reader() as source:
+            state = self._fresh_at(source, years)
+            found = None if state is None else _read_days(source, spans, population)
+            return None if state is None or found is None else (state, found[1])
+
+    def _fresh(self, connection: Connection, years: Sequence[int], reader: Reader) -> _State | None:
+        """Held weeks no older than what `connection` sees, holding `years`; None in the
+        rare race where they cannot be had (the database is asked instead)."""
+        last = connection.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
+        state = self._state
+        if state.seq >= last and all(y in state.years for y in years):
+            return state
+        with reader() as source:
+            return self._fresh_at(source, years)
+
+    def _fresh_at(self, source: Connection, years: Sequence[int]) -> _State | None:
+        """Held weeks of exactly the state `source` sees, holding `years`; None when those
+        held are already newer."""
+        seq = source.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
+        with self._lock:
+            state = self._state
+            if state.seq > seq:
+                return None
+            if state.seq < seq or not all(y in state.years for y in years):
+                state = self._refreshed(source, state, years)
+                self._state = state
+            return state
+
+    def _refreshed(self, source: Connection, state: _State, years: Sequence[int]) -> _State:
+        seq = source.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
+        changes = self._changed_since(source, state.seq)
+        kept: OrderedDict[int, _Year] = OrderedDict(state.years)
+        enrolments = state.enrolments
+        if changes is None:  # everything may have changed
+            kept.clear()
+            enrolments = _Enrolments.empty(self._columns)
+            enrolments = enrolments.updated(self._enrolment_rows(source, None))
+        elif changes.whole or changes.weekly:
+            enrolments = enrolments.updated(self._enrolment_rows(source, changes.whole))
+            for year, held in list(kept.items()):
+                if len(changes.whole) > RELOAD_SHARE * max(len(held.keys), 1):
+                    del kept[year]
+                else:
+                    kept[year] = self._patched_year(source, held, changes, enrolments)
+        for year in years:
+            if year not in kept:
+                found = _read_weeks(source, year, None)
+                kept[year] = _built(year, _week_rows(found, year, enrolments))
+            kept.move_to_end(year)
+        while len(kept) > self.max_years:
+            kept.popitem(last=False)
+        return _State(seq, enrolments, kept)
+
+    @staticmethod
+    def _patched_year(
+        source: Connection, held: _Year, changes: _Changes, enrolments: _Enrolments
+    ) -> _Year:
+        """`held` with the week rows `changes` names read again."""
+        first, after = _first_monday(held.year), _first_monday(held.year + 1)
+        weekly = {
+            week: ids - changes.whole
+            for week, ids in changes.weekly.items()
+            if first <= week < after and ids - changes.whole
+        }
+        if not changes.whole and not weekly:
+            return held
+        conditions = []
+        stale: list[tuple[int | None, IntArray]] = []
+        if changes.whole:
+            conditions.append(one_of(source, week_t.c.enrolment_id, sorted(changes.whole)))
+            stale.append((None, _held_rows(enrolments, changes.whole)))
+        for week, ids in weekly.items():
+            conditions.append(
+                and_(
+                    week_t.c.week_start == week, one_of(source, week_t.c.enrolment_id, sorted(ids))
+                )
+            )
+            stale.append(((week - first).days // 7, _held_rows(enrolments, ids)))
+        found = _read_weeks(source, held.year, or_(*conditions))
+        return _patched(held, stale, _week_rows(found, held.year, enrolments))
+
+    @staticmethod
+    def _changed_since(source: Connection, seq: int) -> _Changes | None:
+        """What changed after number `seq`; None when that cannot be known (the log was
+        trimmed past it, or the read model was emptied since)."""
+        if not seq:  # nothing read yet
+            return None
+        rows = source.execute(
+            select(change_t.c.seq, change_t.c.enrolment_id, change_t.c.week_start)
+            .where(change_t.c.seq >= seq)
+            .order_by(change_t.c.seq)
+        ).all()
+        if not rows or rows[0].seq != seq:
+            return None
+        changes = _Changes(set(), defaultdict(set))
+        for row in rows[1:]:
+            if row.enrolment_id is None:
+                return None
+            if row.week_start is None:
+                changes.whole.add(row.enrolment_id)
+            else:
+                changes.weekly[row.week_start].add(row.enrolment_id)
+        return changes
+
+    def _enrolment_rows(self, source: Connection, ids: set[int] | None) -> list[Any]:
+        if ids is not None and not ids:
+            return []
+        stmt = select(enrolment_t.c.id, *(enrolment_t.c[c] for c in self._columns))
+        if ids is not None:
+            stmt = stmt.where(one_of(source, enrolment_t.c.id, sorted(ids)))
+        return list(source.execute(stmt))
+
+
+_registry: weakref.WeakKeyDictionary[Engine, WeekColumns] = weakref.WeakKeyDictionary()
+_registry_lock = threading.Lock()
+
+
+def enable(engine: Engine, years: int) -> None:
+    """Hold week rows in memory for `engine`'s read model (`years` academic years; 0: none)."""
+    with _registry_lock:
+        if years > 0:
+            _registry[engine] = WeekColumns(years)
+        else:
+            _registry.pop(engine, None)
+
+
+def for_engine(engine: Engine) -> WeekColumns | None:
+    """The week columns held for `engine`, if enabled."""
+    return _registry.get(engine)
+
+
 def _label(value: Any) -> str:
     """A group column's value as the SQL path reports it."""
     if isinstance(value, bool):
@@ -502,216 +730,6 @@ def _per_enrolment(
     return keys[keep], totals[keep]
 
 
-class WeekColumns:
-    """Week rows of the `years` most recently asked academic years, for one database."""
-
-    def __init__(self, years: int) -> None:
-        self.max_years = years
-        self._columns = list(HELD_COLUMNS)
-        self._state = _State(0, _Enrolments.empty(self._columns), OrderedDict())
-        self._lock = threading.Lock()
-
-    # -- answering -------------------------------------------------------------------
-
-    def grouped_measures(
-        self,
-        connection: Connection,
-        slices: Sequence[Slice],
-        group_by: Sequence[str],
-        population: Population,
-        reader: Reader,
-    ) -> Cells | None:
-        """Measures per combination of `group_by` columns (enrolment column names), as
-        `MetricsRepository.grouped_measures` gives them; None when the database should
-        answer (a slice is a whole academic year or within one week, or a column is not
-        held). `reader` opens a connection whose statements all see one state."""
-        if not set(group_by) <= set(HELD_COLUMNS):
-            return None
-        pieces: list[Piece] = []
-        edges: list[tuple[tuple[str, ...] | None, Period, int]] = []
-        for piece in slices:
-            split = window(piece.period)
-            if split.year is not None or not split.weeks:
-                return None  # a whole year is one row per enrolment; a few days are few rows
-            pieces += [(piece.schools, first, last) for first, last in split.weeks]
-            edges += [(piece.schools, days, 1) for days in split.days]
-            edges += [(piece.schools, days, -1) for days in split.less]
-        years = _years_of(pieces)
-        if len(years) > self.max_years:
-            return None
-        found = self._with_edges(connection, years, [d for _, d, _ in edges], population, reader)
-        if found is None:
-            return None
-        state, rows = found
-        edge_rows = [
-            (schools, sign, rows[rows[:, 0] == i, 1:]) for i, (schools, _, sign) in enumerate(edges)
-        ]
-        return _measures(state, pieces, years, group_by, population, edge_rows)
-
-    def weekly_measures(
-        self,
-        connection: Connection,
-        slices: Sequence[Slice],
-        group_by: Sequence[str],
-        population: Population,
-        reader: Reader,
-    ) -> list[tuple[dt.date, tuple[str, ...], GroupMeasures]] | None:
-        """Measures per Monday-start week starting in a slice and per `group_by`
-        combination, as `MetricsRepository.weekly_measures` gives them; None when the
-        database should answer (more academic years than kept, a column not held)."""
-        if not set(group_by) <= set(HELD_COLUMNS):
-            return None
-        pieces: list[Piece] = []
-        for piece in slices:
-            start, end = piece.period.start, piece.period.end
-            first = start + dt.timedelta(days=(7 - start.weekday()) % 7)
-            last = end - dt.timedelta(days=end.weekday())
-            if first <= last:
-                pieces.append((piece.schools, first, last))
-        years = _years_of(pieces)
-        if not pieces:
-            return []
-        if len(years) > self.max_years:
-            return None
-        state = self._fresh(connection, years, reader)
-        return None if state is None else _weekly(state, pieces, years, group_by, population)
-
-    # -- keeping fresh ---------------------------------------------------------------
-
-    def _with_edges(
-        self,
-        connection: Connection,
-        years: Sequence[int],
-        spans: Sequence[Period],
-        population: Population,
-        reader: Reader,
-    ) -> tuple[_State, IntArray] | None:
-        """Held weeks holding `years`, and the day rows of `spans` (`_read_days`) of the
-        same state of the read model; None when the edges hold more than `EDGE_ROWS`
-        rows, or in the rare race where the two cannot be had together."""
-        state = self._fresh(connection, years, reader)
-        if state is not None:
-            if not spans:
-                return state, np.zeros((0, 3 + len(COUNT_COLUMNS)), np.int64)
-            found = _read_days(connection, spans, population)
-            if found is None:
-                return None
-            if found[0] == state.seq:
-                return state, found[1]
-        # A page committed in between: read the edges in the held weeks' transaction.
-        with reader() as source:
-            state = self._fresh_at(source, years)
-            found = None if state is None else _read_days(source, spans, population)
-            return None if state is None or found is None else (state, found[1])
-
-    def _fresh(self, connection: Connection, years: Sequence[int], reader: Reader) -> _State | None:
-        """Held weeks no older than what `connection` sees, holding `years`; None in the
-        rare race where they cannot be had (the database is asked instead)."""
-        last = connection.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
-        state = self._state
-        if state.seq >= last and all(y in state.years for y in years):
-            return state
-        with reader() as source:
-            return self._fresh_at(source, years)
-
-    def _fresh_at(self, source: Connection, years: Sequence[int]) -> _State | None:
-        """Held weeks of exactly the state `source` sees, holding `years`; None when those
-        held are already newer."""
-        seq = source.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
-        with self._lock:
-            state = self._state
-            if state.seq > seq:
-                return None
-            if state.seq < seq or not all(y in state.years for y in years):
-                state = self._refreshed(source, state, years)
-                self._state = state
-            return state
-
-    def _refreshed(self, source: Connection, state: _State, years: Sequence[int]) -> _State:
-        seq = source.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
-        changes = self._changed_since(source, state.seq)
-        kept: OrderedDict[int, _Year] = OrderedDict(state.years)
-        enrolments = state.enrolments
-        if changes is None:  # everything may have changed
-            kept.clear()
-            enrolments = _Enrolments.empty(self._columns)
-            enrolments = enrolments.updated(self._enrolment_rows(source, None))
-        elif changes.whole or changes.weekly:
-            enrolments = enrolments.updated(self._enrolment_rows(source, changes.whole))
-            for year, held in list(kept.items()):
-                if len(changes.whole) > RELOAD_SHARE * max(len(held.keys), 1):
-                    del kept[year]
-                else:
-                    kept[year] = self._patched_year(source, held, changes, enrolments)
-        for year in years:
-            if year not in kept:
-                found = _read_weeks(source, year, None)
-                kept[year] = _built(year, _week_rows(found, year, enrolments))
-            kept.move_to_end(year)
-        while len(kept) > self.max_years:
-            kept.popitem(last=False)
-        return _State(seq, enrolments, kept)
-
-    @staticmethod
-    def _patched_year(
-        source: Connection, held: _Year, changes: _Changes, enrolments: _Enrolments
-    ) -> _Year:
-        """`held` with the week rows `changes` names read again."""
-        first, after = _first_monday(held.year), _first_monday(held.year + 1)
-        weekly = {
-            week: ids - changes.whole
-            for week, ids in changes.weekly.items()
-            if first <= week < after and ids - changes.whole
-        }
-        if not changes.whole and not weekly:
-            return held
-        conditions = []
-        stale: list[tuple[int | None, IntArray]] = []
-        if changes.whole:
-            conditions.append(one_of(source, week_t.c.enrolment_id, sorted(changes.whole)))
-            stale.append((None, _held_rows(enrolments, changes.whole)))
-        for week, ids in weekly.items():
-            conditions.append(
-                and_(
-                    week_t.c.week_start == week, one_of(source, week_t.c.enrolment_id, sorted(ids))
-                )
-            )
-            stale.append(((week - first).days // 7, _held_rows(enrolments, ids)))
-        found = _read_weeks(source, held.year, or_(*conditions))
-        return _patched(held, stale, _week_rows(found, held.year, enrolments))
-
-    @staticmethod
-    def _changed_since(source: Connection, seq: int) -> _Changes | None:
-        """What changed after number `seq`; None when that cannot be known (the log was
-        trimmed past it, or the read model was emptied since)."""
-        if not seq:  # nothing read yet
-            return None
-        rows = source.execute(
-            select(change_t.c.seq, change_t.c.enrolment_id, change_t.c.week_start)
-            .where(change_t.c.seq >= seq)
-            .order_by(change_t.c.seq)
-        ).all()
-        if not rows or rows[0].seq != seq:
-            return None
-        changes = _Changes(set(), defaultdict(set))
-        for row in rows[1:]:
-            if row.enrolment_id is None:
-                return None
-            if row.week_start is None:
-                changes.whole.add(row.enrolment_id)
-            else:
-                changes.weekly[row.week_start].add(row.enrolment_id)
-        return changes
-
-    def _enrolment_rows(self, source: Connection, ids: set[int] | None) -> list[Any]:
-        if ids is not None and not ids:
-            return []
-        stmt = select(enrolment_t.c.id, *(enrolment_t.c[c] for c in self._columns))
-        if ids is not None:
-            stmt = stmt.where(one_of(source, enrolment_t.c.id, sorted(ids)))
-        return list(source.execute(stmt))
-
-
 def _epoch_days_of(source: Connection, column: Any) -> ColumnElement[int]:
     """A date column as days since 1970-01-01, computed by the database."""
     if source.dialect.name == "postgresql":
@@ -816,21 +834,3 @@ def _copy_integers(source: Connection, stmt: Select[Any], width: int) -> IntArra
     del buffer[-2:]
     take(buffer)
     return np.concatenate(parts) if parts else np.zeros((0, width), np.int64)
-
-
-_registry: weakref.WeakKeyDictionary[Engine, WeekColumns] = weakref.WeakKeyDictionary()
-_registry_lock = threading.Lock()
-
-
-def enable(engine: Engine, years: int) -> None:
-    """Hold week rows in memory for `engine`'s read model (`years` academic years; 0: none)."""
-    with _registry_lock:
-        if years > 0:
-            _registry[engine] = WeekColumns(years)
-        else:
-            _registry.pop(engine, None)
-
-
-def for_engine(engine: Engine) -> WeekColumns | None:
-    """The week columns held for `engine`, if enabled."""
-    return _registry.get(engine)
