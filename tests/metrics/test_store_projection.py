@@ -8,12 +8,19 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from services.metrics.domain.calendar import Period
-from services.metrics.domain.measures import GroupMeasures, Population
+from services.metrics.domain.measures import GroupMeasures, Population, SessionCounts, day_code
 from services.metrics.domain.reach import Slice
-from services.metrics.store.projection import apply_page, clear_read_model, read_cursor
+from services.metrics.store.models import DAY_COLUMNS
+from services.metrics.store.projection import (
+    apply_page,
+    clear_read_model,
+    day_t,
+    read_cursor,
+    week_t,
+)
 from services.metrics.store.repository import MetricsRepository
 from shared.contracts.changes import Change, EnrolmentUpserted
 from shared.db import create_db_engine
@@ -362,3 +369,27 @@ def test_full_year_measures_from_year_buckets_match_the_reference(
     # A whole academic year is read from the year buckets alone, which amendments move
     # by differences: they must still equal a count from scratch.
     check_against_reference(engine, feed, YEAR, group_by)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(feed=feeds())
+def test_each_week_row_carries_the_codes_of_its_days(
+    engine: Engine, feed: list[list[Change]]
+) -> None:
+    with engine.begin() as connection:
+        clear_read_model(connection)
+    for n, changes in enumerate(feed):
+        apply(engine, changes, f"c{n}")
+    key = ("enrolment_id", "week_start", "stay_entry", "population")
+    with engine.connect() as connection:
+        days: dict[tuple[object, ...], list[int]] = {}
+        for row in connection.execute(select(day_t)).mappings():
+            codes = days.setdefault(tuple(row[k] for k in key), [0] * 7)
+            codes[row["date"].weekday()] = day_code(SessionCounts.of(row))
+        weeks = {
+            tuple(row[k] for k in key): [row[d] for d in DAY_COLUMNS]
+            for row in connection.execute(select(week_t)).mappings()
+        }
+    assert weeks == days

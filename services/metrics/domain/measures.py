@@ -162,6 +162,18 @@ class SessionCounts:
         return cls({c: int(values.get(c) or 0) for c in COUNT_COLUMNS})
 
 
+DAY_CODE_BASE = 3
+"""A day holds two sessions, so each of its counts is 0, 1 or 2: one base-3 digit."""
+DAY_CODE_WEIGHTS: tuple[int, ...] = tuple(DAY_CODE_BASE**i for i in range(len(COUNT_COLUMNS)))
+"""The weight of each count (`COUNT_COLUMNS` order) in a day's code; the largest code,
+3**17 - 1, fits a 32-bit integer."""
+
+
+def day_code(counts: SessionCounts) -> int:
+    """A day's counts as one integer (`DAY_CODE_WEIGHTS`)."""
+    return sum(w * counts[c] for w, c in zip(DAY_CODE_WEIGHTS, COUNT_COLUMNS, strict=True))
+
+
 def count_marks(marks: Iterable[tuple[date, str]]) -> SessionCounts:
     """Sum the contributions of (day, code) marks."""
     totals = dict.fromkeys(COUNT_COLUMNS, 0)

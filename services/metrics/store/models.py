@@ -142,8 +142,15 @@ class EnrolmentDay(SessionCountColumns, MetricsTable, table=True):
     academic_year: int
 
 
+DAY_CODE = (
+    "That weekday's counts as one integer, each count a base-3 digit (`day_code`); 0 when "
+    "the week has no row that day."
+)
+
+
 class EnrolmentWeek(SessionCountColumns, MetricsTable, table=True):
-    """Headline session counts of one enrolment in one Monday-to-Sunday week."""
+    """Headline session counts of one enrolment in one Monday-to-Sunday week, and each of
+    its days' counts (so a reader holding weeks in memory has the days too)."""
 
     __tablename__ = "enrolment_week"
 
@@ -151,6 +158,17 @@ class EnrolmentWeek(SessionCountColumns, MetricsTable, table=True):
     week_start: dt.date = Field(primary_key=True, index=True)
     stay_entry: dt.date = Field(primary_key=True, description=STAY_ENTRY)
     population: str = Field(primary_key=True, max_length=14, description=POPULATION)
+    day_mon: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, description=DAY_CODE)
+    day_tue: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, description=DAY_CODE)
+    day_wed: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, description=DAY_CODE)
+    day_thu: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, description=DAY_CODE)
+    day_fri: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, description=DAY_CODE)
+    day_sat: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, description=DAY_CODE)
+    day_sun: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, description=DAY_CODE)
+
+
+DAY_COLUMNS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
+"""`EnrolmentWeek`'s day codes, Monday first."""
 
 
 class EnrolmentYear(SessionCountColumns, MetricsTable, table=True):

@@ -18,18 +18,32 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Table,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 
 from services.metrics.domain.calendar import academic_year_of, week_start
 from services.metrics.domain.groups import ethnicity_group
 from services.metrics.domain.measures import (
     COUNT_COLUMNS,
+    DAY_CODE_WEIGHTS,
     Population,
     count_marks,
     population_of,
     stay_entry,
 )
 from services.metrics.store.models import (
+    DAY_COLUMNS,
     Enrolment,
     EnrolmentDay,
     EnrolmentWeek,
@@ -438,9 +452,12 @@ def _resum(
     rebuild_ids: Sequence[int],
 ) -> None:
     """Re-sum `table` rows from their days: touched (bucket, enrolment) pairs and rebuilt
-    ids, a row for each stay and population."""
+    ids, a row for each stay and population (a week row with its days' codes too)."""
     sums = [func.sum(day_t.c[c]).label(c) for c in COUNT_COLUMNS]
     columns = ["enrolment_id", bucket, "stay_entry", "population", *COUNT_COLUMNS]
+    if table is week_t:
+        sums += _day_codes(connection)
+        columns += DAY_COLUMNS
     key = (day_t.c.enrolment_id, day_t.c[bucket], day_t.c.stay_entry, day_t.c.population)
     for value, ids in touched.items():
         first, last = _bounds(bucket, value)
@@ -457,6 +474,19 @@ def _resum(
     for part in chunks(rebuild_ids):
         source = select(*key, *sums).where(day_t.c.enrolment_id.in_(part)).group_by(*key)
         connection.execute(table.insert().from_select(columns, source))
+
+
+def _day_codes(connection: Connection) -> list[Any]:
+    """Each weekday's `day_code` of a week's day rows, Monday first (0: no row)."""
+    if connection.dialect.name == "postgresql":
+        weekday = cast(day_t.c.date - day_t.c.week_start, Integer)
+    else:
+        weekday = cast(func.julianday(day_t.c.date) - func.julianday(day_t.c.week_start), Integer)
+    code = sum(w * day_t.c[c] for w, c in zip(DAY_CODE_WEIGHTS, COUNT_COLUMNS, strict=True))
+    return [
+        func.coalesce(func.max(case((weekday == k, code))), 0).label(day)
+        for k, day in enumerate(DAY_COLUMNS)
+    ]
 
 
 def clear_read_model(connection: Connection) -> None:
