@@ -14,7 +14,7 @@ What it does (prints figures, asserts nothing about speed):
    then VACUUM ANALYZE.
 4. Timed, median of `--runs`: the full-year LA breakdown by nc_year x sen_provision x
    fsm_eligible, a 6-week window (Monday to Sunday, Monday to Friday, and Wednesday to
-   Tuesday, which held weeks leave to SQL) and the spring term, through the service's
+   Tuesday) and the spring term, through the service's
    repository with PostgreSQL alone (SQL) and with week rows held in memory as the
    service runs (`store/week_columns.py`), and through the whole table build (margins +
    suppression), against DuckDB computing the same from the raw marks held in memory.
@@ -42,13 +42,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from services.metrics.domain.calendar import Period
-from services.metrics.domain.measures import COUNT_COLUMNS, GroupMeasures, session_contribution
+from services.metrics.domain.measures import (
+    COUNT_COLUMNS,
+    DAY_CODE_WEIGHTS,
+    GroupMeasures,
+    session_contribution,
+)
 from services.metrics.domain.reach import Slice
 from services.metrics.main import MIGRATIONS_DIR
 from services.metrics.reports import table
 from services.metrics.settings import MetricsSettings
 from services.metrics.store import week_columns
-from services.metrics.store.models import VERSION_TABLE
+from services.metrics.store.models import DAY_COLUMNS, VERSION_TABLE
 from services.metrics.store.projection import apply_page
 from services.metrics.store.repository import MetricsRepository
 from shared.contracts.changes import ChangePage, MarkUpserted, Session
@@ -63,7 +68,7 @@ SIX_WEEKS = Period(dt.date(2024, 1, 8), dt.date(2024, 2, 18))
 SIX_SCHOOL_WEEKS = Period(dt.date(2024, 1, 8), dt.date(2024, 2, 16))
 """The same weeks, Monday to Friday: whole weeks less the last weekend."""
 SIX_WEEKS_MIDWEEK = Period(dt.date(2024, 1, 10), dt.date(2024, 2, 20))
-"""Six weeks from a Wednesday to a Tuesday: edge days with a row per pupil, left to SQL."""
+"""Six weeks from a Wednesday to a Tuesday: whole weeks and edge days."""
 SPRING_TERM = Period(dt.date(2024, 1, 1), dt.date(2024, 3, 31))
 """DfE's spring term 2024 (1 January to Easter Sunday): weeks and edge days."""
 ENTRY = dt.date(2023, 9, 1)
@@ -140,6 +145,11 @@ def generate(con: duckdb.DuckDBPyConnection, pupils: int, days: list[dt.date]) -
 def export(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, tuple[Path, list[str]]]:
     """The read model's tables as CSV files PostgreSQL's server-side COPY can read."""
     sums = ", ".join(f"sum(c.{c}) AS {c}" for c in COUNT_COLUMNS)
+    code = " + ".join(f"{w} * {c}" for w, c in zip(DAY_CODE_WEIGHTS, COUNT_COLUMNS, strict=True))
+    day_codes = ", ".join(
+        f"coalesce(max(CASE WHEN isodow(date) = {k + 1} THEN {code} END), 0) AS {day}"
+        for k, day in enumerate(DAY_COLUMNS)
+    )
     queries = {
         "enrolment": f"""
             SELECT id + 1 AS id, school_urn, upn, false AS upn_temporary, 'S' AS legal_surname,
@@ -156,10 +166,16 @@ def export(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, tuple[Path
                    'headline' AS population, date_trunc('week', m.date)::DATE AS week_start,
                    2023 AS academic_year, {sums}
             FROM marks m JOIN codes c USING (code) GROUP BY m.pupil, m.date ORDER BY m.date""",
+        # Each week with its days' codes (`measures.day_code`), as the projection writes it.
         "enrolment_week": f"""
-            SELECT m.pupil + 1 AS enrolment_id, date_trunc('week', m.date)::DATE AS week_start,
-                   DATE '{ENTRY}' AS stay_entry, 'headline' AS population, {sums}
-            FROM marks m JOIN codes c USING (code) GROUP BY 1, 2 ORDER BY 2""",
+            WITH d AS (
+                SELECT m.pupil, m.date, {sums} FROM marks m JOIN codes c USING (code)
+                GROUP BY m.pupil, m.date
+            )
+            SELECT pupil + 1 AS enrolment_id, date_trunc('week', date)::DATE AS week_start,
+                   DATE '{ENTRY}' AS stay_entry, 'headline' AS population,
+                   {", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS)}, {day_codes}
+            FROM d GROUP BY 1, 2 ORDER BY 2""",
         "enrolment_year": f"""
             SELECT m.pupil + 1 AS enrolment_id, 2023 AS academic_year,
                    DATE '{ENTRY}' AS stay_entry, 'headline' AS population, {sums}

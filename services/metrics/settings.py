@@ -124,9 +124,9 @@ class MetricsSettings(ServiceSettings):
     week_columns_years: int = Field(
         default=2,
         ge=0,
-        description="Academic years of week rows each process keeps in memory for "
-        "breakdowns over whole weeks (about 27 MB per year for 30,000 pupils); 0 asks "
-        "the database every time.",
+        description="Academic years of week rows (with their days) each process keeps in "
+        "memory for breakdowns and weekly series (about 50 MB per year for 30,000 "
+        "pupils); 0 asks the database every time.",
     )
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)

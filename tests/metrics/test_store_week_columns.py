@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -153,45 +152,44 @@ def test_held_weeks_match_the_database_and_the_reference_after_every_page(
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     feed=feeds(),
     start=st.sampled_from(TERM_DAYS),
     back=st.integers(0, 2),
-    length=st.integers(13, 120),
+    length=st.integers(0, 120),
 )
-def test_any_window_of_two_weeks_or_more_matches_the_database_and_the_reference(
+def test_any_window_matches_the_database_and_the_reference_after_every_page(
     engines: tuple[Engine, Engine],
     feed: list[list[Change]],
     start: dt.date,
     back: int,
     length: int,
 ) -> None:
-    # Whole weeks from memory; edge days (added, or taken from a whole week) from the day
-    # table. Two weeks always hold a whole one.
+    # Whole weeks and edge days (added, or taken from a whole week) all from memory.
     held, plain = engines
     with held.begin() as connection:
         clear_read_model(connection)
     register = Register()
+    first = start - dt.timedelta(days=back)
+    period = Period(first, first + dt.timedelta(days=length))
     for i, changes in enumerate(feed):
         apply(plain, changes, f"c{i}")
         register.apply(page(changes))
-    first = start - dt.timedelta(days=back)
-    period = Period(first, first + dt.timedelta(days=length))
-    for population in Population:
-        found = from_memory(held, period, ("nc_year",), population)
-        assert found == from_database(plain, period, ("nc_year",), population)
-        expected = reference_measures(
-            register,
-            period.start,
-            period.end,
-            lambda e: (e.nc_year,),
-            population=population,
-        )
-        assert set(found) == set(expected)
-        for group, ref in expected.items():
-            assert_matches(found[group], ref)
+        for population in Population:
+            found = from_memory(held, period, ("nc_year",), population)
+            assert found == from_database(plain, period, ("nc_year",), population)
+            expected = reference_measures(
+                register,
+                period.start,
+                period.end,
+                lambda e: (e.nc_year,),
+                population=population,
+            )
+            assert set(found) == set(expected)
+            for group, ref in expected.items():
+                assert_matches(found[group], ref)
 
 
 Weekly = list[tuple[dt.date, tuple[str, ...], GroupMeasures]]
@@ -261,25 +259,12 @@ def test_a_monday_to_friday_window_is_its_weeks_less_a_weekend(
     assert (found[()].counts.possible, found[()].persistent) == (20, 0)
 
 
-def test_a_whole_academic_year_and_a_few_days_are_left_to_the_database(
+def test_a_whole_academic_year_is_left_to_the_database(
     engines: tuple[Engine, Engine],
 ) -> None:
+    # One row per enrolment in the year table: PostgreSQL answers it in ~30 ms.
     held, _ = engines
     assert from_memory(held, Period(dt.date(2023, 9, 1), dt.date(2024, 8, 31))) is None
-    assert from_memory(held, Period(dt.date(2024, 1, 9), dt.date(2024, 1, 11))) is None
-
-
-def test_edge_days_holding_many_rows_are_left_to_the_database(
-    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 26))
-    apply(plain, [enrolment("P1"), enrolment("P2"), *marks_for("P1", days, "/")], "c1")
-    apply(plain, marks_for("P2", days, "/"), "c2")
-    midweek = Period(dt.date(2024, 1, 10), dt.date(2024, 1, 23))  # edges: 5 school days
-    assert from_memory(held, midweek) == from_database(plain, midweek)
-    monkeypatch.setattr(week_columns, "EDGE_ROWS", 9)  # the edges hold 2 x 5 rows
-    assert from_memory(held, midweek) is None
 
 
 def test_the_repository_answers_whole_weeks_from_memory_when_enabled(
@@ -320,13 +305,16 @@ def test_a_week_whose_marks_are_all_withdrawn_leaves_the_held_weeks(
     changes = [enrolment("P1"), *marks_for("P1", first, "N"), *marks_for("P1", second, "/")]
     apply(plain, changes, "c1")
     period = weeks(dt.date(2024, 1, 8), 2)
+    from_wednesday = Period(dt.date(2024, 1, 10), period.end)  # its first days are edge days
     assert from_memory(held, period) == from_database(plain, period)
+    assert from_memory(held, from_wednesday) == from_database(plain, from_wednesday)
     gone: list[Change] = [withdrawn("P1", day, s) for day in first for s in ("AM", "PM")]
     apply(plain, gone, "c2")
     found = from_memory(held, period)
     assert found == from_database(plain, period)
     assert found is not None
     assert (found[()].counts.possible, found[()].persistent) == (10, 0)
+    assert from_memory(held, from_wednesday) == found
 
 
 def test_a_pupil_removed_from_the_roll_leaves_the_held_weeks(
@@ -404,30 +392,3 @@ def test_a_stay_across_two_academic_years_is_one_enrolment(
     assert found == from_database(plain, period)
     assert found is not None
     assert (found[()].enrolments, found[()].counts.possible, found[()].severe) == (1, 20, 1)
-
-
-def test_a_page_committed_between_the_held_weeks_and_their_edge_days_is_read_again(
-    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    held, plain = engines
-    if held.dialect.name == "sqlite":
-        pytest.skip("a SQLite transaction holds the write lock: no page commits meanwhile")
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
-    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 19))  # less a weekend: edge days
-    assert from_memory(held, period) is not None
-    read_days = week_columns._read_days
-    calls: list[int] = []
-
-    def page_in_between(*args: Any) -> Any:
-        if not calls:
-            apply(plain, marks_for("P1", days[:3], "N"), "c2")
-        calls.append(1)
-        return read_days(*args)
-
-    monkeypatch.setattr(week_columns, "_read_days", page_in_between)
-    found = from_memory(held, period)
-    assert len(calls) == 2  # the edge days again, in the state of the refreshed weeks
-    assert found == from_database(plain, period)
-    assert found is not None
-    assert found[()].counts.unauthorised == 6

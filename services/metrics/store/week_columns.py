@@ -1,15 +1,21 @@
 """The read model's week rows, held in memory as arrays, for breakdowns over weeks and
 weekly series.
 
-A breakdown over a window of weeks (six weeks of a term, say) sums each
-enrolment's weeks before judging persistent absence, then groups. PostgreSQL does it
-by aggregating every week row (150,000 rows x 17 counts for an LA of 30,000 pupils and
-six weeks: ~90 ms); summing the same counts as arrays takes a few milliseconds.
+A breakdown over a window (six weeks of a term, say) sums each enrolment's sessions
+before judging persistent absence, then groups. PostgreSQL does it by aggregating
+every week row (180,000 rows x 17 counts for an LA of 30,000 pupils and six weeks:
+~150-190 ms); summing the same counts as arrays takes a few milliseconds.
 
-What is held: per academic year asked about, one row per enrolment, stay and
-population, with a byte per count per week (weeks whose Monday falls in that academic
-year; at most 53): ~27 MB for 30,000 pupils. `WeekColumns` keeps the `years` most
-recently asked about.
+What is held, per academic year asked about, for each enrolment, stay and population:
+a byte per count per week (weeks whose Monday falls in that academic year; at most
+53), and each day's pattern of counts (two bytes a day, an index into the year's few
+hundred distinct days, from the codes the week rows carry): ~50 MB for 30,000 pupils.
+`WeekColumns` keeps the `years` most recently asked about.
+
+A period is split as the children view splits its spans (`buckets.window`): whole
+Monday-to-Sunday weeks summed from the weeks, and edge days added, or taken from a
+whole week, from the days (a window from Monday to Friday is its weeks less a weekend).
+A whole academic year is left to SQL, which reads one row per enrolment (~30 ms).
 
 Freshness: the projection appends what it changes to `read_model_change` (an
 enrolment's buckets of one week, or all of an enrolment), numbered in commit order
@@ -20,14 +26,6 @@ never older than the read model was when it was asked, and a question being answ
 meanwhile keeps its own. A gap in the numbers (the log was trimmed past the last one
 read) or a rebuild reloads everything; a quarter of a year's enrolments changed whole
 reloads the year.
-
-A period is split as the children view splits its spans (`buckets.window`): whole
-Monday-to-Sunday weeks, read here, and edge days added or taken away, read from the
-day table in the same transaction as the held weeks' state (a window from Monday to
-Friday is its weeks less a weekend, which normally holds no rows). A whole academic
-year (one row per enrolment in SQL), a span within one week, edge days holding more
-than `EDGE_ROWS` rows (a window starting or ending midweek in term time), or more
-academic years than are kept, are asked of the database as before.
 """
 
 from __future__ import annotations
@@ -39,7 +37,7 @@ import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -58,31 +56,28 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    union_all,
 )
 
 from services.metrics.domain.buckets import window
 from services.metrics.domain.calendar import Period, academic_year_of
 from services.metrics.domain.measures import (
     COUNT_COLUMNS,
+    DAY_CODE_BASE,
+    DAY_CODE_WEIGHTS,
     PERSISTENT_PERCENT,
     SEVERE_PERCENT,
     GroupMeasures,
     Population,
     SessionCounts,
+    day_code,
 )
 from services.metrics.domain.reach import Slice
-from services.metrics.store.projection import change_t, day_t, enrolment_t, week_t
+from services.metrics.store.models import DAY_COLUMNS
+from services.metrics.store.projection import change_t, enrolment_t, week_t
 from shared.sql import one_of
 
 WEEKS_IN_YEAR = 53
 """Monday-start weeks whose Monday falls in one academic year (1 September to 31 August)."""
-
-EDGE_ROWS = 5_000
-"""The most edge-day rows a breakdown reads into Python; beyond, PostgreSQL answers it
-(a window starting midweek has a row per pupil for each school day of its edges, and
-60,000 rows read into Python cost more than PostgreSQL's whole answer). Weekends and
-holidays hold none or a few."""
 
 RELOAD_SHARE = 0.25
 """Reload a whole year rather than patch it when more than this share of its enrolments
@@ -105,11 +100,12 @@ HELD_COLUMNS = (
 """The enrolment columns held for grouping; a breakdown by any other is asked of SQL."""
 
 IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+"""Rows read from the database: their columns are 32-bit (a year's is ~130 MB so)."""
 Piece = tuple[tuple[str, ...] | None, dt.date, dt.date]
 """Schools (None: any) and the first and last Monday of a run of whole weeks."""
-Edge = tuple[tuple[str, ...] | None, int, IntArray]
-"""Schools (None: any), 1 to add or -1 to take away, and the day rows (enrolment id,
-stay entry, `COUNT_COLUMNS`)."""
+EdgeDays = tuple[tuple[str, ...] | None, Period, int]
+"""Schools (None: any), days within one week, and 1 to add them or -1 to take them away."""
 Reader = Callable[[], AbstractContextManager[Connection]]
 """Opens the connection a refresh reads through: all its statements see one state."""
 Cells = list[tuple[tuple[str, ...], GroupMeasures]]
@@ -136,30 +132,28 @@ class WeekColumns:
     ) -> Cells | None:
         """Measures per combination of `group_by` columns (enrolment column names), as
         `MetricsRepository.grouped_measures` gives them; None when the database should
-        answer (a slice is a whole academic year or within one week, or a column is not
-        held). `reader` opens a connection whose statements all see one state."""
+        answer (a slice is a whole academic year, more academic years than kept are
+        asked, or a column is not held). `reader` opens a connection whose statements all
+        see one state."""
         if not set(group_by) <= set(HELD_COLUMNS):
             return None
         pieces: list[Piece] = []
-        edges: list[tuple[tuple[str, ...] | None, Period, int]] = []
+        edges: list[EdgeDays] = []
         for piece in slices:
             split = window(piece.period)
-            if split.year is not None or not split.weeks:
-                return None  # a whole year is one row per enrolment; a few days are few rows
+            if split.year is not None:
+                return None  # one row per enrolment in SQL already
             pieces += [(piece.schools, first, last) for first, last in split.weeks]
             edges += [(piece.schools, days, 1) for days in split.days]
             edges += [(piece.schools, days, -1) for days in split.less]
-        years = _years_of(pieces)
+        mondays = [d.start - dt.timedelta(days=d.start.weekday()) for _, d, _ in edges]
+        years = _years_of([*pieces, *((None, m, m) for m in mondays)])
         if len(years) > self.max_years:
             return None
-        found = self._with_edges(connection, years, [d for _, d, _ in edges], population, reader)
-        if found is None:
+        state = self._fresh(connection, years, reader)
+        if state is None:
             return None
-        state, rows = found
-        edge_rows = [
-            (schools, sign, rows[rows[:, 0] == i, 1:]) for i, (schools, _, sign) in enumerate(edges)
-        ]
-        return _measures(state, pieces, years, group_by, population, edge_rows)
+        return _measures(state, pieces, edges, years, group_by, population)
 
     def weekly_measures(
         self,
@@ -190,32 +184,6 @@ class WeekColumns:
         return None if state is None else _weekly(state, pieces, years, group_by, population)
 
     # -- keeping fresh ---------------------------------------------------------------
-
-    def _with_edges(
-        self,
-        connection: Connection,
-        years: Sequence[int],
-        spans: Sequence[Period],
-        population: Population,
-        reader: Reader,
-    ) -> tuple[_State, IntArray] | None:
-        """Held weeks holding `years`, and the day rows of `spans` (`_read_days`) of the
-        same state of the read model; None when the edges hold more than `EDGE_ROWS`
-        rows, or in the rare race where the two cannot be had together."""
-        state = self._fresh(connection, years, reader)
-        if state is not None:
-            if not spans:
-                return state, np.zeros((0, 3 + len(COUNT_COLUMNS)), np.int64)
-            found = _read_days(connection, spans, population)
-            if found is None:
-                return None
-            if found[0] == state.seq:
-                return state, found[1]
-        # A page committed in between: read the edges in the held weeks' transaction.
-        with reader() as source:
-            state = self._fresh_at(source, years)
-            found = None if state is None else _read_days(source, spans, population)
-            return None if state is None or found is None else (state, found[1])
 
     def _fresh(self, connection: Connection, years: Sequence[int], reader: Reader) -> _State | None:
         """Held weeks no older than what `connection` sees, holding `years`; None in the
@@ -417,13 +385,20 @@ class _Enrolments:
 
 @dataclass(frozen=True)
 class _Year:
-    """One academic year's week rows: a row per (enrolment, stay, population); `weeks`
-    is (week slot, row, count column), a week's counts of every row side by side, so a
-    window sums whole slots."""
+    """One academic year's week rows: a row per (enrolment, stay, population).
+
+    `weeks` is (week slot, row, count column), a week's counts of every row side by side,
+    so a window sums whole slots. `days` is (week slot, row, weekday): each day's pattern,
+    an index into `patterns` (a day's counts; pattern 0 is no row that day), so edge days
+    of a window are a few lookups. A year holds a few hundred distinct days at most.
+    """
 
     year: int
     keys: IntArray  # sorted: enrolment row << 22 | stay (days since 1970) << 1 | population
     weeks: npt.NDArray[np.uint8]
+    days: npt.NDArray[np.uint16]
+    patterns: npt.NDArray[np.uint8]  # (pattern, count column)
+    pattern_codes: IntArray  # each pattern's `day_code`; 0 first
 
     @property
     def enrolment_row(self) -> IntArray:
@@ -440,6 +415,32 @@ class _Year:
         hi = min((last - start).days // 7, _weeks_in(self.year) - 1)
         return (lo, hi) if lo <= hi else None
 
+    def with_patterns(self, codes: IntArray) -> tuple[_Year, npt.NDArray[np.uint16]]:
+        """This year with every day code of `codes` among its patterns, and their indexes."""
+        new = np.setdiff1d(codes, self.pattern_codes)
+        year = self
+        if len(new):
+            year = replace(
+                self,
+                patterns=np.concatenate([self.patterns, _decoded(new)]),
+                pattern_codes=np.concatenate([self.pattern_codes, new]),
+            )
+        if len(year.pattern_codes) > np.iinfo(np.uint16).max:
+            raise ValueError("more distinct days than a uint16 numbers")
+        order = np.argsort(year.pattern_codes)
+        at = order[np.searchsorted(year.pattern_codes, codes, sorter=order)]
+        return year, at.astype(np.uint16)
+
+
+_ATTENDED_DAY = day_code(SessionCounts({"sess_possible": 2, "sess_attended": 2}))
+"""The code of most days: both sessions attended."""
+
+
+def _decoded(codes: IntArray) -> npt.NDArray[np.uint8]:
+    """Each day code's counts (`COUNT_COLUMNS` order)."""
+    weights = np.array(DAY_CODE_WEIGHTS, np.int64)
+    return ((codes[:, None] // weights) % DAY_CODE_BASE).astype(np.uint8)
+
 
 @dataclass(frozen=True)
 class _WeekRows:
@@ -448,44 +449,66 @@ class _WeekRows:
     keys: IntArray
     slots: IntArray
     counts: npt.NDArray[np.uint8]
+    codes: IntArray  # (row, weekday) day codes
 
 
-def _week_rows(values: IntArray, year: int, enrolments: _Enrolments) -> _WeekRows:
-    """`values`: one row per week row, as `_week_select` lists its columns."""
-    if len(values) and (values[:, 4:].min() < 0 or values[:, 4:].max() > 255):
+_WIDTH = 4 + len(COUNT_COLUMNS) + len(DAY_COLUMNS)
+"""Columns of a week row as `_read_weeks` reads it."""
+
+
+def _week_rows(values: Int32Array, year: int, enrolments: _Enrolments) -> _WeekRows:
+    """`values`: one row per week row, as `_read_weeks` lists its columns."""
+    counts = values[:, 4 : 4 + len(COUNT_COLUMNS)]
+    if len(values) and (counts.min() < 0 or counts.max() > 255):
         raise ValueError("a week count outside 0-255")  # seven days hold 14 sessions
-    rows = enrolments.rows_of(values[:, 0])
-    keys = (rows << 22) | (values[:, 1] << 1) | values[:, 2]
-    slots = (values[:, 3] - _epoch_days(_first_monday(year))) // 7
-    return _WeekRows(keys, slots, values[:, 4:].astype(np.uint8))
+    rows = enrolments.rows_of(values[:, 0].astype(np.int64))
+    keys = (rows << 22) | (values[:, 1].astype(np.int64) << 1) | values[:, 2]
+    slots = (values[:, 3].astype(np.int64) - _epoch_days(_first_monday(year))) // 7
+    codes = values[:, 4 + len(COUNT_COLUMNS) :].astype(np.int64)
+    return _WeekRows(keys, slots, counts.astype(np.uint8), codes)
 
 
 def _built(year: int, found: _WeekRows) -> _Year:
     keys, at = np.unique(found.keys, return_inverse=True)
     weeks = np.zeros((WEEKS_IN_YEAR, len(keys), len(COUNT_COLUMNS)), np.uint8)
     weeks[found.slots, at] = found.counts
-    return _Year(year, keys, weeks)
+    flat = found.codes.ravel()
+    # Sorting every day's code (8 million for 30,000 pupils) took seconds; most days are
+    # no row or both sessions attended, so only the others are sorted.
+    rare = flat[(flat != 0) & (flat != _ATTENDED_DAY)]
+    codes = np.union1d(np.unique(rare), [0, _ATTENDED_DAY])
+    days = np.zeros((WEEKS_IN_YEAR, len(keys), len(DAY_COLUMNS)), np.uint16)
+    days[found.slots, at] = np.searchsorted(codes, flat).reshape(found.codes.shape)
+    return _Year(year, keys, weeks, days, _decoded(codes), codes)
 
 
 def _patched(held: _Year, stale: Sequence[tuple[int | None, IntArray]], found: _WeekRows) -> _Year:
     """`held` with the stale rows replaced by those read afresh (`found`). `stale`: a week
     slot (None: every slot) and the enrolment rows whose weeks there changed; an
     enrolment with no week left there keeps empty rows."""
+    held, patterns = held.with_patterns(found.codes.ravel())
     new = np.setdiff1d(found.keys, held.keys)
     if len(new):
         keys = np.union1d(held.keys, new)
+        at = np.searchsorted(keys, held.keys)
         weeks = np.zeros((WEEKS_IN_YEAR, len(keys), len(COUNT_COLUMNS)), np.uint8)
-        weeks[:, np.searchsorted(keys, held.keys)] = held.weeks
+        weeks[:, at] = held.weeks
+        days = np.zeros((WEEKS_IN_YEAR, len(keys), len(DAY_COLUMNS)), np.uint16)
+        days[:, at] = held.days
     else:  # copied, not changed in place: a question being answered reads the old one
-        keys, weeks = held.keys, held.weeks.copy()
+        keys, weeks, days = held.keys, held.weeks.copy(), held.days.copy()
     for slot, rows in stale:
         columns = np.flatnonzero(np.isin(keys >> 22, rows))
         if slot is None:
             weeks[:, columns] = 0
+            days[:, columns] = 0
         else:
             weeks[slot, columns] = 0
-    weeks[found.slots, np.searchsorted(keys, found.keys)] = found.counts
-    return _Year(held.year, keys, weeks)
+            days[slot, columns] = 0
+    at = np.searchsorted(keys, found.keys)
+    weeks[found.slots, at] = found.counts
+    days[found.slots, at] = patterns.reshape(found.codes.shape)
+    return replace(held, keys=keys, weeks=weeks, days=days)
 
 
 @dataclass(frozen=True)
@@ -522,10 +545,10 @@ _EPOCH = dt.date(1970, 1, 1)
 def _measures(
     state: _State,
     pieces: Sequence[Piece],
+    edges: Sequence[EdgeDays],
     years: Sequence[int],
     group_by: Sequence[str],
     population: Population,
-    edges: Sequence[Edge],
 ) -> Cells | None:
     """Sum each (enrolment, stay)'s weeks over the pieces, drop those with no possible
     sessions, judge PA/SA, then group: `_per_enrolment` and `grouped_measures`' order.
@@ -534,7 +557,7 @@ def _measures(
     radix = _radix(enrolments, group_by)
     if radix is None:
         return None
-    keys, totals = _per_enrolment(state, pieces, years, population, edges)
+    keys, totals = _per_enrolment(state, pieces, edges, years, population)
     rows = keys >> 21
     groups = _grouped(_combined(enrolments, group_by, rows), radix, rows, totals)
     return [(_labels(enrolments, group_by, row), measures) for _, row, measures in groups]
@@ -614,20 +637,16 @@ def _weekly(
     if _radix(enrolments, group_by) is None:
         return None
     wanted = _POPULATIONS[population.value]
-    school_code = {label: i for i, label in enumerate(enrolments.labels["school_urn"])}
     found: dict[tuple[dt.date, tuple[str, ...]], GroupMeasures] = {}
     for year in years:
         held = state.years[year]
-        schools_of_rows = enrolments.codes["school_urn"][held.enrolment_row]
+        in_scope = _Scope(held, enrolments, wanted)
         for schools, first, last in pieces:
             slots = held.slots(first, last)
             if slots is None:
                 continue
-            in_scope = held.population == wanted
-            if schools is not None:
-                wanted_schools = [school_code[s] for s in schools if s in school_code]
-                in_scope &= np.isin(schools_of_rows, wanted_schools)
-            columns = np.flatnonzero(in_scope)
+            rows = in_scope(schools)
+            columns = np.arange(len(held.keys)) if rows is None else np.flatnonzero(rows)
             if not len(columns):
                 continue
             # Rows side by side by group, so each group's rows are one run: add up runs.
@@ -669,54 +688,86 @@ def _weekly(
     )
 
 
+class _Scope:
+    """Which rows of a year are of a population and at some schools."""
+
+    def __init__(self, held: _Year, enrolments: _Enrolments, population: int) -> None:
+        self._population: npt.NDArray[np.bool_] = np.equal(held.population, population)
+        self._schools_of_rows = enrolments.codes["school_urn"][held.enrolment_row]
+        self._code = {label: i for i, label in enumerate(enrolments.labels["school_urn"])}
+        self._found: dict[tuple[str, ...] | None, npt.NDArray[np.bool_] | None] = {}
+
+    def __call__(self, schools: tuple[str, ...] | None) -> npt.NDArray[np.bool_] | None:
+        """The population's rows at `schools` (None: any school); None when that is every
+        row (the common case: a whole LA), so callers may skip the mask."""
+        if schools not in self._found:
+            rows = self._population
+            if schools is not None:
+                wanted = [self._code[s] for s in schools if s in self._code]
+                at_schools: npt.NDArray[np.bool_] = np.isin(self._schools_of_rows, wanted)
+                rows = rows & at_schools
+            self._found[schools] = None if rows.all() else rows
+        return self._found[schools]
+
+
+def _add(
+    totals: npt.NDArray[np.int32],
+    counts: npt.NDArray[Any],
+    counted: npt.NDArray[np.bool_],
+    rows: npt.NDArray[np.bool_] | None,
+) -> None:
+    """Add `counts` to `totals` and mark them counted, on `rows` (None: every row)."""
+    if rows is None:
+        np.add(totals, counts, out=totals)
+        counted[:] = True
+    else:
+        np.add(totals, counts, where=rows[:, None], out=totals)
+        counted |= rows
+
+
 def _per_enrolment(
     state: _State,
     pieces: Sequence[Piece],
+    edges: Sequence[EdgeDays],
     years: Sequence[int],
     population: Population,
-    edges: Sequence[Edge],
 ) -> tuple[IntArray, npt.NDArray[np.int32]]:
     """Each (enrolment row << 21 | stay) with possible sessions of `population` in the
-    pieces, and its counts summed over them, plus (sign 1) or less (-1) its edge days."""
+    pieces' weeks plus (sign 1) or less (-1) the edges' days, and its counts summed."""
     enrolments = state.enrolments
     wanted = _POPULATIONS[population.value]
-    school_code = {label: i for i, label in enumerate(enrolments.labels["school_urn"])}
     key_parts: list[IntArray] = []
     total_parts: list[npt.NDArray[np.int32]] = []
-    for schools, sign, rows in edges:
-        at = enrolments.rows_of(rows[:, 0])
-        if schools is not None:
-            wanted_schools = [school_code[s] for s in schools if s in school_code]
-            in_scope = np.isin(enrolments.codes["school_urn"][at], wanted_schools)
-            at, rows = at[in_scope], rows[in_scope]
-        if len(rows):  # an edge of weekend or holiday days normally has none
-            key_parts.append((at << 21) | rows[:, 1])
-            total_parts.append(sign * rows[:, 2:].astype(np.int32))
-    alone = len(years) == 1 and not key_parts  # every (enrolment, stay) in one row
     for year in years:
         held = state.years[year]
         totals = np.zeros((len(held.keys), len(COUNT_COLUMNS)), np.int32)
         counted = np.zeros(len(held.keys), bool)
-        schools_of_rows = enrolments.codes["school_urn"][held.enrolment_row]
+        in_scope = _Scope(held, enrolments, wanted)
         for schools, first, last in pieces:
             slots = held.slots(first, last)
             if slots is None:
                 continue
-            in_scope = held.population == wanted
-            if schools is not None:
-                wanted_schools = [school_code[s] for s in schools if s in school_code]
-                in_scope &= np.isin(schools_of_rows, wanted_schools)
             lo, hi = slots
             # uint16 holds 53 weeks of 14 sessions; summing whole slots reads memory in order.
             summed = held.weeks[lo : hi + 1].sum(axis=0, dtype=np.uint16)
-            np.add(totals, summed, where=in_scope[:, None], out=totals)
-            counted |= in_scope
-        if alone:
+            _add(totals, summed, counted, in_scope(schools))
+        for schools, days, sign in edges:
+            monday = days.start - dt.timedelta(days=days.start.weekday())
+            slot = held.slots(monday, monday)
+            if slot is None:
+                continue
+            edge = np.zeros((len(held.keys), len(COUNT_COLUMNS)), np.int16)
+            for weekday in range(days.start.weekday(), days.end.weekday() + 1):
+                patterns = held.days[slot[0], :, weekday]
+                if patterns.any():  # a weekend or holiday has no rows
+                    np.add(edge, held.patterns[patterns], out=edge)
+            _add(totals, edge if sign > 0 else -edge, counted, in_scope(schools))
+        if len(years) == 1:
             counted &= totals[:, _POSSIBLE] > 0
             return held.keys[counted] >> 1, totals[counted]  # (enrolment row, stay)
         key_parts.append(held.keys[counted] >> 1)
         total_parts.append(totals[counted])
-    # A stay's weeks in two academic years, and its edge days, are one enrolment's.
+    # A stay's weeks in two academic years are one enrolment's.
     keys, at = np.unique(np.concatenate(key_parts), return_inverse=True)
     stacked = np.concatenate(total_parts)
     totals = np.stack(
@@ -737,16 +788,17 @@ def _epoch_days_of(source: Connection, column: Any) -> ColumnElement[int]:
     return cast(func.julianday(column) - func.julianday(_EPOCH.isoformat()), Integer)
 
 
-def _read_weeks(source: Connection, year: int, only: ColumnElement[bool] | None) -> IntArray:
+def _read_weeks(source: Connection, year: int, only: ColumnElement[bool] | None) -> Int32Array:
     """The week rows of academic `year` (those meeting `only`; None: all), one row each
-    of: enrolment id, stay entry and week start as days since 1970, population code, then
-    `COUNT_COLUMNS`."""
+    of: enrolment id, stay entry and week start as days since 1970, population code,
+    `COUNT_COLUMNS`, then `DAY_COLUMNS`."""
     stmt = select(
         week_t.c.enrolment_id,
         _epoch_days_of(source, week_t.c.stay_entry),
         case(_POPULATIONS, value=week_t.c.population),
         _epoch_days_of(source, week_t.c.week_start),
         *(week_t.c[c] for c in COUNT_COLUMNS),
+        *(week_t.c[d] for d in DAY_COLUMNS),
     ).where(
         week_t.c.week_start.between(
             _first_monday(year), _first_monday(year + 1) - dt.timedelta(weeks=1)
@@ -754,59 +806,23 @@ def _read_weeks(source: Connection, year: int, only: ColumnElement[bool] | None)
     )
     if only is not None:
         stmt = stmt.where(only)
-    width = 4 + len(COUNT_COLUMNS)
     if source.dialect.name == "postgresql":
-        return _copy_integers(source, stmt, width)
-    return np.array(source.execute(stmt).all(), np.int64).reshape(-1, width)
-
-
-def _read_days(
-    source: Connection, spans: Sequence[Period], population: Population
-) -> tuple[int, IntArray] | None:
-    """The last `read_model_change` number and, in the same statement (so of the same
-    state), the day rows of `population` in each span: one row each of the span's index,
-    enrolment id, stay entry as days since 1970, then `COUNT_COLUMNS`. None when they
-    are more than `EDGE_ROWS` (counted first, through the date index: ~1 ms).
-    (Schools are picked from them in memory: a filter on the enrolments costs more than
-    the few rows an edge normally holds.)"""
-    width = 3 + len(COUNT_COLUMNS)
-    within = [
-        and_(day_t.c.date.between(span.start, span.end), day_t.c.population == population.value)
-        for span in spans
-    ]
-    some = select(literal(1)).where(or_(*within)).limit(EDGE_ROWS + 1).subquery("some")
-    if source.execute(select(func.count()).select_from(some)).scalar_one() > EDGE_ROWS:
-        return None
-    parts = [
-        select(
-            literal(i, Integer).label("span"),
-            day_t.c.enrolment_id,
-            _epoch_days_of(source, day_t.c.stay_entry).label("stay"),
-            *(day_t.c[c] for c in COUNT_COLUMNS),
-        ).where(condition)
-        for i, condition in enumerate(within)
-    ]
-    days = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("days")
-    last = select(func.coalesce(func.max(change_t.c.seq), 0).label("seq")).subquery("last")
-    rows = source.execute(
-        select(last.c.seq, days).select_from(last.outerjoin(days, literal(True)))
-    ).all()
-    found = [r[1:] for r in rows if r[1] is not None]  # one row of NULLs when none
-    return int(rows[0][0]), np.array(found, np.int64).reshape(-1, width)
+        return _copy_integers(source, stmt, _WIDTH)
+    return np.array(source.execute(stmt).all(), np.int32).reshape(-1, _WIDTH)
 
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
 _COPY_TRAILER = b"\xff\xff"
 
 
-def _copy_integers(source: Connection, stmt: Select[Any], width: int) -> IntArray:
+def _copy_integers(source: Connection, stmt: Select[Any], width: int) -> Int32Array:
     """The rows of `stmt`, whose columns are all non-null `integer`s, read by a binary
     COPY straight into an array: every row of a year (a million for an LA of 30,000
     pupils) as Python objects would take seconds."""
     row = np.dtype([("fields", ">i2"), ("cells", [("length", ">i4"), ("value", ">i4")], width)])
     compiled = stmt.compile(dialect=source.dialect)
     cursor = source.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    parts: list[IntArray] = []
+    parts: list[Int32Array] = []
     buffer = bytearray()
     header = True
 
@@ -815,7 +831,7 @@ def _copy_integers(source: Connection, stmt: Select[Any], width: int) -> IntArra
         found = np.frombuffer(buffer, row, count=n)
         if n and ((found["fields"] != width).any() or (found["cells"]["length"] != 4).any()):
             raise ValueError("COPY gave a row that is not all non-null integers")
-        parts.append(found["cells"]["value"].astype(np.int64))
+        parts.append(found["cells"]["value"].astype(np.int32))
         return n * row.itemsize
 
     with cursor.copy(f"COPY ({compiled}) TO STDOUT (FORMAT BINARY)", compiled.params) as copy:
@@ -833,4 +849,4 @@ def _copy_integers(source: Connection, stmt: Select[Any], width: int) -> IntArra
         raise ValueError("a binary COPY ended early")
     del buffer[-2:]
     take(buffer)
-    return np.concatenate(parts) if parts else np.zeros((0, width), np.int64)
+    return np.concatenate(parts) if parts else np.zeros((0, width), np.int32)
