@@ -477,6 +477,8 @@ def _built(year: int, found: _WeekRows) -> _Year:
     # no row or both sessions attended, so only the others are sorted.
     rare = flat[(flat != 0) & (flat != _ATTENDED_DAY)]
     codes = np.union1d(np.unique(rare), [0, _ATTENDED_DAY])
+    if len(codes) > np.iinfo(np.uint16).max:
+        raise ValueError("more distinct days than a uint16 numbers")
     days = np.zeros((WEEKS_IN_YEAR, len(keys), len(DAY_COLUMNS)), np.uint16)
     days[found.slots, at] = np.searchsorted(codes, flat).reshape(found.codes.shape)
     return _Year(year, keys, weeks, days, _decoded(codes), codes)
