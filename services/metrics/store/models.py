@@ -13,7 +13,10 @@ far), so it can be dropped and rebuilt at any time:
   who left the school and came back as its own enrolment. Four-year-olds' sessions are
   kept too, as their own `population` (DfE reports them apart); every headline reader
   asks for `population = 'headline'`.
-  Days and weeks are also indexed by date, so a window reads only its own rows.
+  Days and weeks are also indexed by date, so a window reads only its own rows. A week
+  row also carries each of its days' counts as one code (`day_mon` .. `day_sun`).
+- `read_model_change`: what each page changed, in commit order, for readers that hold
+  weeks in memory.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ re-summed from its days; an academic year moves by the difference of its changed
 (re-summing ~190 days per pupil for each daily return would read the whole day table).
 An enrolment whose date of birth or the entry date of a stay changes (or that arrives
 after its marks) has all its buckets rebuilt, since those decide which sessions count.
+Each page also logs what it changed (`read_model_change`), numbered in commit order,
+for readers that hold weeks in memory (`store.week_columns`).
 """
 
 from __future__ import annotations
