@@ -394,7 +394,7 @@ class _Year:
     """
 
     year: int
-    keys: IntArray  # sorted: enrolment row << 22 | stay (days since 1970) << 1 | population
+    keys: IntArray  # sorted: enrolment row << 22 | stay (days since 1900) << 1 | population
     weeks: npt.NDArray[np.uint8]
     days: npt.NDArray[np.uint16]
     patterns: npt.NDArray[np.uint8]  # (pattern, count column)
@@ -461,6 +461,8 @@ def _week_rows(values: Int32Array, year: int, enrolments: _Enrolments) -> _WeekR
     counts = values[:, 4 : 4 + len(COUNT_COLUMNS)]
     if len(values) and (counts.min() < 0 or counts.max() > 255):
         raise ValueError("a week count outside 0-255")  # seven days hold 14 sessions
+    if len(values) and not 0 <= values[:, 1].min() <= values[:, 1].max() < 1 << 21:
+        raise ValueError("a stay's entry date outside the years held keys can number")
     rows = enrolments.rows_of(values[:, 0].astype(np.int64))
     keys = (rows << 22) | (values[:, 1].astype(np.int64) << 1) | values[:, 2]
     slots = (values[:, 3].astype(np.int64) - _epoch_days(_first_monday(year))) // 7
@@ -541,7 +543,9 @@ def _epoch_days(day: dt.date) -> int:
     return (day - _EPOCH).days
 
 
-_EPOCH = dt.date(1970, 1, 1)
+_EPOCH = dt.date(1900, 1, 1)
+"""Dates are held as days since this: a stay's entry date must count up from it in 21
+bits (until the year 7641), a week's start in 32."""
 
 
 def _measures(
@@ -784,7 +788,7 @@ def _per_enrolment(
 
 
 def _epoch_days_of(source: Connection, column: Any) -> ColumnElement[int]:
-    """A date column as days since 1970-01-01, computed by the database."""
+    """A date column as days since `_EPOCH`, computed by the database."""
     if source.dialect.name == "postgresql":
         return cast(column - literal(_EPOCH, Date), Integer)
     return cast(func.julianday(column) - func.julianday(_EPOCH.isoformat()), Integer)
@@ -792,7 +796,7 @@ def _epoch_days_of(source: Connection, column: Any) -> ColumnElement[int]:
 
 def _read_weeks(source: Connection, year: int, only: ColumnElement[bool] | None) -> Int32Array:
     """The week rows of academic `year` (those meeting `only`; None: all), one row each
-    of: enrolment id, stay entry and week start as days since 1970, population code,
+    of: enrolment id, stay entry and week start as days since `_EPOCH`, population code,
     `COUNT_COLUMNS`, then `DAY_COLUMNS`."""
     stmt = select(
         week_t.c.enrolment_id,
