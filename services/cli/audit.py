@@ -5,7 +5,8 @@ Exit status 0 when every entry's hash, previous hash, position and children inde
 (position and hash) is printed either way: keep it somewhere else (a ticket, another
 system), since removing entries from the *end* of a chain, or rewriting and rehashing it,
 leaves a chain that is still valid; `--recorded-head POSITION:HASH` checks the chain still
-holds that head.
+holds that head, and `--checkpoint TOKEN` does the same for a head the service signed
+(`GET /v1/audit/checkpoint`), once its signature checks against the service's keys.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ import typer
 from sqlmodel import Session
 
 from services.sharing.domain.audit import RecordedHead, verify_chain
+from services.sharing.domain.checkpoints import Checkpoint, InvalidCheckpoint, read_checkpoint
+from services.sharing.domain.keys import public_key_set
+from services.sharing.domain.sealing import Sealer
 from services.sharing.settings import SharingSettings
 from services.sharing.store.audit_repository import AuditRepository
+from services.sharing.store.repository import SigningKeyRepository
 from shared.db import create_db_engine
 
 audit_app = typer.Typer(help="The audit trail of pupil-level reads.", no_args_is_help=True)
@@ -38,12 +43,30 @@ def verify(
             metavar="POSITION:HASH",
         ),
     ] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="A checkpoint from GET /v1/audit/checkpoint: refused unless one of the "
+            "service's signing keys signed it; fail unless the chain still holds its head.",
+            metavar="TOKEN",
+        ),
+    ] = None,
 ) -> None:
     """Check every entry of the audit trail's hash chain, in order."""
+    if recorded_head and checkpoint:
+        raise typer.BadParameter("give a recorded head or a checkpoint, not both")
     recorded = _recorded_head(recorded_head) if recorded_head else None
-    engine = create_db_engine(database_url or SharingSettings().database.url)
+    settings = SharingSettings()
+    engine = create_db_engine(database_url or settings.database.url)
     try:
         with Session(engine) as session:
+            if checkpoint:
+                signed = _checkpoint(session, settings.sealer(), checkpoint)
+                recorded = signed.head
+                typer.echo(
+                    f"checkpoint signed by key {signed.kid} at {signed.issued_at.isoformat()}: "
+                    f"head position {signed.head.position}, hash {signed.head.entry_hash}"
+                )
             report = verify_chain(AuditRepository(session).walk(), recorded=recorded)
     finally:
         engine.dispose()
@@ -61,6 +84,16 @@ def verify(
         f"audit trail intact: {report.entries} entries; "
         f"head position {report.head_position}, hash {report.head_hash}"
     )
+
+
+def _checkpoint(session: Session, sealer: Sealer, token: str) -> Checkpoint:
+    """The checkpoint, checked against every key the service has signed with (a retired
+    key no longer verifies tokens, but still its checkpoints)."""
+    keys = SigningKeyRepository(session, sealer)
+    try:
+        return read_checkpoint(token, public_key_set(keys.private_jwks(keys.all())))
+    except InvalidCheckpoint as exc:
+        raise typer.BadParameter(str(exc), param_hint="--checkpoint") from exc
 
 
 def _recorded_head(value: str) -> RecordedHead:

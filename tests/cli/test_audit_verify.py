@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
+from joserfc.jwk import ECKey
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 from services.cli.main import app
-from services.sharing.domain.audit import entry_hash
+from services.sharing.domain.audit import RecordedHead, entry_hash
+from services.sharing.domain.checkpoints import sign_checkpoint
 from services.sharing.store.audit_repository import AuditRepository
 from shared.db import create_db_engine
 from tests.sharing.audit_support import event, record, upn
@@ -147,3 +150,70 @@ def test_a_rewritten_and_rehashed_chain_is_found_against_the_recorded_head(
 def test_a_malformed_recorded_head_is_refused(three_entries: str) -> None:
     code, output = verify_against(three_entries, "3:not-a-hash")
     assert (code, "POSITION:HASH" in output) == (2, True)
+
+
+def checkpoint_of(system: System) -> str:
+    """A checkpoint as a school, trust or LA would fetch and keep it."""
+    school = system.create_organisation("school")
+    headers = system.headers_for(str(school["id"]), "school_system", ["audit:read"])
+    return str(system.sharing.get("/v1/audit/checkpoint", headers=headers).json()["checkpoint"])
+
+
+def verify_checkpoint(url: str, token: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", "verify", "--database-url", url, "--checkpoint", token])
+    return result.exit_code, result.output
+
+
+def test_a_chain_grown_past_its_checkpoint_verifies(three_entries: str, system: System) -> None:
+    token = checkpoint_of(system)
+    record(system, event([(upn(4), "100001")]))
+    code, output = verify_checkpoint(three_entries, token)
+    assert (code, "head position 3" in output, "intact: 4 entries" in output) == (0, True, True)
+
+
+def test_a_rewritten_and_rehashed_chain_is_found_against_its_checkpoint(
+    three_entries: str, engine: Engine, system: System
+) -> None:
+    token = checkpoint_of(system)
+    with Session(engine) as session:
+        last = list(AuditRepository(session).walk())[-1]
+    rehashed = entry_hash(
+        replace(last.content, purpose="statistics"),
+        position=last.position,
+        previous_hash=last.previous_hash,
+    )
+    tamper(
+        engine,
+        "audit_entry",
+        f"UPDATE audit_entry SET purpose = 'statistics', entry_hash = '{rehashed}' "
+        "WHERE position = 3",
+    )
+    code, output = verify_checkpoint(three_entries, token)
+    assert (code, "BROKEN at entry 3" in output, "rewritten" in output) == (1, True, True)
+
+
+def test_a_checkpoint_signed_by_another_key_is_refused(three_entries: str) -> None:
+    forger = ECKey.generate_key("P-256", parameters={"kid": "forged"}, private=True)
+    token = sign_checkpoint(
+        RecordedHead(3, "0" * 64), issuer="https://forger", at=datetime.now(UTC), key=forger
+    )
+    code, output = verify_checkpoint(three_entries, token)
+    assert (code, "not signed by any of this service's keys" in output) == (2, True)
+
+
+def test_a_checkpoint_still_verifies_after_its_key_is_retired(
+    three_entries: str, system: System
+) -> None:
+    token = checkpoint_of(system)
+    system.sharing.post("/v1/signing-keys", headers=system.admin_headers())
+    retired = system.sharing.post(
+        "/v1/signing-keys/retire-previous", headers=system.admin_headers()
+    )
+    assert "retired" in {k["status"] for k in retired.json()["items"]}
+    assert verify_checkpoint(three_entries, token)[0] == 0
+
+
+def test_a_recorded_head_and_a_checkpoint_together_are_refused(three_entries: str) -> None:
+    both = ["--recorded-head", "3:" + "0" * 64, "--checkpoint", "x.y.z"]
+    result = runner.invoke(app, ["audit", "verify", "--database-url", three_entries, *both])
+    assert (result.exit_code, "not both" in result.output) == (2, True)

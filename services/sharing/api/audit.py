@@ -24,23 +24,39 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from services.sharing.api.deps import CanReadAudit, CanRecordAudit, Cursor, Limit, SessionDep
+from services.sharing.api.deps import (
+    CanReadAudit,
+    CanRecordAudit,
+    Cursor,
+    Limit,
+    SealerDep,
+    SessionDep,
+    SettingsDep,
+)
 from services.sharing.domain.audit import (
     AuditReach,
     Child,
     ChildReach,
     EntryContent,
+    RecordedHead,
     SchoolReach,
     audit_reach,
     child_visible,
 )
+from services.sharing.domain.checkpoints import sign_checkpoint
 from services.sharing.domain.errors import InvalidRequest
+from services.sharing.domain.keys import private_key
 from services.sharing.domain.organisations import OrganisationType
 from services.sharing.store.audit_models import AuditEntry
 from services.sharing.store.audit_repository import AuditFilters, AuditRepository
 from services.sharing.store.care_repository import base_reach
 from services.sharing.store.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
-from services.sharing.store.repository import MembershipRepository, OrganisationRepository
+from services.sharing.store.repository import (
+    MembershipRepository,
+    OrganisationRepository,
+    SigningKeyRepository,
+    utcnow,
+)
 from shared.auth import Principal
 from shared.contracts.audit import UPN_SHAPE, AuditChild, AuditEventBatch, AuditReceipt
 from shared.identifiers import normalise_upn
@@ -101,6 +117,20 @@ class AuditPage(BaseModel):
 
     items: list[AuditEntryPublic]
     next_cursor: str | None
+
+
+class AuditCheckpoint(BaseModel):
+    """The audit chain's head, signed by this service: keep it elsewhere, check it later."""
+
+    position: int = Field(description="The last entry's position (0: the trail is empty).")
+    entry_hash: str = Field(description="The last entry's hash (64 hexadecimal digits).")
+    issued_at: datetime
+    checkpoint: str = Field(
+        description="The same as a compact JWS (ES256, `typ` `audit-checkpoint+jwt`, claims "
+        "`iss`, `iat`, `audit_position`, `audit_hash`) signed with a key of "
+        "`/.well-known/jwks.json`. `attx audit verify --checkpoint` checks its signature and "
+        "that the chain still holds that head: a chain rewritten and rehashed since cannot."
+    )
 
 
 @router.post("/audit/events", status_code=status.HTTP_201_CREATED)
@@ -275,6 +305,23 @@ def _csv(page: AuditPage) -> Response:
     if page.next_cursor:
         headers["X-Next-Cursor"] = page.next_cursor
     return Response(out.getvalue(), media_type=CSV_MEDIA_TYPE, headers=headers)
+
+
+@router.get("/audit/checkpoint")
+def audit_checkpoint(
+    session: SessionDep, sealer: SealerDep, settings: SettingsDep, _reader: CanReadAudit
+) -> AuditCheckpoint:
+    """The audit chain's head (every caller's: it names no child), signed by this service."""
+    position, digest = AuditRepository(session).head()
+    keys = SigningKeyRepository(session, sealer)
+    key = private_key(keys.private_jwk(keys.ensure_active()))
+    issued_at = utcnow()
+    token = sign_checkpoint(
+        RecordedHead(position, digest), issuer=settings.oauth.issuer, at=issued_at, key=key
+    )
+    return AuditCheckpoint(
+        position=position, entry_hash=digest, issued_at=issued_at, checkpoint=token
+    )
 
 
 @router.get(
