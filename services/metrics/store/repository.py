@@ -309,7 +309,8 @@ class MetricsRepository:
         population: Population = Population.HEADLINE,
     ) -> list[tuple[tuple[str, ...], GroupMeasures]]:
         """Measures of `population` per combination of `group_by` (keys of
-        GROUP_COLUMNS), cells only."""
+        GROUP_COLUMNS), cells only: from the week rows held in memory when the engine
+        holds them (`store.week_columns`) and they can answer, else in SQL."""
         held = week_columns.for_engine(self.connection.engine)
         if held is not None:
             found = held.grouped_measures(
@@ -363,7 +364,8 @@ class MetricsRepository:
         """Measures of `population` per Monday-start week starting in a slice, per
         `group_by` combination.
 
-        Persistent absence is judged per enrolment per week.
+        Persistent absence is judged per enrolment per week. From the held week rows
+        when they can answer, as `grouped_measures`.
         """
         held = week_columns.for_engine(self.connection.engine)
         if held is not None:
