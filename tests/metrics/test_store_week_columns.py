@@ -1,5 +1,6 @@
-"""Week rows held in memory answer windows of whole weeks exactly as the database does,
-and stay fresh as pages apply, enrolments leave and the read model is rebuilt."""
+"""Week rows held in memory (with their days) answer any window and weekly series exactly
+as the database does, and stay fresh as pages apply, enrolments leave and the read model
+is rebuilt."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def engines(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Engine, Engine]]:
     """Two engines on one read model: the first holds week rows in memory, the second
-    asks the database every time. The held weeks follow changes by patching the changed
-    enrolments, or by reloading the year (as for a whole LA's day)."""
+    asks the database every time. The held weeks follow an enrolment changed whole
+    (rebuilt, removed, re-characterised) by patching it, or by reloading the year (as
+    when a quarter of its enrolments change so); changed weeks are always patched."""
     monkeypatch.setattr(
         week_columns, "RELOAD_SHARE", float("inf") if request.param == "patched" else 0.0
     )
