@@ -4,7 +4,7 @@ weekly series.
 A breakdown over a window (six weeks of a term, say) sums each enrolment's sessions
 before judging persistent absence, then groups. PostgreSQL does it by aggregating
 every week row (180,000 rows x 17 counts for an LA of 30,000 pupils and six weeks:
-~150-190 ms); summing the same counts as arrays takes a few milliseconds.
+~160-230 ms); summing the same counts as arrays takes a few milliseconds.
 
 What is held, per academic year asked about, for each enrolment, stay and population:
 a byte per count per week (weeks whose Monday falls in that academic year; at most
