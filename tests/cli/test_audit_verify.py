@@ -125,10 +125,8 @@ def test_entries_removed_from_the_end_are_found_against_the_recorded_head(
     assert (code, "removed from its end" in output) == (1, True)
 
 
-def test_a_rewritten_and_rehashed_chain_is_found_against_the_recorded_head(
-    three_entries: str, engine: Engine
-) -> None:
-    head = head_of(three_entries)
+def rewrite_and_rehash_the_last_entry(engine: Engine) -> None:
+    """Change the last entry and give it the hash of its new content: a valid chain again."""
     with Session(engine) as session:
         last = list(AuditRepository(session).walk())[-1]
     rehashed = entry_hash(
@@ -140,8 +138,15 @@ def test_a_rewritten_and_rehashed_chain_is_found_against_the_recorded_head(
         engine,
         "audit_entry",
         f"UPDATE audit_entry SET purpose = 'statistics', entry_hash = '{rehashed}' "
-        "WHERE position = 3",
+        f"WHERE position = {last.position}",
     )
+
+
+def test_a_rewritten_and_rehashed_chain_is_found_against_the_recorded_head(
+    three_entries: str, engine: Engine
+) -> None:
+    head = head_of(three_entries)
+    rewrite_and_rehash_the_last_entry(engine)
     assert verify(three_entries)[0] == 0  # consistent again, so the chain alone cannot tell
     code, output = verify_against(three_entries, head)
     assert (code, "BROKEN at entry 3" in output, "rewritten" in output) == (1, True, True)
@@ -175,19 +180,7 @@ def test_a_rewritten_and_rehashed_chain_is_found_against_its_checkpoint(
     three_entries: str, engine: Engine, system: System
 ) -> None:
     token = checkpoint_of(system)
-    with Session(engine) as session:
-        last = list(AuditRepository(session).walk())[-1]
-    rehashed = entry_hash(
-        replace(last.content, purpose="statistics"),
-        position=last.position,
-        previous_hash=last.previous_hash,
-    )
-    tamper(
-        engine,
-        "audit_entry",
-        f"UPDATE audit_entry SET purpose = 'statistics', entry_hash = '{rehashed}' "
-        "WHERE position = 3",
-    )
+    rewrite_and_rehash_the_last_entry(engine)
     code, output = verify_checkpoint(three_entries, token)
     assert (code, "BROKEN at entry 3" in output, "rewritten" in output) == (1, True, True)
 
