@@ -49,3 +49,12 @@ def test_a_checkpoint_without_a_token_is_401(system: System) -> None:
 def test_a_checkpoint_without_audit_read_is_403(system: System, school: dict[str, object]) -> None:
     headers = system.headers_for(str(school["id"]), "school_system", ["directory:read"])
     assert system.sharing.get("/v1/audit/checkpoint", headers=headers).status_code == 403
+
+
+def test_a_checkpoint_is_not_accepted_as_an_access_token(
+    system: System, school: dict[str, object]
+) -> None:
+    # Signed with the same key as tokens, but of another type and without their claims.
+    body = system.sharing.get("/v1/audit/checkpoint", headers=audit_headers(system, school))
+    stolen = {"Authorization": f"Bearer {body.json()['checkpoint']}"}
+    assert system.sharing.get("/v1/audit/checkpoint", headers=stolen).status_code == 401
