@@ -204,12 +204,14 @@ class WeekColumns:
             if state.seq > seq:
                 return None
             if state.seq < seq or not all(y in state.years for y in years):
-                state = self._refreshed(source, state, years)
+                state = self._refreshed(source, state, seq, years)
                 self._state = state
             return state
 
-    def _refreshed(self, source: Connection, state: _State, years: Sequence[int]) -> _State:
-        seq = source.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
+    def _refreshed(
+        self, source: Connection, state: _State, seq: int, years: Sequence[int]
+    ) -> _State:
+        """`state` brought to change number `seq`, the last `source` sees, holding `years`."""
         changes = self._changed_since(source, state.seq)
         kept: OrderedDict[int, _Year] = OrderedDict(state.years)
         enrolments = state.enrolments
