@@ -81,7 +81,8 @@ WEEKS_IN_YEAR = 53
 
 RELOAD_SHARE = 0.25
 """Reload a whole year rather than patch it when more than this share of its enrolments
-changed (a whole LA's day, a replay)."""
+changed whole (rebuilt, removed or re-characterised: a replay, a whole roll sent again).
+Changed weeks (a whole LA's day) are always patched: a row each."""
 
 _POPULATIONS = {p.value: i for i, p in enumerate(Population)}
 _POSSIBLE = COUNT_COLUMNS.index("sess_possible")
