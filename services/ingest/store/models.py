@@ -5,7 +5,8 @@
 - `ingest_mark`: the current register, one row per (school, pupil, date, session); the
   primary key is the "no duplicate marks" guarantee.
 - `ingest_change`: every change ever made, in commit order (`sequence`). It is both the
-  change feed and the amendment history: old code, new code, when, by which return.
+  change feed and the amendment history: old code, new code, when, by which return. A
+  pupil's new marks from one return may be one row, a run (`store/mark_runs.py`).
 """
 
 from __future__ import annotations
@@ -131,3 +132,9 @@ class ChangeRecord(IngestTable, table=True):
     previous_code: str | None = Field(default=None, max_length=2)
     return_id: str | None = Field(default=None, max_length=36)
     enrolment: str | None = Field(default=None, description="Enrolment JSON, for enrolment.*")
+    marks: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="A run of new marks (`mark_runs`); the row then numbers one change per "
+        "mark, ending at `sequence`.",
+    )
