@@ -7,9 +7,9 @@ on fresh PostgreSQL databases, and talks to them with a plain httpx client and r
 OAuth tokens, as a school's MIS would. One run measures, side by side:
 
 1. a daily return of a 1,500-pupil school (3,000 marks), JSON, median of 7 days;
-2. a full-year CTF backfill of a 1,000-pupil school (~390,000 marks), as a throughput
-   ratio to a raw psycopg COPY of the same rows into a bare, unindexed table, in the
-   same run on the same database;
+2. full-year CTF backfills of 1,000-pupil schools (~390,000 marks each), each as a
+   throughput ratio to a raw psycopg COPY of the same rows into a bare, unindexed table
+   made straight after it on the same database; the median of the pairs;
 3. peak RSS of a freshly started ingest process (sampled with psutil every 5 ms) while
    a 2,000-pupil full-year CTF is streamed to it from a file, and the same as JSON.
 """
@@ -194,6 +194,7 @@ def file_chunks(path: str, size: int = 256 * 1024) -> Iterator[bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--backfills", type=int, default=5, help="backfill / COPY pairs")
     args = parser.parse_args()
     sharing_db = fresh_database(args.pg, "attx_bench_sharing", "sharing")
     ingest_db = fresh_database(args.pg, "attx_bench_ingest", "ingest")
@@ -223,16 +224,20 @@ def main() -> None:
                 before = cpu_seconds(ingest_process.pid)
                 timings.append(post(http, school["urn"], headers, body, "application/json"))
                 cpu.append(cpu_seconds(ingest_process.pid) - before)
-            # 2. full-year CTF backfill of a 1,000-pupil school, then raw COPY of its rows
-            school, headers = new_school(directory, "2025001")
-            roll = pupils(1000, "202", "5001")
-            year = marks(roll, days)
-            ctf = CtfSchool("202", "5001", "Bench backfill")
-            body = b"".join(iter_ctf_return(ctf, roll, year))
-            backfill_cpu = cpu_seconds(ingest_process.pid)
-            ingest_s = post(http, school["urn"], headers, body, "application/xml")
-            backfill_cpu = cpu_seconds(ingest_process.pid) - backfill_cpu
-            copy_s = raw_copy_seconds(ingest_db, year)
+            # 2. full-year CTF backfills of 1,000-pupil schools, each followed by a raw COPY
+            # of its rows: pairs side by side, so a busy moment weighs on both
+            backfills: list[tuple[float, float, float]] = []
+            for n in range(args.backfills):
+                estab = f"{5001 + n * 10}"
+                school, headers = new_school(directory, f"202{estab}")
+                roll = pupils(1000, "202", estab)
+                year = marks(roll, days)
+                ctf = CtfSchool("202", estab, "Bench backfill")
+                body = b"".join(iter_ctf_return(ctf, roll, year))
+                backfill_cpu = cpu_seconds(ingest_process.pid)
+                ingest_s = post(http, school["urn"], headers, body, "application/xml")
+                backfill_cpu = cpu_seconds(ingest_process.pid) - backfill_cpu
+                backfills.append((ingest_s, raw_copy_seconds(ingest_db, year), backfill_cpu))
         # 3. peak RSS of a fresh ingest process, 2,000 pupils streamed from a file, as CTF
         # (the target) and as JSON, each to a school of its own
         big_roll = pupils(2000, "202", "6001")
@@ -275,15 +280,17 @@ def main() -> None:
         f"  runs {' '.join(f'{t:.3f}' for t in cpu)}"
     )
     print(
-        f"full-year CTF backfill, 1,000 pupils, {len(year):,} marks, {len(body) / 1e6:.1f} MB: "
-        f"{ingest_s:.2f} s = {len(year) / ingest_s:,.0f} marks/s "
-        f"(ingest process CPU {backfill_cpu:.2f} s)"
+        f"full-year CTF backfills, 1,000 pupils, {len(year):,} marks, {len(body) / 1e6:.1f} MB "
+        "each, each followed by a raw COPY of the same rows into a bare table:"
     )
-    print(
-        f"raw COPY of the same rows into a bare table: {copy_s:.2f} s = "
-        f"{len(year) / copy_s:,.0f} rows/s"
-    )
-    print(f"throughput ratio ingest / raw COPY: {copy_s / ingest_s:.0%} (target >= 25%)")
+    for ingest_s, copy_s, cpu_s in backfills:
+        print(
+            f"  backfill {ingest_s:.2f} s = {len(year) / ingest_s:,.0f} marks/s (ingest process "
+            f"CPU {cpu_s:.2f} s); raw COPY {copy_s:.2f} s = {len(year) / copy_s:,.0f} rows/s; "
+            f"ratio {copy_s / ingest_s:.0%}"
+        )
+    ratio = statistics.median(copy_s / ingest_s for ingest_s, copy_s, _cpu in backfills)
+    print(f"throughput ratio ingest / raw COPY, median of the pairs: {ratio:.0%} (target >= 25%)")
     for label, (size, peak, idle, rss_s) in memory.items():
         print(
             f"2,000-pupil full-year {label} ({size / 1e6:.1f} MB) streamed to a fresh ingest "

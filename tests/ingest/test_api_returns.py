@@ -362,3 +362,41 @@ def test_a_name_holding_a_control_character_is_refused(system: System, school: S
     assert [(e["code"], e["location"]) for e in response.json()["errors"]] == [
         ("name_invalid", "roll.csv:2#legal_surname")
     ]
+
+
+def test_amending_one_session_keeps_the_other_sessions_mark_and_return(
+    system: System, school: School
+) -> None:
+    p = pupil()
+    day = [Mark(p.upn, AUTUMN_2024, "AM", "/"), Mark(p.upn, AUTUMN_2024, "PM", "\\")]
+    first = submit(system, school, json_body([p], day)).json()
+    second = submit(system, school, json_body([], [Mark(p.upn, AUTUMN_2024, "PM", "I")])).json()
+    marks = system.ingest.get(
+        f"/v1/schools/{school.urn}/pupils/{p.upn}/marks", headers=school.headers
+    ).json()["marks"]
+    assert [(m["session"], m["code"], m["return_id"]) for m in marks] == [
+        ("AM", "/", first["id"]),
+        ("PM", "I", second["id"]),
+    ]
+
+
+def test_unresolved_n_codes_are_counted_per_session(system: System, school: School) -> None:
+    p = pupil()
+    tuesday = AUTUMN_2024 + timedelta(days=1)
+    marks = [
+        Mark(p.upn, AUTUMN_2024, "AM", "N"),
+        Mark(p.upn, AUTUMN_2024, "PM", "N"),
+        Mark(p.upn, tuesday, "AM", "/"),
+        Mark(p.upn, tuesday, "PM", "N"),
+    ]
+    warning = next(
+        w
+        for w in submit(system, school, json_body([p], marks)).json()["warnings"]
+        if w["code"] == "unresolved_n_code"
+    )
+    assert warning["count"] == 3
+    assert [(e["date"], e["session"]) for e in warning["examples"]] == [
+        ("2024-09-02", "AM"),
+        ("2024-09-02", "PM"),
+        ("2024-09-03", "PM"),
+    ]

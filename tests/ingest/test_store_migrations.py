@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
@@ -25,10 +27,20 @@ def test_models_and_migrations_agree(database_url: Callable[[str], str]) -> None
     assert diff == []
 
 
-def test_undoing_runs_gives_each_mark_its_row_on_its_reserved_number(
-    database_url: Callable[[str], str],
-) -> None:
+@pytest.fixture
+def migrated(database_url: Callable[[str], str]) -> Iterator[tuple[str, Config]]:
+    """An ingest database and its Alembic config, left at head again afterwards (on
+    PostgreSQL the next test of this worker reuses the database)."""
     url = database_url("ingest")
+    config = alembic_config(url, MIGRATIONS_DIR, VERSION_TABLE)
+    yield url, config
+    command.upgrade(config, "head")
+
+
+def test_undoing_runs_gives_each_mark_its_row_on_its_reserved_number(
+    migrated: tuple[str, Config],
+) -> None:
+    url, config = migrated
     monday, tuesday = dt.date(2024, 9, 2), dt.date(2024, 9, 3)
     run = [(monday, "AM", "/"), (monday, "PM", "\\"), (tuesday, "AM", "N")]
     engine = create_engine(url)
@@ -40,14 +52,56 @@ def test_undoing_runs_gives_each_mark_its_row_on_its_reserved_number(
             ),
             {"at": dt.datetime(2024, 9, 4, tzinfo=dt.UTC), "run": mark_runs.pack(run)},
         )
-    command.downgrade(alembic_config(url, MIGRATIONS_DIR, VERSION_TABLE), "4e8b1f0c6a27")
+    command.downgrade(config, "4e8b1f0c6a27")
     with engine.connect() as connection:
         rows = connection.execute(
             text("SELECT sequence, upn, date, session, code FROM ingest_change ORDER BY sequence")
         ).all()
     engine.dispose()
-    assert [(r[0], r[1], dt.date.fromisoformat(str(r[2])), r[3], r[4]) for r in rows] == [
+    assert [(r[0], r[1], _day(r[2]), r[3], r[4]) for r in rows] == [
         (5, "A123", monday, "AM", "/"),
         (6, "A123", monday, "PM", "\\"),
         (7, "A123", tuesday, "AM", "N"),
     ]
+
+
+def test_the_register_moves_to_a_row_per_pupil_day_and_back(
+    migrated: tuple[str, Config],
+) -> None:
+    url, config = migrated
+    command.downgrade(config, "b5d2e8f1a9c4")
+    monday, tuesday = dt.date(2024, 9, 2), dt.date(2024, 9, 3)
+    sessions = [(monday, "AM", "/", "r1"), (monday, "PM", "N", "r2"), (tuesday, "PM", "I", "r1")]
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ingest_mark (school_urn, upn, date, session, code, return_id) "
+                "VALUES ('100001', 'A123', :date, :session, :code, :rid)"
+            ),
+            [{"date": d, "session": s, "code": c, "rid": r} for d, s, c, r in sessions],
+        )
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        days = connection.execute(
+            text(
+                "SELECT date, am_code, am_return_id, pm_code, pm_return_id FROM ingest_mark_day "
+                "ORDER BY date"
+            )
+        ).all()
+    command.downgrade(config, "b5d2e8f1a9c4")
+    with engine.connect() as connection:
+        back = connection.execute(
+            text("SELECT date, session, code, return_id FROM ingest_mark ORDER BY date, session")
+        ).all()
+    engine.dispose()
+    assert [(_day(r[0]), *r[1:]) for r in days] == [
+        (monday, "/", "r1", "N", "r2"),
+        (tuesday, None, None, "I", "r1"),
+    ]
+    assert [(_day(r[0]), *r[1:]) for r in back] == sessions
+
+
+def _day(value: object) -> dt.date:
+    """A date column's value: SQLite gives text to a raw query."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -1,7 +1,7 @@
 """A run: one pupil's new marks from one return, kept as one `ingest_change` row.
 
 A backfill writes hundreds of thousands of new marks, and a feed row per mark doubled
-the cost of the write (every row and its index entries, once in `ingest_mark` and again
+the cost of the write (every row and its index entries, once in the register and again
 in `ingest_change`). So each pupil's marks written directly (all new, nothing withdrawn)
 are one row: its `marks` column holds them as text, and its `sequence` is the last of
 len(run) consecutive feed numbers reserved for them. The feed and the history expand a

@@ -2,8 +2,9 @@
 
 - `ingest_return`: one row per accepted return — its receipt.
 - `ingest_enrolment`: the stored roll, one row per (school, pupil).
-- `ingest_mark`: the current register, one row per (school, pupil, date, session); the
-  primary key is the "no duplicate marks" guarantee.
+- `ingest_mark_day`: the current register, one row per (school, pupil, date) holding
+  the AM and PM marks; the primary key is the "no duplicate marks" guarantee. A day,
+  not a session, per row: half the rows and index entries for a backfill to write.
 - `ingest_change`: every change ever made, in commit order (`sequence`). It is both the
   change feed and the amendment history: old code, new code, when, by which return. A
   pupil's new marks from one return may be one row, a run (`store/mark_runs.py`).
@@ -21,6 +22,8 @@ from shared.db import new_registry
 registry = new_registry()
 metadata = registry.metadata
 VERSION_TABLE = "alembic_version_ingest"
+UNRESOLVED_N = "am_code = 'N' OR pm_code = 'N'"
+"""The days `ix_ingest_mark_day_unresolved_n` holds."""
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -89,28 +92,32 @@ class EnrolmentRecord(IngestTable, table=True):
     return_id: str = Field(max_length=36)
 
 
-class MarkRecord(IngestTable, table=True):
-    """The current mark of one pupil-session at one school."""
+class MarkDayRecord(IngestTable, table=True):
+    """The current marks of one pupil-day at one school: the AM and PM sessions.
 
-    __tablename__ = "ingest_mark"
+    A session without a mark is null (its return id too); a row keeps at least one.
+    """
+
+    __tablename__ = "ingest_mark_day"
     # The receipt's unresolved-N warning reads a school's N marks by date on every
-    # return; only N marks (about 1 in 100) are indexed, so writes barely pay for it.
+    # return; only days with an N (about 1 in 50) are indexed, so writes barely pay.
     __table_args__ = (
         Index(
-            "ix_ingest_mark_unresolved_n",
+            "ix_ingest_mark_day_unresolved_n",
             "school_urn",
             "date",
-            postgresql_where=text("code = 'N'"),
-            sqlite_where=text("code = 'N'"),
+            postgresql_where=text(UNRESOLVED_N),
+            sqlite_where=text(UNRESOLVED_N),
         ),
     )
 
     school_urn: str = Field(primary_key=True, max_length=6)
     upn: str = Field(primary_key=True, max_length=13)
     date: dt.date = Field(primary_key=True)
-    session: str = Field(primary_key=True, max_length=2)
-    code: str = Field(max_length=2)
-    return_id: str = Field(max_length=36)
+    am_code: str | None = Field(default=None, max_length=2)
+    am_return_id: str | None = Field(default=None, max_length=36)
+    pm_code: str | None = Field(default=None, max_length=2)
+    pm_return_id: str | None = Field(default=None, max_length=36)
 
 
 class ChangeRecord(IngestTable, table=True):

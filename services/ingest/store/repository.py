@@ -5,11 +5,11 @@ probe (`write_marks`):
 
 - **Direct**: none of the return's pupils has a stored mark in the days it covers (a
   backfill, or the first return of a new day), so every mark is an insert and nothing
-  is withdrawn. The marks are written straight into `ingest_mark` with binary COPY on
+  is withdrawn. The marks are written straight into `ingest_mark_day` with binary COPY on
   PostgreSQL (chunked executemany on SQLite), and published as one `ingest_change` row
   per pupil, a run (`mark_runs`), numbered as one change per mark.
 - **Merge**: otherwise they go through a per-transaction staging table (COPY /
-  executemany), are compared with `ingest_mark` and merged into it by a handful of
+  executemany), are compared with `ingest_mark_day` and merged into it by a handful of
   set-based statements, the same SQL on both backends.
 
 No ORM object is built per mark written.
@@ -20,7 +20,7 @@ PostgreSQL advisory transaction lock (`FEED_LOCK`), taken as the very last step 
 commit. Two writers therefore cannot hold uncommitted sequence numbers at the same time,
 so numbers become visible in increasing order and a reader that has seen N never later
 finds a committed change below N. The expensive work (parsing, validation, the writes
-to `ingest_mark`) happens before the lock under the per-school lock only, so the global
+to `ingest_mark_day`) happens before the lock under the per-school lock only, so the global
 section is the append to `ingest_change` (one INSERT ... SELECT or one COPY) plus the
 commit. A run reserves its numbers under the same lock (`_reserve_sequences`). SQLite
 has one writer at a time (BEGIN IMMEDIATE), which gives the same guarantee for free.
@@ -49,7 +49,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    literal_column,
     or_,
     select,
     text,
@@ -59,7 +58,13 @@ from sqlmodel import Session
 from services.ingest.domain.model import DateRange, Pupil
 from services.ingest.domain.parsing import MarkRow
 from services.ingest.store import mark_runs
-from services.ingest.store.models import ChangeRecord, EnrolmentRecord, MarkRecord, ReturnRecord
+from services.ingest.store.models import (
+    UNRESOLVED_N,
+    ChangeRecord,
+    EnrolmentRecord,
+    MarkDayRecord,
+    ReturnRecord,
+)
 from shared.contracts.changes import (
     STAYS_JSON,
     EnrolmentStatus,
@@ -73,7 +78,7 @@ FEED_LOCK = 0x1A77_0001
 STAGE = "ingest_stage_marks"
 RETURNS = cast(Table, ReturnRecord.__table__)  # type: ignore[attr-defined]
 ENROLMENTS = cast(Table, EnrolmentRecord.__table__)  # type: ignore[attr-defined]
-MARKS = cast(Table, MarkRecord.__table__)  # type: ignore[attr-defined]
+MARK_DAYS = cast(Table, MarkDayRecord.__table__)  # type: ignore[attr-defined]
 CHANGES = cast(Table, ChangeRecord.__table__)  # type: ignore[attr-defined]
 STAGE_WITHDRAWN = "ingest_stage_withdrawn"
 
@@ -89,12 +94,22 @@ class MarkCounts:
 
 
 @dataclass(frozen=True)
+class CurrentMark:
+    """A pupil-session's current mark and the return that gave it."""
+
+    date: date
+    session: str
+    code: str
+    return_id: str
+
+
+@dataclass(frozen=True)
 class MarksWritten:
     """What `write_marks` did, and what `publish_changes` must publish.
 
-    `direct` holds the marks written straight into `ingest_mark` (every one new, nothing
-    withdrawn), grouped by pupil in UPN order; None means they went through the staging
-    merge, whose tables hold the changes to publish.
+    `direct` holds the marks written straight into the register (every one new, nothing
+    withdrawn), sorted; None means they went through the staging merge, whose tables
+    hold the changes to publish.
     """
 
     counts: MarkCounts
@@ -295,13 +310,17 @@ class IngestRepository:
         chunks = [pupils] if self._postgres else _chunks(pupils)
         for chunk in chunks:
             pupil = (
-                MARKS.c.upn == any_(literal(chunk, ARRAY(String)))
+                MARK_DAYS.c.upn == any_(literal(chunk, ARRAY(String)))
                 if self._postgres
-                else MARKS.c.upn.in_(chunk)
+                else MARK_DAYS.c.upn.in_(chunk)
             )
             found = self._conn.execute(
-                select(MARKS.c.upn)
-                .where(MARKS.c.school_urn == urn, pupil, MARKS.c.date.between(span.start, span.end))
+                select(MARK_DAYS.c.upn)
+                .where(
+                    MARK_DAYS.c.school_urn == urn,
+                    pupil,
+                    MARK_DAYS.c.date.between(span.start, span.end),
+                )
                 .limit(1)
             ).first()
             if found is not None:
@@ -320,48 +339,37 @@ class IngestRepository:
     ) -> MarksWritten:
         """Merge a return's marks into the register; withdraw absent ones in `replace_range`.
 
-        `span` is every day the return speaks for; `roll` the UPNs of the stored roll (the
-        only pupils who can have stored marks to withdraw). Call under the school lock.
-        When none of the pupils concerned has a stored mark in the span — a backfill, or
-        the first return of a new day — every mark is new and nothing can be withdrawn,
-        so they are written straight into `ingest_mark` (COPY on PostgreSQL). Otherwise
-        they go through the staging merge, leaving the changes to publish in its tables.
+        `marks` are sorted, as `validate_return` leaves them. `span` is every day the
+        return speaks for; `roll` the UPNs of the stored roll (the only pupils who can
+        have stored marks to withdraw). Call under the school lock. When none of the
+        pupils concerned has a stored mark in the span — a backfill, or the first return
+        of a new day — every mark is new and nothing can be withdrawn, so they are written
+        straight into `ingest_mark_day` (COPY on PostgreSQL). Otherwise they go through
+        the staging merge, leaving the changes to publish in its tables.
         """
         concerned = {m[0] for m in marks}
         if replace_range is not None:
             concerned.update(roll)
         if span is None or not self._marks_stored(urn, concerned, span):
-            # In key order, each pupil's entries go into the primary key's pages together
-            # (a third less time than the order of a CTF, whose pupils are not in UPN
-            # order). Sorted on the UPN alone: stable, and no key object per mark.
-            in_order = sorted(marks, key=itemgetter(0))
-            self._insert_marks(urn, in_order, return_id)
-            return MarksWritten(MarkCounts(len(marks), 0, 0, 0), direct=in_order)
+            self._insert_marks(urn, marks, return_id)
+            return MarksWritten(MarkCounts(len(marks), 0, 0, 0), direct=marks)
         return MarksWritten(self._merge_marks(urn, marks, replace_range, return_id), None)
 
     def _insert_marks(self, urn: str, marks: Sequence[MarkRow], return_id: str) -> None:
         if not marks:
             return
+        days = _register_days(marks, return_id)
         if self._postgres:
             self._copy(
-                "ingest_mark (school_urn, upn, date, session, code, return_id)",
-                ["text", "text", "date", "text", "text", "text"],
-                ((urn, u, d, s, c, return_id) for u, d, s, c, _ref in marks),
+                "ingest_mark_day (school_urn, upn, date, am_code, am_return_id, pm_code, "
+                "pm_return_id)",
+                ["text", "text", "date", "text", "text", "text", "text"],
+                ((urn, *day) for day in days),
             )
             return
+        columns = ("upn", "date", "am_code", "am_return_id", "pm_code", "pm_return_id")
         self._insert_chunked(
-            MARKS,
-            (
-                {
-                    "school_urn": urn,
-                    "upn": u,
-                    "date": d,
-                    "session": s,
-                    "code": c,
-                    "return_id": return_id,
-                }
-                for u, d, s, c, _ref in marks
-            ),
+            MARK_DAYS, ({"school_urn": urn, **dict(zip(columns, day, strict=True))} for day in days)
         )
 
     def _copy(self, target: str, types: list[str], rows: Iterable[tuple[object, ...]]) -> None:
@@ -397,11 +405,12 @@ class IngestRepository:
         self._create_stage()
         self._fill_stage(marks)
         params = {"urn": urn, "rid": return_id}
+        stored = f"CASE {STAGE}.session WHEN 'AM' THEN m.am_code ELSE m.pm_code END"
         self._conn.execute(
             text(
-                f"UPDATE {STAGE} SET previous_code = m.code, existed = true FROM ingest_mark m "
-                f"WHERE m.school_urn = :urn AND m.upn = {STAGE}.upn AND m.date = {STAGE}.date "
-                f"AND m.session = {STAGE}.session"
+                f"UPDATE {STAGE} SET previous_code = {stored}, existed = {stored} IS NOT NULL "
+                "FROM ingest_mark_day m WHERE m.school_urn = :urn "
+                f"AND m.upn = {STAGE}.upn AND m.date = {STAGE}.date"
             ),
             params,
         )
@@ -415,40 +424,54 @@ class IngestRepository:
         ).one()
         withdrawn = 0
         if replace_range is not None:
-            range_params = {**params, "start": replace_range.start, "end": replace_range.end}
+            withdrawn = self._withdraw_absent(urn, replace_range)
+        # One statement per session column; `WHERE` before ON CONFLICT lets SQLite parse it.
+        for session, column in (("AM", "am"), ("PM", "pm")):
             self._conn.execute(
                 text(
-                    f"INSERT INTO {STAGE_WITHDRAWN} (upn, date, session, previous_code) "
-                    "SELECT m.upn, m.date, m.session, m.code FROM ingest_mark m "
-                    "WHERE m.school_urn = :urn AND m.date BETWEEN :start AND :end AND NOT EXISTS "
-                    f"(SELECT 1 FROM {STAGE} s WHERE s.upn = m.upn AND s.date = m.date "
-                    "AND s.session = m.session)"
-                ),
-                range_params,
-            )
-            withdrawn = self._conn.execute(
-                text(f"SELECT count(*) FROM {STAGE_WITHDRAWN}")
-            ).scalar_one()
-            self._conn.execute(
-                text(
-                    "DELETE FROM ingest_mark WHERE school_urn = :urn AND EXISTS "
-                    f"(SELECT 1 FROM {STAGE_WITHDRAWN} w WHERE w.upn = ingest_mark.upn "
-                    "AND w.date = ingest_mark.date AND w.session = ingest_mark.session)"
+                    f"INSERT INTO ingest_mark_day (school_urn, upn, date, {column}_code, "
+                    f"{column}_return_id) SELECT :urn, upn, date, code, :rid FROM {STAGE} "
+                    f"WHERE session = '{session}' AND (NOT existed OR previous_code <> code) "
+                    "ON CONFLICT (school_urn, upn, date) DO UPDATE "
+                    f"SET {column}_code = excluded.{column}_code, "
+                    f"{column}_return_id = excluded.{column}_return_id"
                 ),
                 params,
             )
-        # `WHERE true` lets SQLite parse ON CONFLICT after a SELECT.
+        return MarkCounts(int(inserted), int(changed), int(unchanged), int(withdrawn))
+
+    def _withdraw_absent(self, urn: str, replace_range: DateRange) -> int:
+        """Withdraw the stored marks in `replace_range` the staged return does not hold,
+        noting each in the withdrawn stage; returns how many."""
+        params = {"urn": urn, "start": replace_range.start, "end": replace_range.end}
+        for session, column in (("AM", "am"), ("PM", "pm")):
+            self._conn.execute(
+                text(
+                    f"INSERT INTO {STAGE_WITHDRAWN} (upn, date, session, previous_code) "
+                    f"SELECT m.upn, m.date, '{session}', m.{column}_code FROM ingest_mark_day m "
+                    "WHERE m.school_urn = :urn AND m.date BETWEEN :start AND :end "
+                    f"AND m.{column}_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {STAGE} s "
+                    f"WHERE s.upn = m.upn AND s.date = m.date AND s.session = '{session}')"
+                ),
+                params,
+            )
+            self._conn.execute(
+                text(
+                    f"UPDATE ingest_mark_day SET {column}_code = NULL, {column}_return_id = NULL "
+                    f"WHERE school_urn = :urn AND EXISTS (SELECT 1 FROM {STAGE_WITHDRAWN} w "
+                    "WHERE w.upn = ingest_mark_day.upn AND w.date = ingest_mark_day.date "
+                    f"AND w.session = '{session}')"
+                ),
+                params,
+            )
         self._conn.execute(
             text(
-                "INSERT INTO ingest_mark (school_urn, upn, date, session, code, return_id) "
-                f"SELECT :urn, upn, date, session, code, :rid FROM {STAGE} "
-                "WHERE NOT existed OR previous_code <> code "
-                "ON CONFLICT (school_urn, upn, date, session) DO UPDATE "
-                "SET code = excluded.code, return_id = excluded.return_id"
+                "DELETE FROM ingest_mark_day WHERE school_urn = :urn "
+                "AND date BETWEEN :start AND :end AND am_code IS NULL AND pm_code IS NULL"
             ),
             params,
         )
-        return MarkCounts(int(inserted), int(changed), int(unchanged), int(withdrawn))
+        return int(self._conn.execute(text(f"SELECT count(*) FROM {STAGE_WITHDRAWN}")).scalar_one())
 
     def publish_changes(
         self,
@@ -564,16 +587,15 @@ class IngestRepository:
         """
         self._lock_feed()
         pupil = {"urn": urn, "upn": upn, "rid": return_id, "at": recorded_at}
-        self._conn.execute(
+        withdrawn = self._conn.execute(
             text(
                 "INSERT INTO ingest_change (kind, recorded_at, school_urn, upn, date, session, "
                 "previous_code, return_id) "
-                "SELECT 'mark.withdrawn', :at, school_urn, upn, date, session, code, :rid "
-                "FROM ingest_mark WHERE school_urn = :urn AND upn = :upn "
-                "ORDER BY date, session"
+                "SELECT 'mark.withdrawn', :at, :urn, upn, date, session, code, :rid FROM ("
+                f"{_sessions('school_urn = :urn AND upn = :upn')}) m ORDER BY date, session"
             ),
             pupil,
-        )
+        ).rowcount
         self._conn.execute(
             CHANGES.insert().values(
                 kind="enrolment.removed",
@@ -583,9 +605,9 @@ class IngestRepository:
                 return_id=return_id,
             )
         )
-        withdrawn = self._conn.execute(
-            MARKS.delete().where(MARKS.c.school_urn == urn, MARKS.c.upn == upn)
-        ).rowcount
+        self._conn.execute(
+            MARK_DAYS.delete().where(MARK_DAYS.c.school_urn == urn, MARK_DAYS.c.upn == upn)
+        )
         self._conn.execute(
             ENROLMENTS.delete().where(ENROLMENTS.c.school_urn == urn, ENROLMENTS.c.upn == upn)
         )
@@ -596,30 +618,44 @@ class IngestRepository:
     ) -> tuple[list[tuple[str, date, str]], int]:
         """Stored `N` marks of a school dated before `before`: the first `limit`, and how many."""
         # The code is a literal, not a parameter, so even a prepared (generic) plan
-        # matches the partial index ix_ingest_mark_unresolved_n.
-        where = and_(
-            MARKS.c.school_urn == urn,
-            MARKS.c.code == literal_column("'N'"),
-            MARKS.c.date < before,
-        )
-        total = self._conn.execute(select(func.count()).select_from(MARKS).where(where))
+        # matches the partial index of days with an N (`UNRESOLVED_N`).
+        params = {"urn": urn, "before": before, "limit": limit}
+        days = "school_urn = :urn AND date < :before"
+        unresolved = _sessions(days, "= 'N'")
+        total = self._conn.execute(
+            text(
+                "SELECT coalesce(sum(CASE WHEN am_code = 'N' THEN 1 ELSE 0 END "
+                "+ CASE WHEN pm_code = 'N' THEN 1 ELSE 0 END), 0) FROM ingest_mark_day "
+                f"WHERE {days} AND ({UNRESOLVED_N})"
+            ),
+            params,
+        ).scalar_one()
         rows = self._conn.execute(
-            select(MARKS.c.upn, MARKS.c.date, MARKS.c.session)
-            .where(where)
-            .order_by(MARKS.c.date, MARKS.c.upn, MARKS.c.session)
-            .limit(limit)
+            text(
+                f"SELECT upn, date, session FROM ({unresolved}) n "
+                "ORDER BY date, upn, session LIMIT :limit"
+            ).columns(upn=String, date=Date, session=String),
+            params,
         ).all()
-        return [(r[0], r[1], r[2]) for r in rows], int(total.scalar_one())
+        return [(r[0], r[1], r[2]) for r in rows], int(total)
 
     # --- reads ----------------------------------------------------------------------
 
-    def marks_of_pupil(self, urn: str, upn: str, windows: Sequence[DateRange]) -> list[MarkRecord]:
+    def marks_of_pupil(self, urn: str, upn: str, windows: Sequence[DateRange]) -> list[CurrentMark]:
         """The current marks of one pupil at one school within `windows`, by date, session."""
-        query = select(MARKS).where(
-            MARKS.c.school_urn == urn, MARKS.c.upn == upn, _within(MARKS.c.date, windows)
+        m = MARK_DAYS.c
+        query = select(m.date, m.am_code, m.am_return_id, m.pm_code, m.pm_return_id).where(
+            m.school_urn == urn, m.upn == upn, _within(m.date, windows)
         )
-        rows = self._conn.execute(query.order_by(MARKS.c.date, MARKS.c.session)).mappings()
-        return [MarkRecord.model_validate(dict(r)) for r in rows]
+        marks: list[CurrentMark] = []
+        for day, am_code, am_return, pm_code, pm_return in self._conn.execute(
+            query.order_by(m.date)
+        ):
+            if am_code is not None:
+                marks.append(CurrentMark(day, "AM", am_code, am_return))
+            if pm_code is not None:
+                marks.append(CurrentMark(day, "PM", pm_code, pm_return))
+        return marks
 
     def history_of_pupil(
         self, urn: str, upn: str, windows: Sequence[DateRange]
@@ -672,13 +708,57 @@ class IngestRepository:
         return out[:limit]
 
 
+def _sessions(where: str, code: str = "IS NOT NULL") -> str:
+    """SQL giving (upn, date, session, code) for each session of the register days that
+    `where` picks whose code satisfies `code`."""
+    return (
+        f"SELECT upn, date, 'AM' AS session, am_code AS code FROM ingest_mark_day "
+        f"WHERE {where} AND am_code {code} UNION ALL "
+        f"SELECT upn, date, 'PM', pm_code FROM ingest_mark_day WHERE {where} AND pm_code {code}"
+    )
+
+
+RegisterDay = tuple[str, date, str | None, str | None, str | None, str | None]
+"""(upn, date, AM code, its return id, PM code, its return id): a row of ingest_mark_day."""
+
+
+def _register_days(marks: Sequence[MarkRow], return_id: str) -> Iterator[RegisterDay]:
+    """The register days of sorted marks, all from one return."""
+    key: tuple[str, date] | None = None
+    am: str | None = None
+    pm: str | None = None
+    for upn, d, session, code, _ref in marks:
+        if key != (upn, d):
+            if key is not None:
+                yield _register_day(key, am, pm, return_id)
+            key, am, pm = (upn, d), None, None
+        if session == "AM":
+            am = code
+        else:
+            pm = code
+    if key is not None:
+        yield _register_day(key, am, pm, return_id)
+
+
+def _register_day(
+    key: tuple[str, date], am: str | None, pm: str | None, return_id: str
+) -> RegisterDay:
+    return (
+        *key,
+        am,
+        return_id if am is not None else None,
+        pm,
+        return_id if pm is not None else None,
+    )
+
+
 def _numbered_runs(marks: Sequence[MarkRow], first: int) -> Iterator[tuple[int, str, str]]:
-    """(sequence, upn, run text) of each pupil's marks, numbered from `first`: a run's
-    sequence is its last number. `marks` are grouped by pupil."""
+    """(sequence, upn, run text) of each pupil's sorted marks, numbered from `first`: a
+    run's sequence is its last number."""
     iso: dict[date, str] = {}  # a year is ~200 days, each in every pupil's run
     sequence = first - 1
     for upn, group in groupby(marks, key=itemgetter(0)):
-        run = sorted((d, s, c) for _u, d, s, c, _ref in group)
+        run = [(d, s, c) for _u, d, s, c, _ref in group]
         for d, _s, _c in run:
             if d not in iso:
                 iso[d] = d.isoformat()
