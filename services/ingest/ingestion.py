@@ -139,7 +139,7 @@ def accept_return(
         for w in (
             no_mark_warning(parsed.no_marks),
             unresolved_n_warning(n_marks, n_total),
-            pupils_without_marks_warning(parsed),
+            pupils_without_marks_warning(parsed, span),
         )
         if w is not None
     ]

@@ -42,7 +42,13 @@ def test_undoing_runs_gives_each_mark_its_row_on_its_reserved_number(
 ) -> None:
     url, config = migrated
     monday, tuesday = dt.date(2024, 9, 2), dt.date(2024, 9, 3)
-    run = [(monday, "AM", "/"), (monday, "PM", "\\"), (tuesday, "AM", "N")]
+    (run,) = mark_runs.runs(
+        [
+            ("A123", monday, "AM", "/", 0),
+            ("A123", monday, "PM", "\\", 1),
+            ("A123", tuesday, "AM", "N", 2),
+        ]
+    )
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(
@@ -50,7 +56,7 @@ def test_undoing_runs_gives_each_mark_its_row_on_its_reserved_number(
                 "INSERT INTO ingest_change (sequence, kind, recorded_at, school_urn, upn, "
                 "return_id, marks) VALUES (7, 'mark.upserted', :at, '100001', 'A123', 'r1', :run)"
             ),
-            {"at": dt.datetime(2024, 9, 4, tzinfo=dt.UTC), "run": mark_runs.pack(run)},
+            {"at": dt.datetime(2024, 9, 4, tzinfo=dt.UTC), "run": run.text},
         )
     command.downgrade(config, "4e8b1f0c6a27")
     with engine.connect() as connection:

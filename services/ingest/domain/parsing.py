@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import accumulate
+from operator import itemgetter
 from typing import IO, Any, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
@@ -66,7 +67,10 @@ class ParsedReturn:
 
     def covered_range(self) -> DateRange | None:
         """The first and last day the return speaks for (marks, `-` and replace range)."""
-        days = [m[1] for m in self.marks] + [n[1] for n in self.no_marks]
+        days: list[date] = []
+        for dated in (self.marks, self.no_marks):
+            if dated:  # min and max in C, no list of days: a full year is 780,000 marks
+                days += (min(map(itemgetter(1), dated)), max(map(itemgetter(1), dated)))
         if self.replace_range:
             days += [self.replace_range.start, self.replace_range.end]
         return DateRange(min(days), max(days)) if days else None

@@ -6,8 +6,9 @@ import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from operator import itemgetter
 
-from services.ingest.domain.model import Pupil
+from services.ingest.domain.model import DateRange, Pupil
 from services.ingest.domain.parsing import MarkRow, ParsedReturn
 from services.ingest.domain.problems import Problems
 from shared.codes import ALL_CODES, lookup
@@ -213,12 +214,14 @@ def no_mark_warning(no_marks: Iterable[tuple[str, date, str]]) -> QualityWarning
     )
 
 
-def pupils_without_marks_warning(parsed: ParsedReturn) -> QualityWarning | None:
-    """Pupils of this return's roll, on roll during its dates, with no mark in it."""
-    covered = parsed.covered_range()
+def pupils_without_marks_warning(
+    parsed: ParsedReturn, covered: DateRange | None
+) -> QualityWarning | None:
+    """Pupils of this return's roll, on roll during `covered` (the return's dates), with no
+    mark in it."""
     if covered is None:
         return None
-    marked = {m[0] for m in parsed.marks} | {n[0] for n in parsed.no_marks}
+    marked = set(map(itemgetter(0), parsed.marks)) | {n[0] for n in parsed.no_marks}
     missing = sorted(
         p.upn
         for p in parsed.pupils

@@ -13,24 +13,39 @@ Encoding: one token per mark, space-separated, in (date, session) order: the ISO
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
+from operator import itemgetter
+
+from services.ingest.domain.parsing import MarkRow
 
 _SESSION_LETTER = {"AM": "A", "PM": "P"}
 _LETTER_SESSION = {letter: session for session, letter in _SESSION_LETTER.items()}
 
 
-def pack(marks: Iterable[tuple[date, str, str]], iso: Mapping[date, str] | None = None) -> str:
-    """A run's text from its (date, session, code) marks, already in (date, session) order.
+@dataclass(frozen=True)
+class Run:
+    """One pupil's marks as a run's text, and how many marks it holds."""
 
-    `iso` may give the dates' ISO forms, made once for a whole return's runs.
-    """
-    if iso is None:
-        return " ".join(f"{d.isoformat()}{_SESSION_LETTER[s]}{c}" for d, s, c in marks)
-    return " ".join(f"{iso[d]}{_SESSION_LETTER[s]}{c}" for d, s, c in marks)
+    upn: str
+    count: int
+    text: str
 
 
-def unpack(run: str) -> list[tuple[date, str, str]]:
+def runs(marks: Sequence[MarkRow]) -> Iterator[Run]:
+    """The run of each pupil of sorted marks, in the marks' order."""
+    # One pass per pupil; each date's ISO form is made once (a year is ~200 days, each
+    # in every pupil's run).
+    iso = {day: day.isoformat() for day in set(map(itemgetter(1), marks))}
+    letter = _SESSION_LETTER
+    for upn, group in groupby(marks, key=itemgetter(0)):
+        tokens = [f"{iso[d]}{letter[s]}{c}" for _upn, d, s, c, _ref in group]
+        yield Run(upn, len(tokens), " ".join(tokens))
+
+
+def unpack(text: str) -> list[tuple[date, str, str]]:
     """The (date, session, code) marks of a run's text, in order."""
     fromisoformat = date.fromisoformat
-    return [(fromisoformat(t[:10]), _LETTER_SESSION[t[10]], t[11:]) for t in run.split(" ")]
+    return [(fromisoformat(t[:10]), _LETTER_SESSION[t[10]], t[11:]) for t in text.split(" ")]

@@ -347,7 +347,7 @@ class IngestRepository:
         straight into `ingest_mark_day` (COPY on PostgreSQL). Otherwise they go through
         the staging merge, leaving the changes to publish in its tables.
         """
-        concerned = {m[0] for m in marks}
+        concerned = set(map(itemgetter(0), marks))
         if replace_range is not None:
             concerned.update(roll)
         if span is None or not self._marks_stored(urn, concerned, span):
@@ -724,46 +724,31 @@ RegisterDay = tuple[str, date, str | None, str | None, str | None, str | None]
 
 def _register_days(marks: Sequence[MarkRow], return_id: str) -> Iterator[RegisterDay]:
     """The register days of sorted marks, all from one return."""
-    key: tuple[str, date] | None = None
-    am: str | None = None
-    pm: str | None = None
-    for upn, d, session, code, _ref in marks:
-        if key != (upn, d):
-            if key is not None:
-                yield _register_day(key, am, pm, return_id)
-            key, am, pm = (upn, d), None, None
-        if session == "AM":
-            am = code
-        else:
-            pm = code
-    if key is not None:
-        yield _register_day(key, am, pm, return_id)
-
-
-def _register_day(
-    key: tuple[str, date], am: str | None, pm: str | None, return_id: str
-) -> RegisterDay:
-    return (
-        *key,
-        am,
-        return_id if am is not None else None,
-        pm,
-        return_id if pm is not None else None,
-    )
+    for (upn, day), sessions in groupby(marks, key=itemgetter(0, 1)):
+        am: str | None = None
+        pm: str | None = None
+        for _upn, _day, session, code, _ref in sessions:
+            if session == "AM":
+                am = code
+            else:
+                pm = code
+        yield (
+            upn,
+            day,
+            am,
+            return_id if am is not None else None,
+            pm,
+            return_id if pm is not None else None,
+        )
 
 
 def _numbered_runs(marks: Sequence[MarkRow], first: int) -> Iterator[tuple[int, str, str]]:
     """(sequence, upn, run text) of each pupil's sorted marks, numbered from `first`: a
     run's sequence is its last number."""
-    iso: dict[date, str] = {}  # a year is ~200 days, each in every pupil's run
     sequence = first - 1
-    for upn, group in groupby(marks, key=itemgetter(0)):
-        run = [(d, s, c) for _u, d, s, c, _ref in group]
-        for d, _s, _c in run:
-            if d not in iso:
-                iso[d] = d.isoformat()
-        sequence += len(run)
-        yield sequence, upn, mark_runs.pack(run, iso)
+    for run in mark_runs.runs(marks):
+        sequence += run.count
+        yield sequence, run.upn, run.text
 
 
 def _expand(run: ChangeRecord) -> Iterator[ChangeRecord]:
