@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.ingest.store.models import ChangeRecord, ReturnRecord
+from services.ingest.store.models import ReturnRecord
+from services.ingest.store.repository import FeedChange
 from shared.contracts.changes import RollEntry, Session
 
 
@@ -150,7 +151,7 @@ class MarkHistoryEntry(BaseModel):
     client_id: str | None
 
     @classmethod
-    def of(cls, change: ChangeRecord, client_id: str | None) -> MarkHistoryEntry:
+    def of(cls, change: FeedChange, client_id: str | None) -> MarkHistoryEntry:
         """A history entry from a feed row."""
         return cls(
             kind=change.kind,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from services.ingest.domain.model import Mark
+from services.ingest.store import repository
 from tests.ingest.conftest import School
 from tests.ingest.factories import AUTUMN_2024, json_body, pupil, week_of_marks
 from tests.support.system import System
@@ -92,3 +95,17 @@ def test_the_history_of_a_backfilled_pupil_holds_only_the_days_asked(
         == [(None, m["code"], receipt["id"])]
         for m in marks
     )
+
+
+def test_a_page_gathers_changes_across_many_stored_rows(
+    system: System, school: School, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "FIRST_FEED_ROWS", 1)
+    p, q = pupil(1), pupil(2)
+    submit(system, school, json_body([p, q], week_of_marks(p) + week_of_marks(q)))
+    submit(system, school, json_body([], [Mark(p.upn, AUTUMN_2024, "AM", "L")]))
+    for limit in (1, 5, 100):
+        changes = read_feed(system, limit)
+        assert [c["kind"] for c in changes] == ["enrolment.upserted"] * 2 + ["mark.upserted"] * 21
+        numbers = [c["sequence"] for c in changes]
+        assert numbers == sorted(set(numbers))

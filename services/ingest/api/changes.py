@@ -10,15 +10,14 @@ from pydantic import TypeAdapter
 
 from services.ingest.api.cursors import decode_cursor, encode_cursor
 from services.ingest.api.deps import CanReadChanges, SessionDep
-from services.ingest.store.models import ChangeRecord
-from services.ingest.store.repository import IngestRepository
+from services.ingest.store.repository import FeedChange, IngestRepository
 from shared.contracts.changes import Change, ChangePage
 
 router = APIRouter(tags=["changes"])
 _CHANGE: TypeAdapter[Change] = TypeAdapter(Change)
 
 
-def _change(row: ChangeRecord) -> Change:
+def _change(row: FeedChange) -> Change:
     base: dict[str, object] = {
         "kind": row.kind,
         "sequence": row.sequence,

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from itertools import groupby
 from operator import itemgetter
@@ -103,6 +103,28 @@ class CurrentMark:
     return_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class FeedChange:
+    """One change as the feed and the history give it: an `ingest_change` row, or one
+    mark of a run. A plain object, not a table model: a page is a thousand of them."""
+
+    sequence: int
+    kind: str
+    recorded_at: datetime
+    school_urn: str
+    upn: str
+    date: date | None
+    session: str | None
+    code: str | None
+    previous_code: str | None
+    return_id: str | None
+    enrolment: str | None
+
+
+_FEED_COLUMNS = (*(CHANGES.c[f.name] for f in fields(FeedChange)), CHANGES.c.marks)
+"""A feed row's columns: `FeedChange`'s fields in order, then the run's marks, if one."""
+
+
 @dataclass(frozen=True)
 class MarksWritten:
     """What `write_marks` did, and what `publish_changes` must publish.
@@ -118,6 +140,9 @@ class MarksWritten:
 
 _CHUNK = 5000
 """Rows (or IN-list values) per statement where a backend has no COPY."""
+FIRST_FEED_ROWS = 16
+"""Feed rows read by a page's first statement, four times as many by each next one: a
+page of runs needs few rows, a page of single changes more."""
 
 
 class IngestRepository:
@@ -659,10 +684,10 @@ class IngestRepository:
 
     def history_of_pupil(
         self, urn: str, upn: str, windows: Sequence[DateRange]
-    ) -> list[tuple[ChangeRecord, str | None]]:
+    ) -> list[tuple[FeedChange, str | None]]:
         """Every mark change of one pupil at one school, with the client that made it."""
         query = (
-            select(CHANGES, RETURNS.c.client_id)
+            select(*_FEED_COLUMNS, RETURNS.c.client_id)
             .join(RETURNS, RETURNS.c.id == CHANGES.c.return_id, isouter=True)
             .where(
                 CHANGES.c.school_urn == urn,
@@ -672,40 +697,48 @@ class IngestRepository:
             )
             .order_by(CHANGES.c.sequence)
         )
-        out: list[tuple[ChangeRecord, str | None]] = []
-        for row in self._conn.execute(query).mappings():
-            values = dict(row)
-            client = values.pop("client_id")
-            change = ChangeRecord.model_validate(values)
-            if change.marks is None:
+        out: list[tuple[FeedChange, str | None]] = []
+        for *columns, run, client in self._conn.execute(query):
+            change = FeedChange(*columns)
+            if run is None:
                 out.append((change, client))
                 continue
-            for mark in _expand(change):
+            for mark in _expand(change, run):
                 assert mark.date is not None
                 if any(w.start <= mark.date <= w.end for w in windows):
                     out.append((mark, client))
         return out
 
-    def changes(self, after: int, limit: int) -> list[ChangeRecord]:
+    def changes(self, after: int, limit: int) -> list[FeedChange]:
         """At most `limit` feed entries after sequence `after`, in order, runs expanded."""
-        # Each row numbers at least one change after `after` (a run's row carries its
-        # last number), so `limit` rows are enough.
-        query = (
-            select(CHANGES)
-            .where(CHANGES.c.sequence > after)
-            .order_by(CHANGES.c.sequence)
-            .limit(limit)
-        )
-        out: list[ChangeRecord] = []
-        for row in self._conn.execute(query).mappings():
-            change = ChangeRecord.model_validate(dict(row))
-            if change.marks is None:
-                out.append(change)
-            else:
-                out.extend(c for c in _expand(change) if cast(int, c.sequence) > after)
-            if len(out) >= limit:
+        out: list[FeedChange] = []
+        position = after
+        batch = FIRST_FEED_ROWS
+        while len(out) < limit:
+            # Each row numbers at least one change after `after` (a run's row carries its
+            # last number), so the rows still wanted never exceed the changes still
+            # wanted; but a run may hold hundreds, so rows are read in growing batches
+            # rather than a page's worth of runs read to use a few.
+            batch = min(batch, limit - len(out))
+            rows = self._conn.execute(
+                select(*_FEED_COLUMNS)
+                .where(CHANGES.c.sequence > position)
+                .order_by(CHANGES.c.sequence)
+                .limit(batch)
+            ).all()
+            for *columns, run in rows:
+                change = FeedChange(*columns)
+                position = change.sequence
+                if run is None:
+                    out.append(change)
+                else:
+                    out.extend(_expand(change, run, after=after, room=limit - len(out)))
+                if len(out) >= limit:
+                    break
+            if len(rows) < batch:
                 break
-        return out[:limit]
+            batch *= 4
+        return out
 
 
 def _sessions(where: str, code: str = "IS NOT NULL") -> str:
@@ -751,24 +784,19 @@ def _numbered_runs(marks: Sequence[MarkRow], first: int) -> Iterator[tuple[int, 
         yield sequence, run.upn, run.text
 
 
-def _expand(run: ChangeRecord) -> Iterator[ChangeRecord]:
-    """The changes a run's row numbers, one per mark, in order."""
-    assert run.marks is not None
-    assert run.sequence is not None
-    marks = mark_runs.unpack(run.marks)
+def _expand(
+    run: FeedChange, text: str, *, after: int = 0, room: int | None = None
+) -> list[FeedChange]:
+    """The changes a run's row (`run`, its marks `text`) numbers, one per mark, in
+    order: those after sequence `after`, at most `room` of them."""
+    marks = mark_runs.unpack(text)
     first = run.sequence - len(marks) + 1
-    for offset, (day, session, code) in enumerate(marks):
-        yield ChangeRecord(
-            sequence=first + offset,
-            kind=run.kind,
-            recorded_at=run.recorded_at,
-            school_urn=run.school_urn,
-            upn=run.upn,
-            date=day,
-            session=session,
-            code=code,
-            return_id=run.return_id,
-        )
+    skip = max(0, after + 1 - first)
+    wanted = marks[skip:] if room is None else marks[skip : skip + room]
+    return [
+        replace(run, sequence=first + skip + offset, date=day, session=session, code=code)
+        for offset, (day, session, code) in enumerate(wanted)
+    ]
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
