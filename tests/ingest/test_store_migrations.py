@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from services.ingest.main import MIGRATIONS_DIR
 from services.ingest.store import mark_runs
@@ -59,10 +60,9 @@ def test_undoing_runs_gives_each_mark_its_row_on_its_reserved_number(
             {"at": dt.datetime(2024, 9, 4, tzinfo=dt.UTC), "run": run.text},
         )
     command.downgrade(config, "4e8b1f0c6a27")
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT sequence, upn, date, session, code FROM ingest_change ORDER BY sequence")
-        ).all()
+    rows = _select(
+        engine, "SELECT sequence, upn, date, session, code FROM ingest_change ORDER BY sequence"
+    )
     engine.dispose()
     assert [(r[0], r[1], _day(r[2]), r[3], r[4]) for r in rows] == [
         (5, "A123", monday, "AM", "/"),
@@ -88,24 +88,26 @@ def test_the_register_moves_to_a_row_per_pupil_day_and_back(
             [{"date": d, "session": s, "code": c, "rid": r} for d, s, c, r in sessions],
         )
     command.upgrade(config, "head")
-    with engine.connect() as connection:
-        days = connection.execute(
-            text(
-                "SELECT date, am_code, am_return_id, pm_code, pm_return_id FROM ingest_mark_day "
-                "ORDER BY date"
-            )
-        ).all()
+    days = _select(
+        engine,
+        "SELECT date, am_code, am_return_id, pm_code, pm_return_id FROM ingest_mark_day "
+        "ORDER BY date",
+    )
     command.downgrade(config, "b5d2e8f1a9c4")
-    with engine.connect() as connection:
-        back = connection.execute(
-            text("SELECT date, session, code, return_id FROM ingest_mark ORDER BY date, session")
-        ).all()
+    back = _select(
+        engine, "SELECT date, session, code, return_id FROM ingest_mark ORDER BY date, session"
+    )
     engine.dispose()
     assert [(_day(r[0]), *r[1:]) for r in days] == [
         (monday, "/", "r1", "N", "r2"),
         (tuesday, None, None, "I", "r1"),
     ]
     assert [(_day(r[0]), *r[1:]) for r in back] == sessions
+
+
+def _select(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql))]
 
 
 def _day(value: object) -> dt.date:
