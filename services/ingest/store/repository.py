@@ -703,10 +703,7 @@ class IngestRepository:
             if run is None:
                 out.append((change, client))
                 continue
-            for mark in _expand(change, run):
-                assert mark.date is not None
-                if any(w.start <= mark.date <= w.end for w in windows):
-                    out.append((mark, client))
+            out += [(m, client) for m in _expand(change, run) if any(m.date in w for w in windows)]
         return out
 
     def changes(self, after: int, limit: int) -> list[FeedChange]:
