@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from httpx2 import Response
 
 from tests.support.system import System
 
@@ -23,6 +24,14 @@ class School:
 
     def returns_url(self) -> str:
         return f"/v1/schools/{self.urn}/returns"
+
+    def submit(self, system: System, body: bytes, **headers: str) -> Response:
+        """POST a JSON return as this school's MIS."""
+        return system.ingest.post(
+            self.returns_url(),
+            content=body,
+            headers={**self.headers, "Content-Type": "application/json", **headers},
+        )
 
 
 @pytest.fixture

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.ingest.domain.model import Mark
 from tests.ingest.conftest import School
-from tests.ingest.factories import AUTUMN_2024, json_body, pupil, week_of_marks
+from tests.ingest.factories import json_body, pupil, week_of_marks
 from tests.support.system import System
 
 JSON = {"Content-Type": "application/json"}
@@ -104,35 +103,3 @@ def test_a_leaver_is_published_as_an_enrolment_upsert(system: System, school: Sc
         "/v1/changes", headers=system.service_headers(["changes:read"])
     ).json()["changes"]
     assert [c["enrolment"]["leaving_date"] for c in changes] == [None, "2024-10-01"]
-
-
-def test_the_feed_replays_from_the_start_in_pages(system: System, school: School) -> None:
-    p = pupil()
-    system.ingest.post(
-        school.returns_url(),
-        content=json_body([p], week_of_marks(p)),
-        headers={**school.headers, **JSON},
-    )
-    system.ingest.post(
-        school.returns_url(),
-        content=json_body([], [Mark(p.upn, AUTUMN_2024, "AM", "I")]),
-        headers={**school.headers, **JSON},
-    )
-    headers = system.service_headers(["changes:read"])
-    seen, cursor = [], None
-    while True:
-        params = {"limit": 4, **({"after": cursor} if cursor else {})}
-        page = system.ingest.get("/v1/changes", params=params, headers=headers).json()
-        seen += page["changes"]
-        cursor = page["next_cursor"]
-        if not page["has_more"]:
-            break
-    sequences = [c["sequence"] for c in seen]
-    assert sequences == sorted(sequences)
-    assert len(seen) == 12
-    assert seen[-1] | {"recorded_at": None} == seen[-1] | {
-        "kind": "mark.upserted",
-        "previous_code": "/",
-        "code": "I",
-        "recorded_at": None,
-    }

@@ -13,13 +13,10 @@ from tests.ingest.conftest import School
 from tests.ingest.factories import AUTUMN_2024, json_body, pupil, week_of_marks
 from tests.support.system import System
 
-JSON = {"Content-Type": "application/json"}
-
 
 def submit(system: System, school: School, body: bytes) -> dict[str, Any]:
-    response = system.ingest.post(
-        school.returns_url(), content=body, headers={**school.headers, **JSON}
-    )
+    """The receipt of a return that must be accepted."""
+    response = school.submit(system, body)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -35,6 +32,22 @@ def read_feed(system: System, limit: int) -> list[dict[str, Any]]:
         cursor = page["next_cursor"]
         if not page["has_more"]:
             return seen
+
+
+def test_the_feed_replays_from_the_start_in_pages(system: System, school: School) -> None:
+    p = pupil()
+    submit(system, school, json_body([p], week_of_marks(p)))
+    submit(system, school, json_body([], [Mark(p.upn, AUTUMN_2024, "AM", "I")]))
+    seen = read_feed(system, 4)
+    sequences = [c["sequence"] for c in seen]
+    assert sequences == sorted(sequences)
+    assert len(seen) == 12
+    assert seen[-1] | {"recorded_at": None} == seen[-1] | {
+        "kind": "mark.upserted",
+        "previous_code": "/",
+        "code": "I",
+        "recorded_at": None,
+    }
 
 
 def test_a_backfill_is_one_change_per_mark_read_in_pages_of_any_size(

@@ -14,17 +14,10 @@ from tests.ingest.conftest import School
 from tests.ingest.factories import AUTUMN_2024, json_body, pupil, week_of_marks
 from tests.support.system import System
 
-JSON = {"Content-Type": "application/json"}
 LEFT = AUTUMN_2024 + timedelta(days=11)  # Friday 13 September 2024
 BACK = AUTUMN_2024 + timedelta(weeks=5)  # Monday 7 October 2024
 FIRST_STAY = pupil(leaving_date=LEFT)
 SECOND_STAY = replace(FIRST_STAY, entry_date=BACK, leaving_date=None)
-
-
-def submit(system: System, school: School, body: bytes) -> Any:
-    return system.ingest.post(
-        school.returns_url(), content=body, headers={**school.headers, **JSON}
-    )
 
 
 def published_enrolment(system: System) -> dict[str, Any]:
@@ -39,10 +32,10 @@ def published_enrolment(system: System) -> dict[str, Any]:
 
 def left_and_came_back(system: System, school: School) -> None:
     """The first stay's return, then the second's, as a school's system sends them."""
-    first = submit(system, school, json_body([FIRST_STAY], week_of_marks(FIRST_STAY)))
+    first = school.submit(system, json_body([FIRST_STAY], week_of_marks(FIRST_STAY)))
     assert first.status_code == 201, first.text
-    second = submit(
-        system, school, json_body([SECOND_STAY], week_of_marks(SECOND_STAY, monday=BACK))
+    second = school.submit(
+        system, json_body([SECOND_STAY], week_of_marks(SECOND_STAY, monday=BACK))
     )
     assert second.status_code == 201, second.text
 
@@ -61,7 +54,7 @@ def test_a_pupil_who_came_back_is_published_with_the_earlier_stay(
 
 def test_marks_of_the_earlier_stay_can_still_be_amended(system: System, school: School) -> None:
     left_and_came_back(system, school)
-    amended = submit(system, school, json_body([], week_of_marks(FIRST_STAY, code="I")))
+    amended = school.submit(system, json_body([], week_of_marks(FIRST_STAY, code="I")))
     assert amended.status_code == 201, amended.text
     assert amended.json()["marks"]["changed"] == 10
 
@@ -69,14 +62,14 @@ def test_marks_of_the_earlier_stay_can_still_be_amended(system: System, school: 
 def test_a_mark_between_two_stays_is_not_on_roll(system: System, school: School) -> None:
     left_and_came_back(system, school)
     between = AUTUMN_2024 + timedelta(weeks=3)
-    response = submit(system, school, json_body([], week_of_marks(FIRST_STAY, monday=between)))
+    response = school.submit(system, json_body([], week_of_marks(FIRST_STAY, monday=between)))
     assert response.status_code == 422
     assert {e["code"] for e in response.json()["errors"]} == {"pupil_not_on_roll_on_date"}
 
 
 def test_one_return_may_list_a_pupil_once_per_stay(system: System, school: School) -> None:
     marks = week_of_marks(FIRST_STAY) + week_of_marks(SECOND_STAY, monday=BACK)
-    response = submit(system, school, json_body([SECOND_STAY, FIRST_STAY], marks))
+    response = school.submit(system, json_body([SECOND_STAY, FIRST_STAY], marks))
     assert response.status_code == 201, response.text
     assert (response.json()["pupils"]["inserted"], response.json()["marks"]["inserted"]) == (1, 20)
     assert len(published_enrolment(system)["earlier_stays"]) == 1
@@ -84,7 +77,7 @@ def test_one_return_may_list_a_pupil_once_per_stay(system: System, school: Schoo
 
 def test_overlapping_stays_of_one_pupil_are_refused(system: System, school: School) -> None:
     overlapping = replace(SECOND_STAY, entry_date=LEFT)
-    response = submit(system, school, json_body([FIRST_STAY, overlapping], []))
+    response = school.submit(system, json_body([FIRST_STAY, overlapping], []))
     assert response.status_code == 422
     assert [e["code"] for e in response.json()["errors"]] == ["pupil_duplicate"]
 
@@ -94,7 +87,7 @@ def test_a_return_about_the_earlier_stay_keeps_the_later_one(
 ) -> None:
     left_and_came_back(system, school)
     corrected = replace(FIRST_STAY, leaving_date=LEFT - timedelta(days=1))
-    response = submit(system, school, json_body([corrected], []))
+    response = school.submit(system, json_body([corrected], []))
     assert response.status_code == 201, response.text
     enrolment = published_enrolment(system)
     assert (enrolment["entry_date"], enrolment["earlier_stays"][0]["leaving_date"]) == (
@@ -108,8 +101,8 @@ def test_a_return_about_the_earlier_stay_keeps_the_later_stays_characteristics(
 ) -> None:
     left_and_came_back(system, school)
     with_plan = replace(SECOND_STAY, sen_provision=SenProvision.EHC_PLAN)
-    assert submit(system, school, json_body([with_plan], [])).status_code == 201
-    resent = submit(system, school, json_body([FIRST_STAY], week_of_marks(FIRST_STAY)))
+    assert school.submit(system, json_body([with_plan], [])).status_code == 201
+    resent = school.submit(system, json_body([FIRST_STAY], week_of_marks(FIRST_STAY)))
     assert resent.status_code == 201, resent.text
     enrolment = published_enrolment(system)
     assert (enrolment["entry_date"], enrolment["sen_provision"]) == (BACK.isoformat(), "E")
@@ -119,9 +112,9 @@ def test_a_corrected_entry_date_replaces_the_stay_it_overlaps(
     system: System, school: School
 ) -> None:
     p = pupil()
-    assert submit(system, school, json_body([p], [])).status_code == 201
+    assert school.submit(system, json_body([p], [])).status_code == 201
     corrected = replace(p, entry_date=date(2019, 9, 5))
-    assert submit(system, school, json_body([corrected], [])).status_code == 201
+    assert school.submit(system, json_body([corrected], [])).status_code == 201
     enrolment = published_enrolment(system)
     assert (enrolment["entry_date"], enrolment["earlier_stays"]) == ("2019-09-05", [])
 

@@ -16,14 +16,6 @@ from tests.ingest.conftest import School
 from tests.ingest.factories import AUTUMN_2024, SUMMER_2024, json_body, pupil, week_of_marks
 from tests.support.system import System
 
-JSON = {"Content-Type": "application/json"}
-
-
-def submit(system: System, school: School, body: bytes, **headers: str):
-    return system.ingest.post(
-        school.returns_url(), content=body, headers={**school.headers, **JSON, **headers}
-    )
-
 
 def error_codes(response) -> set[str]:
     return {e["code"] for e in response.json()["errors"]}
@@ -31,7 +23,7 @@ def error_codes(response) -> set[str]:
 
 def test_a_valid_json_return_is_accepted_with_a_receipt(system: System, school: School) -> None:
     p = pupil()
-    response = submit(system, school, json_body([p], week_of_marks(p)))
+    response = school.submit(system, json_body([p], week_of_marks(p)))
     assert response.status_code == 201, response.text
     receipt = response.json()
     assert receipt["marks"] == {"inserted": 10, "changed": 0, "unchanged": 0, "withdrawn": 0}
@@ -53,7 +45,7 @@ def test_a_csv_multipart_return_is_accepted(system: System, school: School) -> N
 
 def test_a_marks_only_csv_uses_the_stored_roll(system: System, school: School) -> None:
     p = pupil()
-    assert submit(system, school, json_body([p], [])).status_code == 201
+    assert school.submit(system, json_body([p], [])).status_code == 201
     response = system.ingest.post(
         school.returns_url(),
         content=marks_csv(week_of_marks(p)).encode(),
@@ -92,7 +84,7 @@ def test_a_ctf_from_another_school_is_rejected(system: System, school: School) -
 def test_a_bad_upn_check_letter_is_rejected(system: System, school: School) -> None:
     p = pupil()
     wrong = ("B" if p.upn[0] != "B" else "C") + p.upn[1:]
-    response = submit(system, school, json_body([pupil(upn=wrong)], []))
+    response = school.submit(system, json_body([pupil(upn=wrong)], []))
     assert response.status_code == 422
     assert response.json()["errors"][0]["location"] == "/pupils/0/upn"
     assert error_codes(response) == {"upn_invalid"}
@@ -103,7 +95,7 @@ def test_a_temporary_upn_is_accepted_and_flagged(system: System, school: School)
 
     body = "202" + "4001" + "24" + "12A"
     temporary = calc_check_digit(body) + body
-    response = submit(system, school, json_body([pupil(upn=temporary)], []))
+    response = school.submit(system, json_body([pupil(upn=temporary)], []))
     assert response.status_code == 201, response.text
     feed = system.ingest.get("/v1/changes", headers=system.service_headers(["changes:read"]))
     assert feed.json()["changes"][0]["enrolment"]["upn_temporary"] is True
@@ -111,7 +103,7 @@ def test_a_temporary_upn_is_accepted_and_flagged(system: System, school: School)
 
 def test_code_h_after_the_2024_regulations_is_rejected(system: System, school: School) -> None:
     p = pupil()
-    response = submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "H")]))
+    response = school.submit(system, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "H")]))
     assert response.status_code == 422
     assert response.json()["errors"] == [
         {
@@ -124,7 +116,7 @@ def test_code_h_after_the_2024_regulations_is_rejected(system: System, school: S
 
 def test_code_c2_before_the_2024_regulations_is_rejected(system: System, school: School) -> None:
     p = pupil()
-    response = submit(system, school, json_body([p], [Mark(p.upn, SUMMER_2024, "AM", "C2")]))
+    response = school.submit(system, json_body([p], [Mark(p.upn, SUMMER_2024, "AM", "C2")]))
     assert response.status_code == 422
     assert error_codes(response) == {"code_not_in_force"}
 
@@ -138,7 +130,7 @@ def test_every_problem_is_listed_and_nothing_is_stored(system: System, school: S
         Mark(p.upn, AUTUMN_2024, "PM", "\\"),
         Mark(pupil(2).upn, AUTUMN_2024, "AM", "/"),
     ]
-    response = submit(system, school, json_body([p], marks))
+    response = school.submit(system, json_body([p], marks))
     assert response.status_code == 422
     assert error_codes(response) == {"code_not_in_force", "date_in_future", "pupil_not_on_roll"}
     feed = system.ingest.get("/v1/changes", headers=system.service_headers(["changes:read"]))
@@ -153,7 +145,7 @@ def test_errors_are_capped_with_a_total(system: System, school: School) -> None:
         if (AUTUMN_2024 + timedelta(days=d)).weekday() < 5
         for s in ("AM", "PM")
     ]
-    response = submit(system, school, json_body([p], marks))
+    response = school.submit(system, json_body([p], marks))
     assert response.status_code == 422
     assert len(response.json()["errors"]) == 100
     assert response.json()["errors_total"] == len(marks)
@@ -162,21 +154,21 @@ def test_errors_are_capped_with_a_total(system: System, school: School) -> None:
 def test_two_different_marks_for_one_session_are_rejected(system: System, school: School) -> None:
     p = pupil()
     marks = [Mark(p.upn, AUTUMN_2024, "AM", "/"), Mark(p.upn, AUTUMN_2024, "AM", "I")]
-    response = submit(system, school, json_body([p], marks))
+    response = school.submit(system, json_body([p], marks))
     assert response.status_code == 422
     assert error_codes(response) == {"mark_conflict"}
 
 
 def test_a_mark_outside_the_pupils_roll_dates_is_rejected(system: System, school: School) -> None:
     p = pupil(entry_date=AUTUMN_2024 + timedelta(days=1))
-    response = submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "/")]))
+    response = school.submit(system, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "/")]))
     assert response.status_code == 422
     assert error_codes(response) == {"pupil_not_on_roll_on_date"}
 
 
 def test_a_bad_session_is_rejected(system: System, school: School) -> None:
     p = pupil()
-    response = submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "EV", "/")]))
+    response = school.submit(system, json_body([p], [Mark(p.upn, AUTUMN_2024, "EV", "/")]))
     assert response.status_code == 422
     assert error_codes(response) == {"session_invalid"}
 
@@ -184,7 +176,7 @@ def test_a_bad_session_is_rejected(system: System, school: School) -> None:
 def test_no_mark_dash_is_a_warning_not_a_mark(system: System, school: School) -> None:
     p = pupil()
     marks = [Mark(p.upn, AUTUMN_2024, "AM", "/"), Mark(p.upn, AUTUMN_2024, "PM", "-")]
-    response = submit(system, school, json_body([p], marks))
+    response = school.submit(system, json_body([p], marks))
     assert response.status_code == 201, response.text
     receipt = response.json()
     assert receipt["marks"]["inserted"] == 1
@@ -194,7 +186,7 @@ def test_no_mark_dash_is_a_warning_not_a_mark(system: System, school: School) ->
 
 def test_old_n_codes_and_pupils_without_marks_are_warned(system: System, school: School) -> None:
     p, idle = pupil(1), pupil(2)
-    response = submit(system, school, json_body([p, idle], [Mark(p.upn, AUTUMN_2024, "AM", "N")]))
+    response = school.submit(system, json_body([p, idle], [Mark(p.upn, AUTUMN_2024, "AM", "N")]))
     codes = {w["code"]: w for w in response.json()["warnings"]}
     assert codes["unresolved_n_code"]["count"] == 1
     assert codes["pupil_without_marks"]["examples"] == [
@@ -204,7 +196,7 @@ def test_old_n_codes_and_pupils_without_marks_are_warned(system: System, school:
 
 def test_non_utf8_json_is_malformed(system: System, school: School) -> None:
     body = json_body([pupil()], []).replace(b"Surname1", "Zoë".encode("latin-1"))
-    response = submit(system, school, body)
+    response = school.submit(system, body)
     assert response.status_code == 400
     assert "UTF-8" in response.json()["detail"]
 
@@ -220,13 +212,13 @@ def test_non_utf8_csv_is_malformed(system: System, school: School) -> None:
 
 
 def test_an_unknown_content_type_is_415(system: System, school: School) -> None:
-    response = submit(system, school, b"x", **{"Content-Type": "application/pdf"})
+    response = school.submit(system, b"x", **{"Content-Type": "application/pdf"})
     assert response.status_code == 415
 
 
 def test_a_body_over_the_limit_is_413_from_its_length(system: System, school: School) -> None:
     body = b" " * (100 * 1024 * 1024)
-    response = submit(system, school, body)
+    response = school.submit(system, body)
     assert response.status_code == 413
 
 
@@ -235,8 +227,8 @@ def test_a_body_over_the_limit_is_413_from_its_length(system: System, school: Sc
 
 def test_an_amendment_keeps_the_old_code_in_history(system: System, school: School) -> None:
     p = pupil()
-    first = submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "N")])).json()
-    second = submit(system, school, json_body([], [Mark(p.upn, AUTUMN_2024, "AM", "I")])).json()
+    first = school.submit(system, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "N")])).json()
+    second = school.submit(system, json_body([], [Mark(p.upn, AUTUMN_2024, "AM", "I")])).json()
     assert second["marks"] == {"inserted": 0, "changed": 1, "unchanged": 0, "withdrawn": 0}
     marks = system.ingest.get(
         f"/v1/schools/{school.urn}/pupils/{p.upn}/marks",
@@ -252,18 +244,18 @@ def test_an_amendment_keeps_the_old_code_in_history(system: System, school: Scho
 def test_resubmitting_the_same_marks_changes_nothing(system: System, school: School) -> None:
     p = pupil()
     body = json_body([p], week_of_marks(p))
-    submit(system, school, body)
-    again = submit(system, school, body).json()
+    school.submit(system, body)
+    again = school.submit(system, body).json()
     assert again["marks"] == {"inserted": 0, "changed": 0, "unchanged": 10, "withdrawn": 0}
     assert again["pupils"] == {"inserted": 0, "changed": 0, "unchanged": 1, "removed": 0}
 
 
 def test_a_replace_range_withdraws_absent_marks(system: System, school: School) -> None:
     p = pupil()
-    submit(system, school, json_body([p], week_of_marks(p)))
+    school.submit(system, json_body([p], week_of_marks(p)))
     week = DateRange(AUTUMN_2024, AUTUMN_2024 + timedelta(days=4))
     kept = [Mark(p.upn, AUTUMN_2024, "AM", "/")]
-    receipt = submit(system, school, json_body([], kept, replace_range=week)).json()
+    receipt = school.submit(system, json_body([], kept, replace_range=week)).json()
     assert receipt["marks"] == {"inserted": 0, "changed": 0, "unchanged": 1, "withdrawn": 9}
     marks = system.ingest.get(
         f"/v1/schools/{school.urn}/pupils/{p.upn}/marks",
@@ -280,8 +272,8 @@ def test_the_same_idempotency_key_and_body_replays_the_receipt(
 ) -> None:
     p = pupil()
     body = json_body([p], week_of_marks(p))
-    first = submit(system, school, body, **{"Idempotency-Key": "k-1"})
-    replay = submit(system, school, body, **{"Idempotency-Key": "k-1"})
+    first = school.submit(system, body, **{"Idempotency-Key": "k-1"})
+    replay = school.submit(system, body, **{"Idempotency-Key": "k-1"})
     assert (first.status_code, replay.status_code) == (201, 200)
     assert replay.json() == first.json()
 
@@ -290,8 +282,8 @@ def test_the_same_idempotency_key_with_another_body_is_refused(
     system: System, school: School
 ) -> None:
     p = pupil()
-    submit(system, school, json_body([p], week_of_marks(p)), **{"Idempotency-Key": "k-2"})
-    other = submit(system, school, json_body([p], []), **{"Idempotency-Key": "k-2"})
+    school.submit(system, json_body([p], week_of_marks(p)), **{"Idempotency-Key": "k-2"})
+    other = school.submit(system, json_body([p], []), **{"Idempotency-Key": "k-2"})
     assert other.status_code == 422
     assert other.json()["type"].endswith("idempotency-key-reused")
 
@@ -299,7 +291,7 @@ def test_the_same_idempotency_key_with_another_body_is_refused(
 def test_receipts_are_listed_with_a_cursor(system: System, school: School) -> None:
     p = pupil()
     ids = [
-        submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", c)])).json()["id"]
+        school.submit(system, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", c)])).json()["id"]
         for c in ("/", "L", "I")
     ]
     url = school.returns_url()
@@ -315,9 +307,9 @@ def test_a_replace_range_withdraws_marks_of_a_stored_pupil_the_return_omits(
     system: System, school: School
 ) -> None:
     p, q = pupil(1), pupil(2)
-    submit(system, school, json_body([p, q], week_of_marks(p)))
+    school.submit(system, json_body([p, q], week_of_marks(p)))
     week = DateRange(AUTUMN_2024, AUTUMN_2024 + timedelta(days=4))
-    receipt = submit(system, school, json_body([], week_of_marks(q), replace_range=week)).json()
+    receipt = school.submit(system, json_body([], week_of_marks(q), replace_range=week)).json()
     assert receipt["marks"] == {"inserted": 10, "changed": 0, "unchanged": 0, "withdrawn": 10}
 
 
@@ -325,10 +317,10 @@ def test_a_return_touching_one_stored_session_is_merged_not_inserted(
     system: System, school: School
 ) -> None:
     p = pupil()
-    submit(system, school, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "/")]))
+    school.submit(system, json_body([p], [Mark(p.upn, AUTUMN_2024, "AM", "/")]))
     tuesday = AUTUMN_2024 + timedelta(days=1)
     body = json_body([], [Mark(p.upn, AUTUMN_2024, "AM", "L"), Mark(p.upn, tuesday, "AM", "/")])
-    receipt = submit(system, school, body).json()
+    receipt = school.submit(system, body).json()
     assert receipt["marks"] == {"inserted": 1, "changed": 1, "unchanged": 0, "withdrawn": 0}
 
 
@@ -336,9 +328,9 @@ def test_marks_of_a_new_day_are_published_in_order_after_the_stored_days(
     system: System, school: School
 ) -> None:
     p, q = pupil(1), pupil(2)
-    first = submit(system, school, json_body([p, q], week_of_marks(p, AUTUMN_2024))).json()
+    first = school.submit(system, json_body([p, q], week_of_marks(p, AUTUMN_2024))).json()
     next_week = AUTUMN_2024 + timedelta(days=7)
-    second = submit(system, school, json_body([], week_of_marks(q, next_week))).json()
+    second = school.submit(system, json_body([], week_of_marks(q, next_week))).json()
     assert second["marks"] == {"inserted": 10, "changed": 0, "unchanged": 0, "withdrawn": 0}
     changes = system.ingest.get(
         "/v1/changes", params={"limit": 100}, headers=system.service_headers(["changes:read"])
@@ -369,8 +361,8 @@ def test_amending_one_session_keeps_the_other_sessions_mark_and_return(
 ) -> None:
     p = pupil()
     day = [Mark(p.upn, AUTUMN_2024, "AM", "/"), Mark(p.upn, AUTUMN_2024, "PM", "\\")]
-    first = submit(system, school, json_body([p], day)).json()
-    second = submit(system, school, json_body([], [Mark(p.upn, AUTUMN_2024, "PM", "I")])).json()
+    first = school.submit(system, json_body([p], day)).json()
+    second = school.submit(system, json_body([], [Mark(p.upn, AUTUMN_2024, "PM", "I")])).json()
     marks = system.ingest.get(
         f"/v1/schools/{school.urn}/pupils/{p.upn}/marks", headers=school.headers
     ).json()["marks"]
@@ -391,7 +383,7 @@ def test_unresolved_n_codes_are_counted_per_session(system: System, school: Scho
     ]
     warning = next(
         w
-        for w in submit(system, school, json_body([p], marks)).json()["warnings"]
+        for w in school.submit(system, json_body([p], marks)).json()["warnings"]
         if w["code"] == "unresolved_n_code"
     )
     assert warning["count"] == 3
