@@ -1,6 +1,6 @@
-"""Week rows held in memory (with their days) answer any window and weekly series exactly
-as the database does, and stay fresh as pages apply, enrolments leave and the read model
-is rebuilt."""
+"""Week rows held in memory (with their days) answer any window and weekly series, and
+each enrolment's window counts and pattern facts, exactly as the database does, and stay
+fresh as pages apply, enrolments leave and the read model is rebuilt."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from services.metrics.domain.calendar import Period
-from services.metrics.domain.measures import GroupMeasures, Population
+from services.metrics.domain.early_warning import PatternFacts
+from services.metrics.domain.measures import RATE_COLUMNS, GroupMeasures, Population
 from services.metrics.domain.reach import Slice
 from services.metrics.store import projection, week_columns
 from services.metrics.store.projection import apply_page, change_t, clear_read_model
@@ -394,3 +395,124 @@ def test_a_stay_across_two_academic_years_is_one_enrolment(
     assert found == from_database(plain, period)
     assert found is not None
     assert (found[()].enrolments, found[()].counts.possible, found[()].severe) == (1, 20, 1)
+
+
+Counted = dict[tuple[str, int], dict[str, int]]
+
+
+def held_window_counts(engine: Engine, ranges: list[tuple[str, int, Period]]) -> Counted | None:
+    """Each (key, enrolment)'s counts from the held days, as the rows compare (nothing
+    counted: absent); None when the days are left to the database."""
+    held = week_columns.for_engine(engine)
+    assert held is not None
+    with engine.connect() as connection:
+        found = held.window_counts(
+            connection, ranges, RATE_COLUMNS, lambda: nullcontext(connection)
+        )
+    return None if found is None else {k: c.as_row() for k, c in found.items()}
+
+
+def database_window_counts(engine: Engine, ranges: list[tuple[str, int, Period]]) -> Counted:
+    with engine.connect() as connection:
+        found = MetricsRepository(connection).window_counts(ranges, RATE_COLUMNS)
+    return {k: c.as_row() for k, c in found.items() if any(c.as_row().values())}
+
+
+def held_pattern_facts(
+    engine: Engine, ranges: list[tuple[int, int, Period]]
+) -> dict[int, PatternFacts] | None:
+    held = week_columns.for_engine(engine)
+    assert held is not None
+    with engine.connect() as connection:
+        return held.pattern_facts(connection, ranges, lambda: nullcontext(connection))
+
+
+def database_pattern_facts(
+    engine: Engine, ranges: list[tuple[int, int, Period]]
+) -> dict[int, PatternFacts]:
+    with engine.connect() as connection:
+        found = MetricsRepository(connection).pattern_facts(ranges)
+    return {g: facts for g, facts in found.items() if facts != PatternFacts()}
+
+
+def enrolment_ids(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return [r.id for r in MetricsRepository(connection).enrolments(None)]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    feed=feeds(),
+    spans=st.lists(
+        st.tuples(st.sampled_from(TERM_DAYS), st.integers(-2, 120)), min_size=1, max_size=4
+    ),
+    groups=st.integers(1, 3),
+)
+def test_held_days_give_each_enrolments_windows_and_patterns_as_the_database_does(
+    engines: tuple[Engine, Engine],
+    feed: list[list[Change]],
+    spans: list[tuple[dt.date, int]],
+    groups: int,
+) -> None:
+    # Any periods (edge days, whole weeks, a year apart, empty), pupils with two stays
+    # and outside the headline ages; a pattern group of several enrolments adds their
+    # sessions of one date, as dual registration does.
+    held, plain = engines
+    with held.begin() as connection:
+        clear_read_model(connection)
+    periods = [Period(start, start + dt.timedelta(days=length)) for start, length in spans]
+    for i, changes in enumerate(feed):
+        apply(plain, changes, f"c{i}")
+        ids = enrolment_ids(plain)
+        windows = [(f"k{n}", e, p) for e in ids for n, p in enumerate(periods)]
+        assert held_window_counts(held, windows) == database_window_counts(plain, windows)
+        patterns = [(n % groups, e, periods[n % len(periods)]) for n, e in enumerate(ids)]
+        assert held_pattern_facts(held, patterns) == database_pattern_facts(plain, patterns)
+
+
+def test_a_childs_periods_of_one_key_add_up(engines: tuple[Engine, Engine]) -> None:
+    # Access that stopped and started again gives one key two periods of an enrolment.
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/N")], "c1")
+    (e,) = enrolment_ids(plain)
+    ranges = [
+        ("k", e, Period(dt.date(2024, 1, 8), dt.date(2024, 1, 9))),
+        ("k", e, Period(dt.date(2024, 1, 17), dt.date(2024, 1, 19))),
+    ]
+    found = held_window_counts(held, ranges)
+    assert found == database_window_counts(plain, ranges)
+    assert found is not None
+    assert (found["k", e]["sess_possible"], found["k", e]["sess_unauthorised"]) == (10, 5)
+
+
+def test_days_over_more_academic_years_than_held_are_left_to_the_database(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    apply(plain, [enrolment("P1")], "c1")
+    (e,) = enrolment_ids(plain)
+    three_years = [("k", e, Period(dt.date(2022, 9, 5), dt.date(2024, 9, 6)))]
+    assert held_window_counts(held, three_years) is None
+    assert held_pattern_facts(held, [(0, e, three_years[0][2])]) is None
+    with held.connect() as connection:  # the repository asks SQL instead
+        assert MetricsRepository(connection).window_counts(three_years, RATE_COLUMNS) == {}
+
+
+def test_the_repository_reads_a_childs_windows_from_the_held_days_when_enabled(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "N")], "c1")
+    (e,) = enrolment_ids(plain)
+    monkeypatch.setattr(MetricsRepository, "_window_table", None)  # SQL would fail
+    period = Period(dt.date(2024, 1, 9), dt.date(2024, 1, 11))
+    with held.connect() as connection:
+        repo = MetricsRepository(connection)
+        counts = repo.window_counts([("k", e, period)], RATE_COLUMNS)
+        facts = repo.pattern_facts([(7, e, period)])
+    assert counts["k", e].unauthorised == 6
+    assert facts == {7: PatternFacts({1: 1, 2: 1, 3: 1}, 0, 6)}

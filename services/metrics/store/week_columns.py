@@ -34,8 +34,9 @@ import datetime as dt
 import math
 import threading
 import weakref
+from bisect import bisect_right
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -60,6 +61,7 @@ from sqlalchemy import (
 
 from services.metrics.domain.buckets import window
 from services.metrics.domain.calendar import Period, academic_year_of
+from services.metrics.domain.early_warning import PatternFacts
 from services.metrics.domain.measures import (
     COUNT_COLUMNS,
     DAY_CODE_BASE,
@@ -88,6 +90,7 @@ _POPULATIONS = {p.value: i for i, p in enumerate(Population)}
 _POSSIBLE = COUNT_COLUMNS.index("sess_possible")
 _AUTHORISED = COUNT_COLUMNS.index("sess_authorised")
 _UNAUTHORISED = COUNT_COLUMNS.index("sess_unauthorised")
+_NOYET = COUNT_COLUMNS.index("sess_unauth_noyet")
 
 HELD_COLUMNS = (
     "school_urn",
@@ -183,6 +186,128 @@ class WeekColumns:
             return None
         state = self._fresh(connection, years, reader)
         return None if state is None else _weekly(state, pieces, years, group_by, population)
+
+    def window_counts(
+        self,
+        connection: Connection,
+        ranges: Sequence[tuple[str, int, Period]],
+        columns: Sequence[str],
+        reader: Reader,
+    ) -> dict[tuple[str, int], SessionCounts] | None:
+        """Headline counts per (key, enrolment id) over that enrolment's periods, every
+        stay added, as `MetricsRepository.window_counts` gives them (only `columns`
+        summed; pairs with nothing counted absent); None when the database should answer
+        (more academic years than kept, an enrolment not held)."""
+        days = self._days(
+            connection,
+            [(e, p) for _, e, p in ranges],
+            [COUNT_COLUMNS.index(c) for c in columns],
+            reader,
+        )
+        if days is None:
+            return None
+        sums = days.sums()
+        found: dict[tuple[str, int], SessionCounts] = {}
+        for i in np.flatnonzero(sums.any(axis=1)).tolist():
+            key, e, _ = ranges[i]
+            counts = SessionCounts(dict(zip(columns, sums[i].tolist(), strict=True)))
+            earlier = found.setdefault((key, e), counts)
+            if earlier is not counts:  # a key's periods of one enrolment add up
+                found[key, e] = earlier + counts
+        return found
+
+    def pattern_facts(
+        self,
+        connection: Connection,
+        ranges: Sequence[tuple[int, int, Period]],
+        reader: Reader,
+    ) -> dict[int, PatternFacts] | None:
+        """The early-warning pattern facts of each group over its `(group, enrolment id,
+        period)` ranges, as `MetricsRepository.pattern_facts` gives them (a group with
+        nothing to tell absent); None when the database should answer."""
+        days = self._days(
+            connection,
+            [(e, p) for _, e, p in ranges],
+            [_POSSIBLE, _AUTHORISED, _UNAUTHORISED, _NOYET],
+            reader,
+        )
+        if days is None:
+            return None
+        groups, group_of = np.unique(
+            np.fromiter((g for g, _, _ in ranges), np.int64, len(ranges)), return_inverse=True
+        )
+        n = len(groups)
+        weekdays = np.zeros((n, 7), np.int64)
+        broken = np.zeros(n, np.int64)
+        unexplained = np.zeros(n, np.int64)
+        for which, picked in days.picked():
+            # A date on two rolls (dual registration) is one date whose sessions add up.
+            per_group = np.zeros((n, *picked.shape[1:]), np.int32)
+            if len(np.unique(group_of[which])) == len(which):  # a range each: the common case
+                per_group[group_of[which]] = picked
+            else:
+                np.add.at(per_group, group_of[which], picked)
+            possible, absent = per_group[..., 0], per_group[..., 1] + per_group[..., 2]
+            weekdays += (absent > 0).reshape(n, -1, 7).sum(axis=1)
+            week_possible = possible.reshape(n, -1, 7).sum(axis=2)
+            week_absent = absent.reshape(n, -1, 7).sum(axis=2)
+            broken += ((week_absent > 0) & (week_absent < week_possible)).sum(axis=1)
+            unexplained += per_group[..., 3].sum(axis=1)
+        told = weekdays.any(axis=1) | (broken > 0) | (unexplained > 0)
+        return {
+            g: PatternFacts({wd: k for wd, k in enumerate(days) if k}, b, u)
+            for g, days, b, u in zip(
+                groups[told].tolist(),
+                weekdays[told].tolist(),
+                broken[told].tolist(),
+                unexplained[told].tolist(),
+                strict=True,
+            )
+        }
+
+    def _days(
+        self,
+        connection: Connection,
+        spans: Sequence[tuple[int, Period]],
+        columns: Sequence[int],
+        reader: Reader,
+    ) -> _SpanDays | None:
+        """The daily counts (`columns`, by index) of the enrolments of `spans` (enrolment
+        id, period) over the runs of weeks the periods cover; None when the database
+        should answer."""
+        # Most enrolments share their periods: each distinct one is placed once.
+        numbers: dict[Period, int] = {}
+        number = np.fromiter(
+            (numbers.setdefault(p, len(numbers)) for _, p in spans), np.int64, len(spans)
+        )
+        runs = _runs(sorted((p for p in numbers if p.start <= p.end), key=lambda p: p.start))
+        years = _years_of([(None, first, first + dt.timedelta(weeks=n - 1)) for first, n in runs])
+        if len(years) > self.max_years:
+            return None
+        state = self._fresh(connection, years, reader)
+        if state is None:
+            return None
+        wanted = np.fromiter((e for e, _ in spans), np.int64, len(spans))
+        ids = np.unique(wanted)
+        try:
+            rows = state.enrolments.rows_of(ids)
+        except LookupError:  # enrolled after the weeks were last read: rare, ask SQL
+            return None
+        starts = [first for first, _ in runs]
+        located = [
+            (r, (p.start - starts[r]).days, (p.end - starts[r]).days)
+            if p.start <= p.end and (r := bisect_right(starts, p.start) - 1) >= 0
+            else (0, 0, -1)  # an empty period counts nothing
+            for p in numbers
+        ]
+        run, first, last = np.array(located, np.int64).reshape(-1, 3)[number].T
+        return _SpanDays(
+            [_daily(state, rows, monday, n, columns) for monday, n in runs],
+            run,
+            np.searchsorted(ids, wanted),
+            first,
+            last,
+        )
 
     # -- keeping fresh ---------------------------------------------------------------
 
@@ -788,6 +913,92 @@ def _per_enrolment(
     ).astype(np.int32)
     keep = totals[:, _POSSIBLE] > 0
     return keys[keep], totals[keep]
+
+
+RUN_GAP = dt.timedelta(weeks=4)
+"""Periods further apart than this are read as runs of weeks of their own (the same weeks
+a year ago are not read with the whole year between)."""
+
+
+def _runs(periods: Sequence[Period]) -> list[tuple[dt.date, int]]:
+    """Runs of whole weeks, (first Monday, weeks), covering `periods` (sorted by start)."""
+    found: list[list[dt.date]] = []
+    for p in periods:
+        monday = p.start - dt.timedelta(days=p.start.weekday())
+        last = p.end - dt.timedelta(days=p.end.weekday())
+        if found and monday <= found[-1][1] + RUN_GAP:
+            found[-1][1] = max(found[-1][1], last)
+        else:
+            found.append([monday, last])
+    return [(first, (last - first).days // 7 + 1) for first, last in found]
+
+
+def _daily(
+    state: _State, rows: IntArray, first: dt.date, weeks: int, columns: Sequence[int]
+) -> Int32Array:
+    """Each of `rows`' (enrolment rows) headline counts `columns` on each day of `weeks`
+    weeks from Monday `first`, every stay added: (row, day, column)."""
+    out = np.zeros((len(rows), weeks, 7, len(columns)), np.int32)
+    order = np.argsort(rows)
+    ordered = rows[order]
+    last = first + dt.timedelta(weeks=weeks - 1)
+    headline = _POPULATIONS[Population.HEADLINE.value]
+    for year in _years_of([(None, first, last)]):
+        held = state.years[year]
+        slots = held.slots(first, last)
+        if slots is None or not len(rows):
+            continue
+        lo, hi = slots
+        enrolment_row = held.enrolment_row
+        at = np.minimum(np.searchsorted(ordered, enrolment_row), len(ordered) - 1)
+        keys = np.flatnonzero((ordered[at] == enrolment_row) & (held.population == headline))
+        if not len(keys):
+            continue
+        position = order[at[keys]]
+        # (week, key, weekday) pattern numbers -> (key, week, weekday, column) counts
+        block = held.patterns[:, columns][held.days[lo : hi + 1][:, keys]].swapaxes(0, 1)
+        offset = (_first_monday(year) + dt.timedelta(weeks=lo) - first).days // 7
+        weeks_at = slice(offset, offset + hi - lo + 1)
+        if len(np.unique(position)) == len(position):  # one stay each: the common case
+            out[position, weeks_at] += block
+        else:
+            np.add.at(out[:, weeks_at], position, block)  # a view: added in place
+    return out.reshape(len(rows), weeks * 7, len(columns))
+
+
+@dataclass(frozen=True)
+class _SpanDays:
+    """Some enrolments' daily counts over runs of whole weeks (`daily`: per run, (enrolment,
+    day, column)), and spans of them: span i is days `first[i]` to `last[i]` of run
+    `run[i]`, of the enrolment at `position[i]`."""
+
+    daily: list[Int32Array]
+    run: IntArray
+    position: IntArray
+    first: IntArray
+    last: IntArray
+
+    def sums(self) -> IntArray:
+        """Each span's counts: (span, column)."""
+        columns = self.daily[0].shape[2] if self.daily else 0
+        found = np.zeros((len(self.run), columns), np.int64)
+        for r, daily in enumerate(self.daily):
+            which = np.flatnonzero(self.run == r)
+            # Running totals: any span is one subtraction.
+            running = np.zeros((daily.shape[0], daily.shape[1] + 1, columns), np.int32)
+            np.cumsum(daily, axis=1, out=running[:, 1:])
+            at = self.position[which]
+            found[which] = running[at, self.last[which] + 1] - running[at, self.first[which]]
+        return found
+
+    def picked(self) -> Iterator[tuple[IntArray, Int32Array]]:
+        """Per run: the spans on it, and their enrolments' counts of each of the run's days,
+        0 outside the span: (span, day, column)."""
+        for r, daily in enumerate(self.daily):
+            which = np.flatnonzero(self.run == r)
+            day = np.arange(daily.shape[1])
+            inside = (day >= self.first[which, None]) & (day <= self.last[which, None])
+            yield which, daily[self.position[which]] * inside[:, :, None]
 
 
 def _epoch_days_of(source: Connection, column: Any) -> ColumnElement[int]:
