@@ -17,7 +17,7 @@ from services.metrics.domain.calendar import Period
 from services.metrics.domain.early_warning import PatternFacts
 from services.metrics.domain.measures import RATE_COLUMNS, GroupMeasures, Population
 from services.metrics.domain.reach import Slice
-from services.metrics.store import projection, week_columns
+from services.metrics.store import projection, repository, week_columns
 from services.metrics.store.projection import apply_page, change_t, clear_read_model
 from services.metrics.store.repository import MetricsRepository
 from shared.contracts.changes import Change
@@ -435,6 +435,18 @@ def database_pattern_facts(
     return {g: facts for g, facts in found.items() if facts != PatternFacts()}
 
 
+def held_school_weeks(engine: Engine, ids: list[int], period: Period) -> list[dt.date] | None:
+    held = week_columns.for_engine(engine)
+    assert held is not None
+    with engine.connect() as connection:
+        return held.school_weeks(connection, ids, period, lambda: nullcontext(connection))
+
+
+def database_school_weeks(engine: Engine, ids: list[int], period: Period) -> list[dt.date]:
+    with engine.connect() as connection:
+        return MetricsRepository(connection).school_weeks(ids, period)
+
+
 def enrolment_ids(engine: Engine) -> list[int]:
     with engine.connect() as connection:
         return [r.id for r in MetricsRepository(connection).enrolments(None)]
@@ -450,7 +462,7 @@ def enrolment_ids(engine: Engine) -> list[int]:
     ),
     groups=st.integers(1, 3),
 )
-def test_held_days_give_each_enrolments_windows_and_patterns_as_the_database_does(
+def test_held_weeks_give_enrolments_windows_patterns_and_school_weeks_as_the_database_does(
     engines: tuple[Engine, Engine],
     feed: list[list[Change]],
     spans: list[tuple[dt.date, int]],
@@ -470,6 +482,8 @@ def test_held_days_give_each_enrolments_windows_and_patterns_as_the_database_doe
         assert held_window_counts(held, windows) == database_window_counts(plain, windows)
         patterns = [(n % groups, e, periods[n % len(periods)]) for n, e in enumerate(ids)]
         assert held_pattern_facts(held, patterns) == database_pattern_facts(plain, patterns)
+        for period in periods:
+            assert held_school_weeks(held, ids, period) == database_school_weeks(plain, ids, period)
 
 
 def test_a_childs_periods_of_one_key_add_up(engines: tuple[Engine, Engine]) -> None:
@@ -497,6 +511,7 @@ def test_days_over_more_academic_years_than_held_are_left_to_the_database(
     three_years = [("k", e, Period(dt.date(2022, 9, 5), dt.date(2024, 9, 6)))]
     assert held_window_counts(held, three_years) is None
     assert held_pattern_facts(held, [(0, e, three_years[0][2])]) is None
+    assert held_school_weeks(held, [e], three_years[0][2]) is None
     with held.connect() as connection:  # the repository asks SQL instead
         assert MetricsRepository(connection).window_counts(three_years, RATE_COLUMNS) == {}
 
@@ -508,11 +523,13 @@ def test_the_repository_reads_a_childs_windows_from_the_held_days_when_enabled(
     days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
     apply(plain, [enrolment("P1"), *marks_for("P1", days, "N")], "c1")
     (e,) = enrolment_ids(plain)
-    monkeypatch.setattr(MetricsRepository, "_window_table", None)  # SQL would fail
+    monkeypatch.setattr(repository, "values_table", None)  # each SQL read would fail
     period = Period(dt.date(2024, 1, 9), dt.date(2024, 1, 11))
     with held.connect() as connection:
         repo = MetricsRepository(connection)
         counts = repo.window_counts([("k", e, period)], RATE_COLUMNS)
         facts = repo.pattern_facts([(7, e, period)])
+        taught = repo.school_weeks([e], Period(dt.date(2024, 1, 1), dt.date(2024, 1, 21)))
     assert counts["k", e].unauthorised == 6
     assert facts == {7: PatternFacts({1: 1, 2: 1, 3: 1}, 0, 6)}
+    assert taught == [dt.date(2024, 1, 8)]

@@ -705,7 +705,15 @@ class MetricsRepository:
         return list(self.connection.execute(stmt).scalars())
 
     def school_weeks(self, enrolment_ids: Sequence[int], period: Period) -> list[dt.date]:
-        """Weeks (Mondays) in the period in which these enrolments had possible sessions."""
+        """Weeks (Mondays) in the period in which these enrolments had possible sessions:
+        from the weeks held in memory when the engine holds them, else in SQL."""
+        held = week_columns.for_engine(self.connection.engine)
+        if held is not None:
+            found = held.school_weeks(
+                self.connection, enrolment_ids, period, self._consistent_reader
+            )
+            if found is not None:
+                return found
         # The ids as a table joined on the week key: an index range per enrolment (the
         # planner scans the whole table for a long IN list).
         ids = values_table(

@@ -265,6 +265,43 @@ class WeekColumns:
             )
         }
 
+    def school_weeks(
+        self,
+        connection: Connection,
+        enrolment_ids: Sequence[int],
+        period: Period,
+        reader: Reader,
+    ) -> list[dt.date] | None:
+        """The Mondays in `period` of weeks in which these enrolments had headline
+        possible sessions, as `MetricsRepository.school_weeks` gives them; None when the
+        database should answer."""
+        first = period.start + dt.timedelta(days=(7 - period.start.weekday()) % 7)
+        last = period.end - dt.timedelta(days=period.end.weekday())
+        if first > last:
+            return []
+        years = _years_of([(None, first, last)])
+        if len(years) > self.max_years:
+            return None
+        state = self._fresh(connection, years, reader)
+        if state is None:
+            return None
+        try:
+            rows = state.enrolments.rows_of(np.unique(np.array(enrolment_ids, np.int64)))
+        except LookupError:
+            return None
+        found = []
+        for year in years:
+            held = state.years[year]
+            slots = held.slots(first, last)
+            keys, _ = _headline_keys(held, rows)
+            if slots is None or not len(keys):
+                continue
+            lo, hi = slots
+            taught = (held.weeks[lo : hi + 1][:, keys, _POSSIBLE] > 0).any(axis=1)
+            monday = _first_monday(year)
+            found += [monday + dt.timedelta(weeks=lo + w) for w in np.flatnonzero(taught).tolist()]
+        return found
+
     def _days(
         self,
         connection: Connection,
@@ -933,28 +970,34 @@ def _runs(periods: Sequence[Period]) -> list[tuple[dt.date, int]]:
     return [(first, (last - first).days // 7 + 1) for first, last in found]
 
 
+def _headline_keys(held: _Year, rows: IntArray) -> tuple[IntArray, IntArray]:
+    """The held year's keys (columns) of `rows`' (enrolment rows) headline population,
+    every stay, and the position in `rows` of each one's enrolment."""
+    if not len(rows):
+        return rows, rows
+    order = np.argsort(rows)
+    ordered = rows[order]
+    enrolment_row = held.enrolment_row
+    at = np.minimum(np.searchsorted(ordered, enrolment_row), len(ordered) - 1)
+    headline = _POPULATIONS[Population.HEADLINE.value]
+    keys = np.flatnonzero((ordered[at] == enrolment_row) & (held.population == headline))
+    return keys, order[at[keys]]
+
+
 def _daily(
     state: _State, rows: IntArray, first: dt.date, weeks: int, columns: Sequence[int]
 ) -> Int32Array:
     """Each of `rows`' (enrolment rows) headline counts `columns` on each day of `weeks`
     weeks from Monday `first`, every stay added: (row, day, column)."""
     out = np.zeros((len(rows), weeks, 7, len(columns)), np.int32)
-    order = np.argsort(rows)
-    ordered = rows[order]
     last = first + dt.timedelta(weeks=weeks - 1)
-    headline = _POPULATIONS[Population.HEADLINE.value]
     for year in _years_of([(None, first, last)]):
         held = state.years[year]
         slots = held.slots(first, last)
-        if slots is None or not len(rows):
+        keys, position = _headline_keys(held, rows)
+        if slots is None or not len(keys):
             continue
         lo, hi = slots
-        enrolment_row = held.enrolment_row
-        at = np.minimum(np.searchsorted(ordered, enrolment_row), len(ordered) - 1)
-        keys = np.flatnonzero((ordered[at] == enrolment_row) & (held.population == headline))
-        if not len(keys):
-            continue
-        position = order[at[keys]]
         # (week, key, weekday) pattern numbers -> (key, week, weekday, column) counts
         block = held.patterns[:, columns][held.days[lo : hi + 1][:, keys]].swapaxes(0, 1)
         offset = (_first_monday(year) + dt.timedelta(weeks=lo) - first).days // 7
