@@ -144,6 +144,23 @@ def test_a_monday_to_friday_window_leaves_out_the_saturday_after_it(engine: Engi
     assert (counts.possible, counts.attended, counts.unauthorised) == (1, 1, 0)
 
 
+
+def test_an_empty_period_counts_nothing(engine: Engine) -> None:
+    # A period ending before it starts was once read as no days less others: negative.
+    monday, sunday = dt.date(2024, 9, 9), dt.date(2024, 9, 8)
+    empty = Period(monday + dt.timedelta(days=1), sunday)
+    _, ids = load(
+        engine,
+        [
+            enrolment("P1", school_urn="100001", date_of_birth=dt.date(2014, 1, 1)),
+            *(mark("P1", d, "AM", "/", school_urn="100001") for d in (sunday, monday)),
+        ],
+    )
+    with engine.connect() as connection:
+        repo = MetricsRepository(connection)
+        assert repo.window_counts([("p", ids["P1"], empty)]) == {}
+        assert repo.pattern_facts([(0, ids["P1"], empty)]) == {}
+
 @SETTINGS
 @given(changes=registers(), period=PERIODS)
 def test_pattern_facts_match_their_definition_over_the_register(

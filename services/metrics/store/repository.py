@@ -458,10 +458,14 @@ class MetricsRepository:
         distinct period's pieces once (most pupils share their periods, so thousands of
         pupils send a few hundred pieces, not tens of thousands).
         """
-        if not ranges:
-            return None
         numbers: dict[Period, int] = {}
-        rows = [(k, e, numbers.setdefault(period, len(numbers))) for k, e, period in ranges]
+        rows = [
+            (k, e, numbers.setdefault(period, len(numbers)))
+            for k, e, period in ranges
+            if period.start <= period.end  # an empty period counts nothing
+        ]
+        if not rows:
+            return None
         pieces: list[tuple[int, str, dt.date, dt.date, int]] = []
         for period, n in numbers.items():
             w = window(period, today)
