@@ -222,7 +222,7 @@ def pupil_reach_of(principal: Principal, sharing: SharingClient) -> PupilReach:
     """The caller's Reach for pupil-level views; callers given aggregates only find nothing."""
     if principal.organisation_id is None:
         raise NotVisible("Pupil-level data is not available to this caller.")
-    reach = PupilReach(sharing.reach(principal.organisation_id, principal.actor))
+    reach = sharing.reach(principal.organisation_id, principal.actor, PupilReach)
     if not reach.pupil_level:
         raise NotVisible("Pupil-level data is not available to this caller.")
     return reach

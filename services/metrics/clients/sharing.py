@@ -153,26 +153,29 @@ class SharingClient:
 
         return self._policy.get(f"visible:{organisation_id}", self._stamp, load)
 
-    def reach(self, organisation_id: str, actor: str | None) -> Reach:
-        """Everything the organisation (acting for `actor`, if any) may see at pupil level.
+    def reach(self, organisation_id: str, actor: str | None, index: Callable[[Reach], T]) -> T:
+        """Everything the organisation (acting for `actor`, if any) may see at pupil level,
+        as `index` makes it; kept so, since indexing a Reach of thousands of children
+        costs milliseconds a request would otherwise pay again.
 
         An organisation sharing does not know sees nothing (an empty Reach).
         """
 
-        def load() -> Reach:
+        def load() -> T:
             params = {"organisation_id": organisation_id}
             if actor is not None:
                 params["actor"] = actor
             response = self._get("/v1/policy/reach", params)
             if response.status_code in (404, 422):
                 # 422: an actor on a non-social-care organisation; it is given nothing.
-                return Reach(
-                    organisation_id=organisation_id, organisation_type="", as_of=date.today()
+                return index(
+                    Reach(organisation_id=organisation_id, organisation_type="", as_of=date.today())
                 )
             response.raise_for_status()
-            return Reach.model_validate_json(response.content)
+            return index(Reach.model_validate_json(response.content))
 
-        return self._policy.get(f"reach:{organisation_id}:{actor or ''}", self._stamp, load)
+        key = f"reach:{organisation_id}:{actor or ''}:{index.__qualname__}"
+        return self._policy.get(key, self._stamp, load)
 
     def _all(self, path: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
         cursor: str | None = None

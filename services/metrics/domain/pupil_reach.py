@@ -94,7 +94,8 @@ class EnrolmentAccess:
 
 
 class PupilReach:
-    """A caller's Reach, indexed for the read model's enrolments."""
+    """A caller's Reach, indexed for the read model's enrolments; never changed once made
+    (the sharing client keeps one for every request under the same policy)."""
 
     def __init__(self, reach: Reach) -> None:
         # No decision gives every school at pupil level (the DfE's is aggregates only);
@@ -123,6 +124,9 @@ class PupilReach:
                 c.practitioner_ref,
             )
             self._children[c.upn].append((grant, at))
+        # Plain dicts: a lookup of a missing key must not add it to a shared index.
+        self._schools = dict(self._schools)
+        self._children = dict(self._children)
 
     @property
     def school_urns(self) -> list[str]:
