@@ -533,3 +533,20 @@ def test_the_repository_reads_a_childs_windows_from_the_held_days_when_enabled(
     assert counts["k", e].unauthorised == 6
     assert facts == {7: PatternFacts({1: 1, 2: 1, 3: 1}, 0, 6)}
     assert taught == [dt.date(2024, 1, 8)]
+
+
+def test_a_read_alongside_reads_the_same_held_days(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL it runs on another engine's connection: the held days must follow it.
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "N")], "c1")
+    (e,) = enrolment_ids(plain)
+    monkeypatch.setattr(repository, "values_table", None)  # each SQL read would fail
+    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    with held.connect() as connection:
+        found = MetricsRepository(connection).alongside(
+            lambda side: side.pattern_facts([(0, e, period)])
+        )
+        assert found.result() == {0: PatternFacts({0: 1, 1: 1, 2: 1, 3: 1, 4: 1}, 0, 10)}

@@ -144,7 +144,6 @@ def test_a_monday_to_friday_window_leaves_out_the_saturday_after_it(engine: Engi
     assert (counts.possible, counts.attended, counts.unauthorised) == (1, 1, 0)
 
 
-
 def test_an_empty_period_counts_nothing(engine: Engine) -> None:
     # A period ending before it starts was once read as no days less others: negative.
     monday, sunday = dt.date(2024, 9, 9), dt.date(2024, 9, 8)
@@ -160,6 +159,7 @@ def test_an_empty_period_counts_nothing(engine: Engine) -> None:
         repo = MetricsRepository(connection)
         assert repo.window_counts([("p", ids["P1"], empty)]) == {}
         assert repo.pattern_facts([(0, ids["P1"], empty)]) == {}
+
 
 @SETTINGS
 @given(changes=registers(), period=PERIODS)

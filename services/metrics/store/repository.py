@@ -64,6 +64,7 @@ from services.metrics.store.projection import (
     week_t,
     year_t,
 )
+from services.metrics.store.week_columns import WeekColumns
 from shared.contracts.changes import Stay, on_roll, stays_from_json
 from shared.sql import one_of, values_table
 
@@ -136,23 +137,29 @@ _ALONGSIDE = ThreadPoolExecutor(_ALONGSIDE_THREADS, thread_name_prefix="metrics-
 work is waiting on PostgreSQL, so a few serve every request of the process."""
 
 _side_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_sides: weakref.WeakSet[Engine] = weakref.WeakSet()
 _side_engines_lock = threading.Lock()
 
 
 def _side_engine(engine: Engine) -> Engine:
-    """The engine reads alongside use for `engine`'s database, disposed with it.
+    """The engine reads alongside use for `engine`'s database (itself, for such an
+    engine), disposed with it.
 
-    Its pool is its own, a connection for each thread: the requests waiting on those
-    reads may hold every connection of `engine`'s pool, and a read waiting for one of
-    them would wait until the pool's timeout.
+    Its pool is its own, two connections for each thread (a read alongside may open a
+    consistent reader, `MetricsRepository._consistent_reader`): the requests waiting on
+    those reads may hold every connection of `engine`'s pool, and a read waiting for one
+    of them would wait until the pool's timeout.
     """
     with _side_engines_lock:
+        if engine in _sides:
+            return engine
         side = _side_engines.get(engine)
         if side is None:
             side = create_engine(
-                engine.url, pool_size=_ALONGSIDE_THREADS, max_overflow=0, pool_pre_ping=True
+                engine.url, pool_size=2 * _ALONGSIDE_THREADS, max_overflow=0, pool_pre_ping=True
             )
             _side_engines[engine] = side
+            _sides.add(side)
             event.listen(engine, "engine_disposed", lambda _engine: side.dispose())
         return side
 
@@ -160,8 +167,11 @@ def _side_engine(engine: Engine) -> Engine:
 class MetricsRepository:
     """Read-model queries for one connection (one request's transaction)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, held: WeekColumns | None = None) -> None:
+        """`held`: the week rows held for the connection's database (default: those its
+        engine holds, `store.week_columns`)."""
         self.connection = connection
+        self._held = held or week_columns.for_engine(connection.engine)
         if connection.dialect.name == "postgresql":
             # Per-enrolment sums over a whole LA are hashed in memory rather than sorted on
             # disk (the 4 MB default spills); LOCAL ends with this request's transaction.
@@ -174,7 +184,8 @@ class MetricsRepository:
     def alongside(self, read: Callable[[MetricsRepository], T]) -> Future[T]:
         """`read` with a repository of its own, concurrently with this one's statements.
 
-        On PostgreSQL it runs on a connection of its own (`_side_engine`), in its own
+        It reads the same held weeks as this one. On PostgreSQL it runs on a connection
+        of its own (`_side_engine`), in its own
         transaction (a request reads at READ COMMITTED, each statement under its own
         snapshot, so a read alongside sees no less consistent a state than one more
         statement would).
@@ -192,7 +203,7 @@ class MetricsRepository:
 
         def on_own_connection() -> T:
             with engine.connect() as connection, connection.begin():
-                return read(MetricsRepository(connection))
+                return read(MetricsRepository(connection, self._held))
 
         return _ALONGSIDE.submit(on_own_connection)
 
@@ -311,7 +322,7 @@ class MetricsRepository:
         """Measures of `population` per combination of `group_by` (keys of
         GROUP_COLUMNS), cells only: from the week rows held in memory when the engine
         holds them (`store.week_columns`) and they can answer, else in SQL."""
-        held = week_columns.for_engine(self.connection.engine)
+        held = self._held
         if held is not None:
             found = held.grouped_measures(
                 self.connection,
@@ -367,7 +378,7 @@ class MetricsRepository:
         Persistent absence is judged per enrolment per week. From the held week rows
         when they can answer, as `grouped_measures`.
         """
-        held = week_columns.for_engine(self.connection.engine)
+        held = self._held
         if held is not None:
             found = held.weekly_measures(
                 self.connection,
@@ -541,7 +552,7 @@ class MetricsRepository:
         (`buckets.window`). Periods of one key and enrolment must not overlap (merge
         them first). Only `columns` are summed (the others read as 0).
         """
-        held = week_columns.for_engine(self.connection.engine)
+        held = self._held
         if held is not None:
             found = held.window_counts(self.connection, ranges, columns, self._consistent_reader)
             if found is not None:
@@ -571,7 +582,7 @@ class MetricsRepository:
         returning one row per group: `early_warning.pattern_facts` computed in SQL.
         Periods of one enrolment must not overlap. Groups with no rows are absent. From
         the days held in memory when the engine holds them, as `window_counts`."""
-        held = week_columns.for_engine(self.connection.engine)
+        held = self._held
         if held is not None:
             found = held.pattern_facts(self.connection, ranges, self._consistent_reader)
             if found is not None:
@@ -711,7 +722,7 @@ class MetricsRepository:
     def school_weeks(self, enrolment_ids: Sequence[int], period: Period) -> list[dt.date]:
         """Weeks (Mondays) in the period in which these enrolments had possible sessions:
         from the weeks held in memory when the engine holds them, else in SQL."""
-        held = week_columns.for_engine(self.connection.engine)
+        held = self._held
         if held is not None:
             found = held.school_weeks(
                 self.connection, enrolment_ids, period, self._consistent_reader
