@@ -12,7 +12,7 @@ outside DfE's headline ages, whom the buckets leave out, is counted from its raw
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from services.metrics.domain.calendar import (
@@ -205,6 +205,23 @@ def _latest_marks(
     return found
 
 
+def _clipped_to(
+    spans: dict[str, Period],
+) -> Callable[[EnrolmentAccess], list[tuple[str, Period]]]:
+    """What of each of `spans` (by key) an enrolment's access shows. Most children share
+    their access spans (an open episode, one stay): each distinct set is clipped once."""
+    done: dict[tuple[Span, ...], list[tuple[str, Period]]] = {}
+
+    def pieces(access: EnrolmentAccess) -> list[tuple[str, Period]]:
+        shown = tuple(access.spans)
+        found = done.get(shown)
+        if found is None:
+            found = done[shown] = [(k, p) for k, span in spans.items() for p in clip(shown, span)]
+        return found
+
+    return pieces
+
+
 def children_figures(
     repo: MetricsRepository,
     enrolled: ChildEnrolments,
@@ -225,7 +242,8 @@ def children_figures(
     child = {upn: n for n, upn in enumerate(upns)}
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
     latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
-    pattern_ranges = [(child[r.upn], r.id, p) for r, a in headline for p in clip(a.spans, pattern)]
+    in_pattern = _clipped_to({"pattern": pattern})
+    pattern_ranges = [(child[r.upn], r.id, p) for r, a in headline for _, p in in_pattern(a)]
     marked = [(r.school_urn, r.upn) for r, _ in pairs]
     # The pattern facts and latest marks need none of what follows: they are read
     # alongside the school weeks and window counts (on PostgreSQL, concurrently).
@@ -242,18 +260,9 @@ def children_figures(
         "year_to_date": Period(year_start, as_of),
         "last_year": Period(recent_start - year_ago, as_of - year_ago),
     }
-    # Most children share their access spans (an open episode, one stay): each distinct
-    # set is clipped to the view's spans once.
-    clipped: dict[tuple[Span, ...], list[tuple[str, Period]]] = {}
-
-    def pieces(access: EnrolmentAccess) -> list[tuple[str, Period]]:
-        shown = tuple(access.spans)
-        if shown not in clipped:
-            clipped[shown] = [(k, p) for k, span in spans.items() for p in clip(shown, span)]
-        return clipped[shown]
-
+    in_spans = _clipped_to(spans)
     counts = repo.window_counts(
-        [(key, r.id, p) for r, a in headline for key, p in pieces(a)],
+        [(key, r.id, p) for r, a in headline for key, p in in_spans(a)],
         RATE_COLUMNS,
         today=today,
     )

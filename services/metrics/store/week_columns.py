@@ -198,19 +198,15 @@ class WeekColumns:
         stay added, as `MetricsRepository.window_counts` gives them (only `columns`
         summed; pairs with nothing counted absent); None when the database should answer
         (more academic years than kept, an enrolment not held)."""
-        days = self._days(
-            connection,
-            [(e, p) for _, e, p in ranges],
-            [COUNT_COLUMNS.index(c) for c in columns],
-            reader,
-        )
+        days = self._days(connection, ranges, [COUNT_COLUMNS.index(c) for c in columns], reader)
         if days is None:
             return None
         sums = days.sums()
+        listed = sums.tolist()
         found: dict[tuple[str, int], SessionCounts] = {}
         for i in np.flatnonzero(sums.any(axis=1)).tolist():
             key, e, _ = ranges[i]
-            counts = SessionCounts(dict(zip(columns, sums[i].tolist(), strict=True)))
+            counts = SessionCounts(dict(zip(columns, listed[i], strict=True)))
             earlier = found.setdefault((key, e), counts)
             if earlier is not counts:  # a key's periods of one enrolment add up
                 found[key, e] = earlier + counts
@@ -226,10 +222,7 @@ class WeekColumns:
         period)` ranges, as `MetricsRepository.pattern_facts` gives them (a group with
         nothing to tell absent); None when the database should answer."""
         days = self._days(
-            connection,
-            [(e, p) for _, e, p in ranges],
-            [_POSSIBLE, _AUTHORISED, _UNAUTHORISED, _NOYET],
-            reader,
+            connection, ranges, [_POSSIBLE, _AUTHORISED, _UNAUTHORISED, _NOYET], reader
         )
         if days is None:
             return None
@@ -305,17 +298,17 @@ class WeekColumns:
     def _days(
         self,
         connection: Connection,
-        spans: Sequence[tuple[int, Period]],
+        spans: Sequence[tuple[Any, int, Period]],
         columns: Sequence[int],
         reader: Reader,
     ) -> _SpanDays | None:
-        """The daily counts (`columns`, by index) of the enrolments of `spans` (enrolment
-        id, period) over the runs of weeks the periods cover; None when the database
-        should answer."""
+        """The daily counts (`columns`, by index) of the enrolments of `spans` (anything,
+        enrolment id, period) over the runs of weeks the periods cover; None when the
+        database should answer."""
         # Most enrolments share their periods: each distinct one is placed once.
         numbers: dict[Period, int] = {}
         number = np.fromiter(
-            (numbers.setdefault(p, len(numbers)) for _, p in spans), np.int64, len(spans)
+            (numbers.setdefault(p, len(numbers)) for _, _, p in spans), np.int64, len(spans)
         )
         runs = _runs(sorted((p for p in numbers if p.start <= p.end), key=lambda p: p.start))
         years = _years_of([(None, first, first + dt.timedelta(weeks=n - 1)) for first, n in runs])
@@ -324,7 +317,7 @@ class WeekColumns:
         state = self._fresh(connection, years, reader)
         if state is None:
             return None
-        wanted = np.fromiter((e for e, _ in spans), np.int64, len(spans))
+        wanted = np.fromiter((e for _, e, _ in spans), np.int64, len(spans))
         ids = np.unique(wanted)
         try:
             rows = state.enrolments.rows_of(ids)
