@@ -184,3 +184,30 @@ def test_the_rate_rules_decide_exactly_as_their_definitions(
         and last_year.possible
         and _attendance(last_year) - _attendance(recent) >= RULES.fall_points
     )
+
+
+def _pct(value: Fraction) -> str:
+    return f"{float(value):.1f}%"
+
+
+@given(ytd=session_counts(), recent=session_counts(), last_year=session_counts())
+@example(ytd=counts(200, 20), recent=counts(30, 5), last_year=counts(30, 0))  # 83.3%, a fall
+def test_the_reasons_give_the_exact_percentages_rounded(
+    ytd: SessionCounts, recent: SessionCounts, last_year: SessionCounts
+) -> None:
+    """Each reason's figures are the exact fractions of its definition, rounded once."""
+    for flag in flags(history(ytd, recent, last_year), RULES):
+        if flag.rule is Rule.RECENT_DROP:
+            assert _pct(_attendance(recent)) in flag.reason
+            assert flag.reason.endswith(f"is {_pct(_attendance(ytd))}")
+        elif flag.rule is Rule.PROJECTED_PERSISTENT:
+            rate = Fraction(recent.overall, recent.possible)
+            remaining = max(0, RULES.year_sessions - ytd.possible)
+            projected = (ytd.overall + rate * remaining) * 100 / (ytd.possible + remaining)
+            assert f"({_pct(rate * 100)})" in flag.reason
+            assert f"end at {_pct(projected)} absence" in flag.reason
+        elif flag.rule is Rule.FALL_AGAINST_LAST_YEAR:
+            fall = _attendance(last_year) - _attendance(recent)
+            assert flag.reason.startswith(f"attendance {_pct(_attendance(recent))} over")
+            assert f"against {_pct(_attendance(last_year))} in" in flag.reason
+            assert flag.reason.endswith(f"a fall of {float(fall):.1f} points")

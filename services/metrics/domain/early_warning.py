@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from fractions import Fraction
 
 from services.metrics.domain.calendar import week_start
 from services.metrics.domain.measures import SessionCounts
@@ -112,20 +111,26 @@ class PupilHistory:
     """Of the last `pattern_weeks` weeks."""
 
 
-def _attendance(counts: SessionCounts) -> Fraction:
-    return Fraction(counts.attended * 100, counts.possible)
+def _ratio(part: int, whole: int) -> float:
+    """`part / whole` as the float nearest the exact fraction: one division of integers
+    is correctly rounded, so the reasons read as with `fractions.Fraction`, at a fraction
+    of the cost (a view describes thousands of pupils)."""
+    return part / whole
 
 
-def _pct(value: Fraction) -> str:
-    return f"{float(value):.1f}%"
+def _attendance(counts: SessionCounts) -> float:
+    return _ratio(counts.attended * 100, counts.possible)
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1f}%"
 
 
 def recent_drop(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     if not h.recent.possible or not h.year_to_date.possible:
         return None
     r, y = h.recent, h.year_to_date
-    # Exact integer comparisons; the fractions only for the reason of a flag raised (a
-    # view tests thousands of pupils, and few are flagged).
+    # Exact integer comparisons; the percentages only for the reason of a flag raised.
     if (
         r.attended * 100 < rules.recent_attendance_below * r.possible
         and y.attended * 100 >= rules.year_to_date_at_least * y.possible
@@ -152,11 +157,15 @@ def projected_persistent(h: PupilHistory, rules: EarlyWarningRules) -> Flag | No
     if (ytd.overall * r.possible + r.overall * remaining) * 100 >= rules.persistent_percent * (
         ytd.possible + remaining
     ) * r.possible:
-        rate = Fraction(r.overall, r.possible)
-        projected = (ytd.overall + rate * remaining) * 100 / (ytd.possible + remaining)
+        rate = _ratio(r.overall * 100, r.possible)
+        # (absent so far + rate x sessions to come) x 100 / the year's sessions, exactly
+        projected = _ratio(
+            (ytd.overall * r.possible + r.overall * remaining) * 100,
+            (ytd.possible + remaining) * r.possible,
+        )
         return Flag(
             Rule.PROJECTED_PERSISTENT,
-            f"at the last {rules.recent_weeks} weeks' absence rate ({_pct(rate * 100)}) the "
+            f"at the last {rules.recent_weeks} weeks' absence rate ({_pct(rate)}) the "
             f"year would end at {_pct(projected)} absence, persistent from "
             f"{rules.persistent_percent}%",
         )
@@ -205,10 +214,13 @@ def fall_against_last_year(h: PupilHistory, rules: EarlyWarningRules) -> Flag | 
         rules.fall_points * b.possible * r.possible
     ):
         now, before = _attendance(r), _attendance(b)
+        fall = _ratio(
+            (b.attended * r.possible - r.attended * b.possible) * 100, b.possible * r.possible
+        )
         return Flag(
             Rule.FALL_AGAINST_LAST_YEAR,
             f"attendance {_pct(now)} over the last {rules.recent_weeks} school weeks against "
-            f"{_pct(before)} in the same weeks last year, a fall of {float(before - now):.1f} "
+            f"{_pct(before)} in the same weeks last year, a fall of {fall:.1f} "
             "points",
         )
     return None
