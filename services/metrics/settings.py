@@ -125,8 +125,8 @@ class MetricsSettings(ServiceSettings):
         default=2,
         ge=0,
         description="Academic years of week rows (with their days) each process keeps in "
-        "memory for breakdowns and weekly series (about 50 MB per year for 30,000 "
-        "pupils); 0 asks the database every time.",
+        "memory for breakdowns, weekly series and the children view (about 50 MB per year "
+        "for 30,000 pupils); 0 asks the database every time.",
     )
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
