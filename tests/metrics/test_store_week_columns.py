@@ -516,14 +516,21 @@ def test_days_over_more_academic_years_than_held_are_left_to_the_database(
         assert MetricsRepository(connection).window_counts(three_years, RATE_COLUMNS) == {}
 
 
+def absent_week_held_only(plain: Engine, monkeypatch: pytest.MonkeyPatch) -> int:
+    """One pupil absent (N) every session of the week of 8 January 2024, with every
+    SQL read of the children view made to fail: its enrolment id."""
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "N")], "c1")
+    (e,) = enrolment_ids(plain)
+    monkeypatch.setattr(repository, "values_table", None)
+    return e
+
+
 def test_the_repository_reads_a_childs_windows_from_the_held_days_when_enabled(
     engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "N")], "c1")
-    (e,) = enrolment_ids(plain)
-    monkeypatch.setattr(repository, "values_table", None)  # each SQL read would fail
+    e = absent_week_held_only(plain, monkeypatch)
     period = Period(dt.date(2024, 1, 9), dt.date(2024, 1, 11))
     with held.connect() as connection:
         repo = MetricsRepository(connection)
@@ -540,10 +547,7 @@ def test_a_read_alongside_reads_the_same_held_days(
 ) -> None:
     # On PostgreSQL it runs on another engine's connection: the held days must follow it.
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "N")], "c1")
-    (e,) = enrolment_ids(plain)
-    monkeypatch.setattr(repository, "values_table", None)  # each SQL read would fail
+    e = absent_week_held_only(plain, monkeypatch)
     period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
     with held.connect() as connection:
         found = MetricsRepository(connection).alongside(

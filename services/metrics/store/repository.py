@@ -185,10 +185,9 @@ class MetricsRepository:
         """`read` with a repository of its own, concurrently with this one's statements.
 
         It reads the same held weeks as this one. On PostgreSQL it runs on a connection
-        of its own (`_side_engine`), in its own
-        transaction (a request reads at READ COMMITTED, each statement under its own
-        snapshot, so a read alongside sees no less consistent a state than one more
-        statement would).
+        of its own (`_side_engine`), in its own transaction (a request reads at READ
+        COMMITTED, each statement under its own snapshot, so a read alongside sees no
+        less consistent a state than one more statement would).
         On SQLite it runs here and now: every transaction there takes the write lock
         (`shared.db`), so a second one would wait for this one.
         """
@@ -543,7 +542,7 @@ class MetricsRepository:
         *,
         today: dt.date | None = None,
     ) -> dict[tuple[str, int], SessionCounts]:
-        """Counts per (key, enrolment id) over each enrolment's own periods, in one statement.
+        """Counts per (key, enrolment id) over each enrolment's own periods, all at once.
 
         From the days held in memory when the engine holds them (`store.week_columns`;
         a view of 2,000 children sums them in a few milliseconds), else in SQL: each

@@ -1,5 +1,6 @@
-"""The read model's week rows, held in memory as arrays, for breakdowns over weeks and
-weekly series.
+"""The read model's week rows, held in memory as arrays, for breakdowns over weeks,
+weekly series and the children view's per-enrolment reads (window counts over each
+child's own spans, pattern facts, school weeks).
 
 A breakdown over a window (six weeks of a term, say) sums each enrolment's sessions
 before judging persistent absence, then groups. PostgreSQL does it by aggregating
@@ -16,6 +17,9 @@ A period is split as the children view splits its spans (`buckets.window`): whol
 Monday-to-Sunday weeks summed from the weeks, and edge days added, or taken from a
 whole week, from the days (a window from Monday to Friday is its weeks less a weekend).
 A whole academic year is left to SQL, which reads one row per enrolment (~30 ms).
+The children view's reads instead gather each of a few thousand enrolments' daily counts
+over a run of weeks (`_SpanDays`): any span of a child is then one subtraction of
+running totals, and the pattern facts a few sums over its days.
 
 Freshness: the projection appends what it changes to `read_model_change` (an
 enrolment's buckets of one week, or all of an enrolment), numbered in commit order
@@ -248,8 +252,8 @@ class WeekColumns:
             unexplained += per_group[..., 3].sum(axis=1)
         told = weekdays.any(axis=1) | (broken > 0) | (unexplained > 0)
         return {
-            g: PatternFacts({wd: k for wd, k in enumerate(days) if k}, b, u)
-            for g, days, b, u in zip(
+            g: PatternFacts({wd: k for wd, k in enumerate(dates) if k}, b, u)
+            for g, dates, b, u in zip(
                 groups[told].tolist(),
                 weekdays[told].tolist(),
                 broken[told].tolist(),
