@@ -287,16 +287,9 @@ class WeekColumns:
         except LookupError:
             return None
         found = []
-        for year in years:
-            held = state.years[year]
-            slots = held.slots(first, last)
-            keys, _ = _headline_keys(held, rows)
-            if slots is None or not len(keys):
-                continue
-            lo, hi = slots
-            taught = (held.weeks[lo : hi + 1][:, keys, _POSSIBLE] > 0).any(axis=1)
-            monday = _first_monday(year)
-            found += [monday + dt.timedelta(weeks=lo + w) for w in np.flatnonzero(taught).tolist()]
+        for monday, held, weeks, keys, _ in _held_weeks(state, rows, first, last):
+            taught = (held.weeks[weeks][:, keys, _POSSIBLE] > 0).any(axis=1)
+            found += [monday + dt.timedelta(weeks=w) for w in np.flatnonzero(taught).tolist()]
         return found
 
     def _days(
@@ -981,6 +974,29 @@ def _headline_keys(held: _Year, rows: IntArray) -> tuple[IntArray, IntArray]:
     return keys, order[at[keys]]
 
 
+def _held_weeks(
+    state: _State, rows: IntArray, first: dt.date, last: dt.date
+) -> Iterator[tuple[dt.date, _Year, slice, IntArray, IntArray]]:
+    """Per held year with weeks of Mondays `first`..`last` and headline keys of `rows`
+    (enrolment rows): the Monday of its first such week, the year, those weeks' slots,
+    the keys and the position in `rows` of each key's enrolment (`_headline_keys`)."""
+    for year in _years_of([(None, first, last)]):
+        held = state.years[year]
+        slots = held.slots(first, last)
+        if slots is None:
+            continue
+        keys, position = _headline_keys(held, rows)
+        if len(keys):
+            lo, hi = slots
+            yield (
+                _first_monday(year) + dt.timedelta(weeks=lo),
+                held,
+                slice(lo, hi + 1),
+                keys,
+                position,
+            )
+
+
 def _daily(
     state: _State, rows: IntArray, first: dt.date, weeks: int, columns: Sequence[int]
 ) -> Int32Array:
@@ -988,17 +1004,11 @@ def _daily(
     weeks from Monday `first`, every stay added: (row, day, column)."""
     out = np.zeros((len(rows), weeks, 7, len(columns)), np.int32)
     last = first + dt.timedelta(weeks=weeks - 1)
-    for year in _years_of([(None, first, last)]):
-        held = state.years[year]
-        slots = held.slots(first, last)
-        keys, position = _headline_keys(held, rows)
-        if slots is None or not len(keys):
-            continue
-        lo, hi = slots
+    for monday, held, slots, keys, position in _held_weeks(state, rows, first, last):
         # (week, key, weekday) pattern numbers -> (key, week, weekday, column) counts
-        block = held.patterns[:, columns][held.days[lo : hi + 1][:, keys]].swapaxes(0, 1)
-        offset = (_first_monday(year) + dt.timedelta(weeks=lo) - first).days // 7
-        weeks_at = slice(offset, offset + hi - lo + 1)
+        block = held.patterns[:, columns][held.days[slots][:, keys]].swapaxes(0, 1)
+        offset = (monday - first).days // 7
+        weeks_at = slice(offset, offset + slots.stop - slots.start)
         if len(np.unique(position)) == len(position):  # one stay each: the common case
             out[position, weeks_at] += block
         else:
