@@ -12,7 +12,7 @@ outside DfE's headline ages, whom the buckets leave out, is counted from its raw
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.metrics.domain.calendar import (
@@ -37,7 +37,8 @@ from services.metrics.domain.measures import (
     is_persistent_absentee,
     is_severe_absentee,
 )
-from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach, Span, clip
+from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach
+from services.metrics.store.ranges import Ranges
 from services.metrics.store.repository import EnrolmentRow, Mark, MetricsRepository
 from shared.contracts.social_care import SocialCareCategory
 
@@ -174,18 +175,6 @@ def current_reads(
     return found
 
 
-def _summed(
-    counts: dict[tuple[str, int], SessionCounts],
-    key: str,
-    rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]],
-    empty: SessionCounts,
-) -> SessionCounts:
-    # Most children have one enrolment: nothing to add up.
-    if len(rows) == 1:
-        return counts.get((key, rows[0][0].id), empty)
-    return sum((counts.get((key, r.id), empty) for r, _ in rows), empty)
-
-
 def _latest_marks(
     rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]],
     marks: dict[tuple[str, str], list[Mark]],
@@ -203,23 +192,6 @@ def _latest_marks(
     if len(rows) > 1:  # each enrolment's marks come in order; several are merged
         found.sort(key=lambda m: (m[1], m[2], m[0]))
     return found
-
-
-def _clipped_to(
-    spans: dict[str, Period],
-) -> Callable[[EnrolmentAccess], list[tuple[str, Period]]]:
-    """What of each of `spans` (by key) an enrolment's access shows. Most children share
-    their access spans (an open episode, one stay): each distinct set is clipped once."""
-    done: dict[tuple[Span, ...], list[tuple[str, Period]]] = {}
-
-    def pieces(access: EnrolmentAccess) -> list[tuple[str, Period]]:
-        shown = tuple(access.spans)
-        found = done.get(shown)
-        if found is None:
-            found = done[shown] = [(k, p) for k, span in spans.items() for p in clip(shown, span)]
-        return found
-
-    return pieces
 
 
 def children_figures(
@@ -240,10 +212,12 @@ def children_figures(
     register = [(r, a) for r, a in pairs if r.id in outside]
     headline = [(r, a) for r, a in pairs if r.id not in outside]
     child = {upn: n for n, upn in enumerate(upns)}
+    by_id = {r.id: r.upn for r, _ in register}
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
     latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
-    in_pattern = _clipped_to({"pattern": pattern})
-    pattern_ranges = [(child[r.upn], r.id, p) for r, a in headline for _, p in in_pattern(a)]
+    # What each enrolment's access shows, counted for its child (slot: its place in upns).
+    shown = Ranges.of([(child[r.upn], r.id, lo, hi) for r, a in headline for lo, hi in a.spans])
+    pattern_ranges = shown.clipped([pattern])
     marked = [(r.school_urn, r.upn) for r, _ in pairs]
     # The pattern facts and latest marks need none of what follows: they are read
     # alongside the school weeks and window counts (on PostgreSQL, concurrently).
@@ -260,22 +234,27 @@ def children_figures(
         "year_to_date": Period(year_start, as_of),
         "last_year": Period(recent_start - year_ago, as_of - year_ago),
     }
-    in_spans = _clipped_to(spans)
-    counts = repo.window_counts(
-        [(key, r.id, p) for r, a in headline for key, p in in_spans(a)],
-        RATE_COLUMNS,
-        today=today,
+    # Every child's every span added up in one array: row child x len(spans) + span.
+    width = len(spans)
+    totals = repo.window_totals(
+        shown.clipped(list(spans.values())), len(upns) * width, RATE_COLUMNS, today=today
     )
     facts, marks = facts_and_marks.result()
     if register:
         register_counts, register_facts = _register_figures(repo, register, spans, pattern, child)
-        counts |= register_counts
+        at = {key: n for n, key in enumerate(spans)}
+        for (key, e), c in register_counts.items():
+            totals[child[by_id[e]] * width + at[key]] += [c[column] for column in RATE_COLUMNS]
         facts |= register_facts
-    empty, no_pattern = SessionCounts(), PatternFacts()
+    listed = totals.reshape(len(upns), width, len(RATE_COLUMNS)).tolist()
+    no_pattern = PatternFacts()
     out = []
-    for upn in upns:
+    for upn, sums in zip(upns, listed, strict=True):
         rows = enrolled.get(upn, [])
-        summed = {key: _summed(counts, key, rows, empty) for key in spans}
+        summed = {
+            key: SessionCounts(dict(zip(RATE_COLUMNS, row, strict=True)))
+            for key, row in zip(spans, sums, strict=True)
+        }
         history = PupilHistory(
             summed["year_to_date"],
             summed["last_4_weeks"],

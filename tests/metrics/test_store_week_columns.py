@@ -19,6 +19,7 @@ from services.metrics.domain.measures import RATE_COLUMNS, GroupMeasures, Popula
 from services.metrics.domain.reach import Slice
 from services.metrics.store import projection, repository, week_columns
 from services.metrics.store.projection import apply_page, change_t, clear_read_model
+from services.metrics.store.ranges import Ranges
 from services.metrics.store.repository import MetricsRepository
 from shared.contracts.changes import Change
 from shared.db import create_db_engine
@@ -418,13 +419,24 @@ def database_window_counts(engine: Engine, ranges: list[tuple[str, int, Period]]
     return {k: c.as_row() for k, c in found.items() if any(c.as_row().values())}
 
 
+def window_totals(engine: Engine, ranges: Ranges, slots: int) -> list[list[int]]:
+    """The repository's slot totals: from the held days on the engine holding them, from
+    SQL on the other."""
+    with engine.connect() as connection:
+        return MetricsRepository(connection).window_totals(ranges, slots, RATE_COLUMNS).tolist()
+
+
 def held_pattern_facts(
     engine: Engine, ranges: list[tuple[int, int, Period]]
 ) -> dict[int, PatternFacts] | None:
     held = week_columns.for_engine(engine)
     assert held is not None
     with engine.connect() as connection:
-        return held.pattern_facts(connection, ranges, lambda: nullcontext(connection))
+        return held.pattern_facts(
+            connection,
+            Ranges.of([(g, e, p.start, p.end) for g, e, p in ranges]),
+            lambda: nullcontext(connection),
+        )
 
 
 def database_pattern_facts(
@@ -480,6 +492,17 @@ def test_held_weeks_give_enrolments_windows_patterns_and_school_weeks_as_the_dat
         ids = enrolment_ids(plain)
         windows = [(f"k{n}", e, p) for e in ids for n, p in enumerate(periods)]
         assert held_window_counts(held, windows) == database_window_counts(plain, windows)
+        # A view's access spans (one per enrolment, a group's several enrolments adding
+        # up in one slot), clipped to every period.
+        shown = Ranges.of(
+            [
+                (n % groups, e, periods[n % len(periods)].start, periods[n % len(periods)].end)
+                for n, e in enumerate(ids)
+            ]
+        )
+        slots = groups * len(periods)
+        clipped = shown.clipped(periods)
+        assert window_totals(held, clipped, slots) == window_totals(plain, clipped, slots)
         patterns = [(n % groups, e, periods[n % len(periods)]) for n, e in enumerate(ids)]
         assert held_pattern_facts(held, patterns) == database_pattern_facts(plain, patterns)
         for period in periods:

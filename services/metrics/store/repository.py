@@ -11,12 +11,13 @@ import dataclasses
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import numpy as np
 from sqlalchemy import (
     CTE,
     ColumnElement,
@@ -64,6 +65,7 @@ from services.metrics.store.projection import (
     week_t,
     year_t,
 )
+from services.metrics.store.ranges import IntArray, Ranges
 from services.metrics.store.week_columns import WeekColumns
 from shared.contracts.changes import Stay, on_roll, stays_from_json
 from shared.sql import one_of, values_table
@@ -130,6 +132,7 @@ def _value(v: Any) -> str:
 
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 _ALONGSIDE_THREADS = 4
 _ALONGSIDE = ThreadPoolExecutor(_ALONGSIDE_THREADS, thread_name_prefix="metrics-alongside")
@@ -556,11 +559,41 @@ class MetricsRepository:
             found = held.window_counts(self.connection, ranges, columns, self._consistent_reader)
             if found is not None:
                 return found
+        return self._sql_window_counts(ranges, columns, today or dt.date.today())
+
+    def window_totals(
+        self,
+        ranges: Ranges,
+        slots: int,
+        columns: Sequence[str] = COUNT_COLUMNS,
+        *,
+        today: dt.date | None = None,
+    ) -> IntArray:
+        """`window_counts` added up by slot, as an array for views of thousands of
+        pupils: each range adds its counts `columns` to row `slot` of a (slots, column)
+        array. The same rules as `window_counts`; a slot no range names is all zeros."""
+        totals = np.zeros((slots, len(columns)), np.int64)
+        held = self._held
+        if held is not None:
+            sums = held.window_sums(self.connection, ranges, columns, self._consistent_reader)
+            if sums is not None:
+                np.add.at(totals, ranges.slot, sums)
+                return totals
+        for (slot, _), counts in self._sql_window_counts(
+            ranges.triples(), columns, today or dt.date.today()
+        ).items():
+            totals[slot] += [counts[c] for c in columns]
+        return totals
+
+    def _sql_window_counts(
+        self, ranges: Sequence[tuple[K, int, Period]], columns: Sequence[str], today: dt.date
+    ) -> dict[tuple[K, int], SessionCounts]:
+        """`window_counts` read by the database."""
         # Keys travel as numbers: grouping by a text column sorts by collation, slowly.
-        numbers: dict[str, int] = {}
+        numbers: dict[K, int] = {}
         r = self._window_table(
             [(numbers.setdefault(key, len(numbers)), e, period) for key, e, period in ranges],
-            today or dt.date.today(),
+            today,
         )
         if r is None:
             return {}
@@ -575,17 +608,28 @@ class MetricsRepository:
             for k, e, *sums in self.connection.execute(stmt).all()
         }
 
-    def pattern_facts(self, ranges: Sequence[tuple[int, int, Period]]) -> dict[int, PatternFacts]:
+    def pattern_facts(
+        self, ranges: Ranges | Sequence[tuple[int, int, Period]]
+    ) -> dict[int, PatternFacts]:
         """The early-warning pattern facts of each group (a pupil: one or more enrolments)
-        over its enrolments' periods, `(group, enrolment id, period)`, in one statement
-        returning one row per group: `early_warning.pattern_facts` computed in SQL.
-        Periods of one enrolment must not overlap. Groups with no rows are absent. From
-        the days held in memory when the engine holds them, as `window_counts`."""
+        over its enrolments' periods, `(group, enrolment id, period)` (or `Ranges`, the
+        group their slot), in one statement returning one row per group:
+        `early_warning.pattern_facts` computed in SQL. Periods of one enrolment must not
+        overlap. Groups with no rows are absent. From the days held in memory when the
+        engine holds them, as `window_counts`."""
         held = self._held
         if held is not None:
-            found = held.pattern_facts(self.connection, ranges, self._consistent_reader)
+            found = held.pattern_facts(
+                self.connection,
+                ranges
+                if isinstance(ranges, Ranges)
+                else Ranges.of([(g, e, p.start, p.end) for g, e, p in ranges]),
+                self._consistent_reader,
+            )
             if found is not None:
                 return found
+        if isinstance(ranges, Ranges):
+            ranges = ranges.triples()
         r = self._window_table(ranges)
         if r is None:
             return {}

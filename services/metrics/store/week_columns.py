@@ -38,7 +38,6 @@ import datetime as dt
 import math
 import threading
 import weakref
-from bisect import bisect_right
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -80,6 +79,7 @@ from services.metrics.domain.measures import (
 from services.metrics.domain.reach import Slice
 from services.metrics.store.models import DAY_COLUMNS
 from services.metrics.store.projection import change_t, enrolment_t, week_t
+from services.metrics.store.ranges import IntArray, Ranges
 from shared.sql import one_of
 
 WEEKS_IN_YEAR = 53
@@ -107,7 +107,6 @@ HELD_COLUMNS = (
 )
 """The enrolment columns held for grouping; a breakdown by any other is asked of SQL."""
 
-IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 """Rows read from the database: their columns are 32-bit (a year's is ~130 MB so)."""
 Piece = tuple[tuple[str, ...] | None, dt.date, dt.date]
@@ -202,10 +201,14 @@ class WeekColumns:
         stay added, as `MetricsRepository.window_counts` gives them (only `columns`
         summed; pairs with nothing counted absent); None when the database should answer
         (more academic years than kept, an enrolment not held)."""
-        days = self._days(connection, ranges, [COUNT_COLUMNS.index(c) for c in columns], reader)
-        if days is None:
+        sums = self.window_sums(
+            connection,
+            Ranges.of([(i, e, p.start, p.end) for i, (_, e, p) in enumerate(ranges)]),
+            columns,
+            reader,
+        )
+        if sums is None:
             return None
-        sums = days.sums()
         listed = sums.tolist()
         found: dict[tuple[str, int], SessionCounts] = {}
         for i in np.flatnonzero(sums.any(axis=1)).tolist():
@@ -216,23 +219,26 @@ class WeekColumns:
                 found[key, e] = earlier + counts
         return found
 
+    def window_sums(
+        self, connection: Connection, ranges: Ranges, columns: Sequence[str], reader: Reader
+    ) -> IntArray | None:
+        """Headline counts `columns` of each range (its slot aside), every stay added:
+        (range, column); None when the database should answer."""
+        days = self._days(connection, ranges, [COUNT_COLUMNS.index(c) for c in columns], reader)
+        return None if days is None else days.sums()
+
     def pattern_facts(
-        self,
-        connection: Connection,
-        ranges: Sequence[tuple[int, int, Period]],
-        reader: Reader,
+        self, connection: Connection, ranges: Ranges, reader: Reader
     ) -> dict[int, PatternFacts] | None:
-        """The early-warning pattern facts of each group over its `(group, enrolment id,
-        period)` ranges, as `MetricsRepository.pattern_facts` gives them (a group with
-        nothing to tell absent); None when the database should answer."""
+        """The early-warning pattern facts of each group (a range's slot) over its ranges,
+        as `MetricsRepository.pattern_facts` gives them (a group with nothing to tell
+        absent); None when the database should answer."""
         days = self._days(
             connection, ranges, [_POSSIBLE, _AUTHORISED, _UNAUTHORISED, _NOYET], reader
         )
         if days is None:
             return None
-        groups, group_of = np.unique(
-            np.fromiter((g for g, _, _ in ranges), np.int64, len(ranges)), return_inverse=True
-        )
+        groups, group_of = np.unique(ranges.slot, return_inverse=True)
         n = len(groups)
         weekdays = np.zeros((n, 7), np.int64)
         broken = np.zeros(n, np.int64)
@@ -293,47 +299,39 @@ class WeekColumns:
         return found
 
     def _days(
-        self,
-        connection: Connection,
-        spans: Sequence[tuple[Any, int, Period]],
-        columns: Sequence[int],
-        reader: Reader,
+        self, connection: Connection, ranges: Ranges, columns: Sequence[int], reader: Reader
     ) -> _SpanDays | None:
-        """The daily counts (`columns`, by index) of the enrolments of `spans` (anything,
-        enrolment id, period) over the runs of weeks the periods cover; None when the
-        database should answer."""
-        # Most enrolments share their periods: each distinct one is placed once.
-        numbers: dict[Period, int] = {}
-        number = np.fromiter(
-            (numbers.setdefault(p, len(numbers)) for _, _, p in spans), np.int64, len(spans)
-        )
-        runs = _runs(sorted((p for p in numbers if p.start <= p.end), key=lambda p: p.start))
-        years = _years_of([(None, first, first + dt.timedelta(weeks=n - 1)) for first, n in runs])
+        """The daily counts (`columns`, by index) of the enrolments of `ranges` over the
+        runs of weeks the ranges cover; None when the database should answer."""
+        first, last = ranges.first, ranges.last
+        counted = first <= last
+        # Ordinal 1, 1 January of year 1, was a Monday.
+        starts, run_of = _runs(first[counted] - (first[counted] - 1) % 7, last[counted])
+        years = _years_of([(None, m, m + dt.timedelta(weeks=n - 1)) for m, n in starts])
         if len(years) > self.max_years:
             return None
         state = self._fresh(connection, years, reader)
         if state is None:
             return None
-        wanted = np.fromiter((e for _, e, _ in spans), np.int64, len(spans))
-        ids = np.unique(wanted)
+        ids, position = np.unique(ranges.enrolment, return_inverse=True)
         try:
             rows = state.enrolments.rows_of(ids)
         except LookupError:  # enrolled after the weeks were last read: rare, ask SQL
             return None
-        starts = [first for first, _ in runs]
-        located = [
-            (r, (p.start - starts[r]).days, (p.end - starts[r]).days)
-            if p.start <= p.end and (r := bisect_right(starts, p.start) - 1) >= 0
-            else (0, 0, -1)  # an empty period counts nothing
-            for p in numbers
-        ]
-        run, first, last = np.array(located, np.int64).reshape(-1, 3)[number].T
+        # An empty range is days 0 to -1 of the first run: it counts nothing.
+        run = np.zeros(len(ranges), np.int64)
+        day_first, day_last = np.zeros(len(ranges), np.int64), np.full(len(ranges), -1)
+        run[counted] = run_of
+        run_start = np.array([m.toordinal() for m, _ in starts], np.int64)[run_of]
+        day_first[counted] = first[counted] - run_start
+        day_last[counted] = last[counted] - run_start
         return _SpanDays(
-            [_daily(state, rows, monday, n, columns) for monday, n in runs],
+            [_daily(state, rows, monday, n, columns) for monday, n in starts],
+            len(columns),
             run,
-            np.searchsorted(ids, wanted),
-            first,
-            last,
+            position.reshape(-1),
+            day_first,
+            day_last,
         )
 
     # -- keeping fresh ---------------------------------------------------------------
@@ -947,17 +945,27 @@ RUN_GAP = dt.timedelta(weeks=4)
 a year ago are not read with the whole year between)."""
 
 
-def _runs(periods: Sequence[Period]) -> list[tuple[dt.date, int]]:
-    """Runs of whole weeks, (first Monday, weeks), covering `periods` (sorted by start)."""
-    found: list[list[dt.date]] = []
-    for p in periods:
-        monday = p.start - dt.timedelta(days=p.start.weekday())
-        last = p.end - dt.timedelta(days=p.end.weekday())
-        if found and monday <= found[-1][1] + RUN_GAP:
-            found[-1][1] = max(found[-1][1], last)
-        else:
-            found.append([monday, last])
-    return [(first, (last - first).days // 7 + 1) for first, last in found]
+def _runs(mondays: IntArray, ends: IntArray) -> tuple[list[tuple[dt.date, int]], IntArray]:
+    """Runs of whole weeks, (first Monday, weeks), covering periods from Mondays
+    `mondays` to days `ends` (ordinals), and the run of each period. Periods whose weeks
+    come within `RUN_GAP` of each other share a run."""
+    if not len(mondays):
+        return [], mondays
+    order = np.argsort(mondays, kind="stable")
+    first, last = mondays[order], ends[order] - (ends[order] - 1) % 7
+    # A period joins the run before it when it begins within the gap after the furthest
+    # week that run (every period before it, sorted) reaches.
+    reached = np.maximum.accumulate(last)
+    new = np.ones(len(first), bool)
+    new[1:] = first[1:] > reached[:-1] + RUN_GAP.days
+    starts = np.flatnonzero(new)
+    closes = reached[np.append(starts[1:], len(first)) - 1]
+    run = np.empty(len(first), np.int64)
+    run[order] = np.cumsum(new) - 1
+    return [
+        (dt.date.fromordinal(lo), (hi - lo) // 7 + 1)
+        for lo, hi in zip(first[starts].tolist(), closes.tolist(), strict=True)
+    ], run
 
 
 def _headline_keys(held: _Year, rows: IntArray) -> tuple[IntArray, IntArray]:
@@ -1023,6 +1031,7 @@ class _SpanDays:
     `run[i]`, of the enrolment at `position[i]`."""
 
     daily: list[Int32Array]
+    columns: int
     run: IntArray
     position: IntArray
     first: IntArray
@@ -1030,7 +1039,7 @@ class _SpanDays:
 
     def sums(self) -> IntArray:
         """Each span's counts: (span, column)."""
-        columns = self.daily[0].shape[2] if self.daily else 0
+        columns = self.columns
         found = np.zeros((len(self.run), columns), np.int64)
         for r, daily in enumerate(self.daily):
             which = np.flatnonzero(self.run == r)
