@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic_core import to_json
 
+from services.metrics.api.collector import collector_paused
 from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
 from services.metrics.api.params import CSV_RESPONSE, decode_cursor, wants_csv
@@ -164,17 +165,18 @@ def children_with_social_worker(
     ]
     page = chosen[:limit]
     repo = MetricsRepository(session.connection())
-    enrolled = children_enrolments(repo, reach, page)
-    # On record while the figures are read; nothing is answered until it is.
-    recording = start_recording_reads(
-        audit,
-        principal,
-        current_reads(enrolled, day),
-        endpoint="GET /v1/children-with-social-worker/attendance",
-        purpose=purpose,
-    )
-    figures = children_figures(repo, enrolled, page, day, settings.early_warning.rules())
-    items = child_items(figures, episodes)
+    with collector_paused():
+        enrolled = children_enrolments(repo, reach, page)
+        # On record while the figures are read; nothing is answered until it is.
+        recording = start_recording_reads(
+            audit,
+            principal,
+            current_reads(enrolled, day),
+            endpoint="GET /v1/children-with-social-worker/attendance",
+            purpose=purpose,
+        )
+        figures = children_figures(repo, enrolled, page, day, settings.early_warning.rules())
+        items = child_items(figures, episodes)
     recording.result()
     next_cursor = encode_cursor("u", page[-1]) if len(chosen) > limit else None
     if wants_csv(request):
