@@ -43,7 +43,7 @@ from contextlib import nullcontext
 
 import httpx2 as httpx
 from _services import Directory, bootstrap_sharing, free_port, fresh_database, serve, service_env
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from stdnum.gb.upn import calc_check_digit
@@ -356,6 +356,25 @@ def main() -> None:
     with engine.connect() as conn, conn.begin():
         repo = MetricsRepository(conn)
         children_figures(repo, children_enrolments(repo, reach, upns), upns, AS_OF, rules)
+
+    def one_run(conn: Connection) -> tuple[float, bytes, tuple[int, int, int]]:
+        """Seconds to read the figures, the page's JSON, and (children, persistent
+        absentees, with early warnings): nothing of the run is left alive, as a server
+        keeps nothing of a request."""
+        start = time.perf_counter()
+        with conn.begin():
+            repo = MetricsRepository(conn)
+            enrolled = children_enrolments(repo, reach, upns)
+            figures = children_figures(repo, enrolled, upns, AS_OF, rules, today=AS_OF)
+        read = time.perf_counter() - start
+        body = children_page_json(AS_OF, child_items(figures, episodes), None)
+        told = (
+            len(figures),
+            sum(1 for f in figures if f.persistent),
+            sum(1 for f in figures if f.warnings),
+        )
+        return read, body, told
+
     measured = {}
     with engine.connect() as conn:
         # First as a plain process, then with the imports frozen as `attx serve` runs it
@@ -368,24 +387,16 @@ def main() -> None:
                 gc.freeze()
             times, endpoint_times = [], []
             for _ in range(args.runs):
-                # Nothing of the last run alive, as a server keeps nothing of a request.
-                enrolled = figures = items = body = None
                 start = time.perf_counter()
-                with conn.begin(), collector_paused() if serving else nullcontext():
-                    repo = MetricsRepository(conn)
-                    enrolled = children_enrolments(repo, reach, upns)
-                    figures = children_figures(repo, enrolled, upns, AS_OF, rules, today=AS_OF)
-                    read = time.perf_counter()
-                    items = child_items(figures, episodes)
-                body = children_page_json(AS_OF, items, None)
-                times.append(read - start)
+                with collector_paused() if serving else nullcontext():
+                    read, body, told = one_run(conn)
+                times.append(read)
                 endpoint_times.append(time.perf_counter() - start)
             measured[label] = (times, endpoint_times)
     engine.dispose()
-    flagged = sum(1 for f in figures if f.warnings)
-    persistent = sum(1 for f in figures if f.persistent)
+    children, persistent, flagged = told
     print(
-        f"  {len(figures):,} children: {persistent:,} persistent absentees, {flagged:,} with "
+        f"  {children:,} children: {persistent:,} persistent absentees, {flagged:,} with "
         "early warnings"
     )
     for label, (times, endpoint_times) in measured.items():

@@ -22,12 +22,16 @@ from services.metrics.children import (
     current_reads,
     episodes_in_reach,
 )
+from services.metrics.domain.early_warning import EarlyWarningRules
 from services.metrics.domain.measures import SessionCounts, percent
+from services.metrics.domain.pupil_reach import PupilReach
 from services.metrics.reports import pupil_reach_of, start_recording_reads
 from services.metrics.schemas import ChildrenPage
 from services.metrics.store.repository import Mark, MetricsRepository
-from shared.audit import AuditRecorderDep, PurposeHeader
+from shared.audit import AuditRecorder, AuditRecorderDep, PurposeHeader
+from shared.auth import Principal
 from shared.codes import category_on, lookup
+from shared.contracts.audit import Purpose
 from shared.contracts.policy import PupilField
 from shared.contracts.social_care import SocialCareCategory
 from shared.cursors import encode_cursor
@@ -164,58 +168,83 @@ def children_with_social_worker(
         and (practitioner is None or episodes[upn].practitioner_ref == practitioner)
     ]
     page = chosen[:limit]
-    repo = MetricsRepository(session.connection())
-    with collector_paused():
-        enrolled = children_enrolments(repo, reach, page)
-        # On record while the figures are read; nothing is answered until it is.
-        recording = start_recording_reads(
-            audit,
-            principal,
-            current_reads(enrolled, day),
-            endpoint="GET /v1/children-with-social-worker/attendance",
-            purpose=purpose,
-        )
-        figures = children_figures(repo, enrolled, page, day, settings.early_warning.rules())
-        items = child_items(figures, episodes)
-    recording.result()
     next_cursor = encode_cursor("u", page[-1]) if len(chosen) > limit else None
-    if wants_csv(request):
-        columns = [
-            "upn",
-            "category",
-            "practitioner_ref",
-            "school_urn",
-            "legal_surname",
-            "legal_forename",
-            *(
-                f"{span}_{m}"
-                for span in ("this_week", "last_4_weeks", "year_to_date")
-                for m in ("sess_possible", "sess_attended", "sess_overall", "sess_attended_percent")
-            ),
-            "persistent_absentee",
-            "severe_absentee",
-            "early_warnings",
-            "sessions_counted",
-        ]
-        return csv_response(
-            columns,
-            [
-                {
-                    **i,
-                    **{
-                        f"{span}_{m}": i[span][m]
-                        for span in ("this_week", "last_4_weeks", "year_to_date")
-                        for m in (
-                            "sess_possible",
-                            "sess_attended",
-                            "sess_overall",
-                            "sess_attended_percent",
-                        )
-                    },
-                    "early_warnings": " ".join(w["rule"] for w in i["early_warnings"]),
-                }
-                for i in items
-            ],
-            "children-with-social-worker",
+    # Held off until the page is written and its objects are gone (see api.collector).
+    with collector_paused():
+        return _children_page(
+            MetricsRepository(session.connection()),
+            reach,
+            page,
+            episodes,
+            day,
+            settings.early_warning.rules(),
+            audit=audit,
+            principal=principal,
+            purpose=purpose,
+            csv=wants_csv(request),
+            next_cursor=next_cursor,
         )
+
+
+def _children_page(
+    repo: MetricsRepository,
+    reach: PupilReach,
+    page: Sequence[str],
+    episodes: Mapping[str, ChildEpisode],
+    day: dt.date,
+    rules: EarlyWarningRules,
+    *,
+    audit: AuditRecorder,
+    principal: Principal,
+    purpose: Purpose | None,
+    csv: bool,
+    next_cursor: str | None,
+) -> Response:
+    """The page of these children, as JSON or CSV, once its reads are on record."""
+    enrolled = children_enrolments(repo, reach, page)
+    # On record while the figures are read; nothing is answered until it is.
+    recording = start_recording_reads(
+        audit,
+        principal,
+        current_reads(enrolled, day),
+        endpoint="GET /v1/children-with-social-worker/attendance",
+        purpose=purpose,
+    )
+    figures = children_figures(repo, enrolled, page, day, rules)
+    items = child_items(figures, episodes)
+    recording.result()
+    if csv:
+        return _children_csv(items)
     return Response(children_page_json(day, items, next_cursor), media_type="application/json")
+
+
+_SPANS = ("this_week", "last_4_weeks", "year_to_date")
+_SPAN_FIGURES = ("sess_possible", "sess_attended", "sess_overall", "sess_attended_percent")
+
+
+def _children_csv(items: Sequence[Mapping[str, Any]]) -> Response:
+    columns = [
+        "upn",
+        "category",
+        "practitioner_ref",
+        "school_urn",
+        "legal_surname",
+        "legal_forename",
+        *(f"{span}_{m}" for span in _SPANS for m in _SPAN_FIGURES),
+        "persistent_absentee",
+        "severe_absentee",
+        "early_warnings",
+        "sessions_counted",
+    ]
+    return csv_response(
+        columns,
+        [
+            {
+                **i,
+                **{f"{span}_{m}": i[span][m] for span in _SPANS for m in _SPAN_FIGURES},
+                "early_warnings": " ".join(w["rule"] for w in i["early_warnings"]),
+            }
+            for i in items
+        ],
+        "children-with-social-worker",
+    )

@@ -5,6 +5,8 @@ nearly all freed by reference counting once the response is written. Left runnin
 collector walked them ~140 times while they were being made, ~35 ms of a ~200 ms request
 (benchmarks/children_view_bench.py). Reference counting is never paused, so only garbage
 cycles made meanwhile wait, and the collector finds them once the last view is done.
+Hold it until the view's objects are gone (the response written, its builder returned):
+objects still alive when it runs again are all walked at once, by the first collection.
 """
 
 from __future__ import annotations
