@@ -31,6 +31,7 @@ from services.metrics.domain.early_warning import (
 )
 from services.metrics.domain.measures import (
     RATE_COLUMNS,
+    RateCounts,
     SessionCounts,
     count_marks,
     in_headline_ages,
@@ -93,11 +94,12 @@ class ChildFigures:
     current: EnrolmentRow | None
     access: EnrolmentAccess | None
     spans: dict[str, Period]
-    counts: dict[str, SessionCounts]
+    counts: dict[str, RateCounts]
+    """Of every span in `spans`."""
     persistent: bool
     severe: bool
     warnings: list[Flag]
-    marks: list[Mark]
+    marks: Sequence[Mark]
     counted: str = "headline"
     """`headline`: DfE's headline sessions; `register`: every possible session of the
     register, for a child outside the headline ages (`measures.in_headline_ages`), whom
@@ -157,6 +159,8 @@ def children_enrolments(
 def _current_enrolment(
     rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]], as_of: dt.date
 ) -> tuple[EnrolmentRow, EnrolmentAccess] | None:
+    if len(rows) == 1:  # most children: their one enrolment, on roll or not
+        return rows[0]
     on_roll = [(r, a) for r, a in rows if r.on_roll(as_of)]
     pool = on_roll or list(rows)
     return max(pool, key=lambda p: p[0].entry_date) if pool else None
@@ -179,19 +183,26 @@ def _latest_marks(
     rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]],
     marks: dict[tuple[str, str], list[Mark]],
     latest: Period,
-) -> list[Mark]:
+) -> Sequence[Mark]:
     """The child's marks of the latest days that may be shown, in date and session order."""
-    found: list[Mark] = []
-    for r, a in rows:
-        listed = marks.get((r.school_urn, r.upn), [])
-        # Most windows cover the latest days whole: no mark to test one by one.
-        if any(lo <= latest.start and latest.end <= hi for lo, hi in a.spans):
-            found += listed
-        else:
-            found += [m for m in listed if a.shows(m[1])]
-    if len(rows) > 1:  # each enrolment's marks come in order; several are merged
-        found.sort(key=lambda m: (m[1], m[2], m[0]))
+    if len(rows) == 1:  # most children: one enrolment's marks, already in order
+        return _shown_marks(rows[0], marks, latest)
+    found = [m for row in rows for m in _shown_marks(row, marks, latest)]
+    found.sort(key=lambda m: (m[1], m[2], m[0]))
     return found
+
+
+def _shown_marks(
+    row: tuple[EnrolmentRow, EnrolmentAccess],
+    marks: dict[tuple[str, str], list[Mark]],
+    latest: Period,
+) -> Sequence[Mark]:
+    r, access = row
+    listed = marks.get((r.school_urn, r.upn), [])
+    for lo, hi in access.spans:
+        if lo <= latest.start and latest.end <= hi:
+            return listed  # most windows cover the latest days whole: nothing to test
+    return [m for m in listed if access.shows(m[1])]
 
 
 def children_figures(
@@ -251,10 +262,7 @@ def children_figures(
     out = []
     for upn, sums in zip(upns, listed, strict=True):
         rows = enrolled.get(upn, [])
-        summed = {
-            key: SessionCounts(dict(zip(RATE_COLUMNS, row, strict=True)))
-            for key, row in zip(spans, sums, strict=True)
-        }
+        summed = {key: RateCounts._make(row) for key, row in zip(spans, sums, strict=True)}
         history = PupilHistory(
             summed["year_to_date"],
             summed["last_4_weeks"],

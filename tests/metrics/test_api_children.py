@@ -242,6 +242,62 @@ def test_the_view_gives_category_practitioner_school_and_attendance(
     assert {m["code"] for m in child["latest_marks"]} == {"/", "N"}
 
 
+def view_item(system: System, world: World, child: str) -> dict[str, Any]:
+    (item,) = [
+        i
+        for i in get(system, VIEW, care_headers(system, world)).json()["items"]
+        if i["upn"] == child
+    ]
+    return item
+
+
+def test_the_latest_marks_of_an_episode_begun_this_week_start_on_its_first_day(
+    system: System, world: World
+) -> None:
+    child, school = upn(7), world.home_school["urn"]
+    feed(
+        system,
+        [enrolment(child, school_urn=school), *marks_for(child, DAYS, "/N", school_urn=school)],
+    )
+    writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
+    _episode(system, writer, child, "CIN", start_date=DAYS[-3].isoformat())
+    latest = view_item(system, world, child)["latest_marks"]
+    # DAYS[-4] is within the last 7 days too, but before the episode.
+    assert [(m["date"], m["session"]) for m in latest] == [
+        (d.isoformat(), s) for d in DAYS[-3:] for s in ("AM", "PM")
+    ]
+
+
+def test_the_latest_marks_of_a_child_who_moved_school_come_from_both_in_order(
+    system: System, world: World
+) -> None:
+    child, home, away = upn(8), world.home_school["urn"], world.away_school["urn"]
+    moved = DAYS[-2]
+    before, after = [d for d in DAYS if d < moved], [d for d in DAYS if d >= moved]
+    feed(
+        system,
+        [  # the new school's roll first: the two must still be merged in order
+            enrolment(child, school_urn=away, entry_date=moved),
+            *marks_for(child, after, "N/", school_urn=away),
+            enrolment(child, school_urn=home, leaving_date=before[-1]),
+            *marks_for(child, before, "/N", school_urn=home),
+        ],
+    )
+    writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
+    _episode(system, writer, child, "CLA")
+    item = view_item(system, world, child)
+    week_ago = TODAY - dt.timedelta(days=6)
+    assert item["school_urn"] == away
+    assert [
+        (m["date"], m["session"], m["school_urn"], m["code"]) for m in item["latest_marks"]
+    ] == [
+        (d.isoformat(), s, home if d < moved else away, code)
+        for d in DAYS
+        if d >= week_ago
+        for s, code in zip(("AM", "PM"), "/N" if d < moved else "N/", strict=True)
+    ]
+
+
 def test_the_view_answers_exactly_what_its_documented_model_publishes(
     system: System, world: World
 ) -> None:

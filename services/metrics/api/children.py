@@ -23,7 +23,7 @@ from services.metrics.children import (
     episodes_in_reach,
 )
 from services.metrics.domain.early_warning import EarlyWarningRules
-from services.metrics.domain.measures import SessionCounts, percent
+from services.metrics.domain.measures import percent
 from services.metrics.domain.pupil_reach import PupilReach
 from services.metrics.reports import pupil_reach_of, start_recording_reads
 from services.metrics.schemas import ChildrenPage
@@ -59,7 +59,7 @@ with the decision's legal basis before the answer (503 if it cannot be).
 
 def _summary(figures: ChildFigures, key: str) -> dict[str, Any]:
     span = figures.spans[key]
-    c = figures.counts.get(key, SessionCounts())
+    c = figures.counts[key]
     return {
         "start": span.start,
         "end": span.end,

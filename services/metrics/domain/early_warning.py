@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from services.metrics.domain.calendar import week_start
-from services.metrics.domain.measures import SessionCounts
+from services.metrics.domain.measures import Rated, SessionCounts
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -104,9 +104,9 @@ def pattern_facts(days: Iterable[tuple[dt.date, SessionCounts]]) -> PatternFacts
 class PupilHistory:
     """What the rules look at for one pupil."""
 
-    year_to_date: SessionCounts
-    recent: SessionCounts
-    same_weeks_last_year: SessionCounts
+    year_to_date: Rated
+    recent: Rated
+    same_weeks_last_year: Rated
     pattern: PatternFacts
     """Of the last `pattern_weeks` weeks."""
 
@@ -118,7 +118,7 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole
 
 
-def _attendance(counts: SessionCounts) -> float:
+def _attendance(counts: Rated) -> float:
     return _ratio(counts.attended * 100, counts.possible)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from services.metrics.domain.calendar import (
     academic_year_of,
@@ -162,6 +162,33 @@ class SessionCounts:
         return cls({c: int(values.get(c) or 0) for c in COUNT_COLUMNS})
 
 
+class Rated(Protocol):
+    """What a rate or a rule reads of some counts (`SessionCounts` or `RateCounts`)."""
+
+    @property
+    def possible(self) -> int: ...
+
+    @property
+    def attended(self) -> int: ...
+
+    @property
+    def overall(self) -> int: ...
+
+
+class RateCounts(NamedTuple):
+    """The counts of `RATE_COLUMNS`, in their order, for views of thousands of pupils:
+    a tuple made in a fraction of a `SessionCounts`' time."""
+
+    possible: int
+    attended: int
+    authorised: int
+    unauthorised: int
+
+    @property
+    def overall(self) -> int:
+        return self.authorised + self.unauthorised
+
+
 DAY_CODE_BASE = 3
 """A day holds two sessions, so each of its counts is 0, 1 or 2: one base-3 digit."""
 DAY_CODE_WEIGHTS: tuple[int, ...] = tuple(DAY_CODE_BASE**i for i in range(len(COUNT_COLUMNS)))
@@ -183,12 +210,12 @@ def count_marks(marks: Iterable[tuple[date, str]]) -> SessionCounts:
     return SessionCounts(totals)
 
 
-def is_persistent_absentee(counts: SessionCounts) -> bool:
+def is_persistent_absentee(counts: Rated) -> bool:
     """Overall absence at least 10% of possible sessions (exact integer comparison)."""
     return counts.possible > 0 and counts.overall * 100 >= PERSISTENT_PERCENT * counts.possible
 
 
-def is_severe_absentee(counts: SessionCounts) -> bool:
+def is_severe_absentee(counts: Rated) -> bool:
     """Overall absence at least 50% of possible sessions."""
     return counts.possible > 0 and counts.overall * 100 >= SEVERE_PERCENT * counts.possible
 
