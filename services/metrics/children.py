@@ -78,6 +78,8 @@ def episodes_in_reach(reach: PupilReach, as_of: dt.date) -> dict[str, ChildEpiso
 
 
 def _current(options: list[ChildEpisode], as_of: dt.date) -> ChildEpisode:
+    if len(options) == 1:  # most children: one episode, open or not
+        return options[0]
     open_now = [
         e for e in options if e.start_date <= as_of and (e.end_date is None or as_of <= e.end_date)
     ]

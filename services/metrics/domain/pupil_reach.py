@@ -82,6 +82,11 @@ class EnrolmentAccess:
     def __post_init__(self) -> None:
         # Made once, here: views ask them of every enrolment and mark they show (a
         # functools.cached_property takes a lock on each first read under Python 3.11).
+        if len(self.grants) == 1:  # most enrolments: one window, nothing to merge
+            (only,) = self.grants
+            object.__setattr__(self, "fields", only.fields)
+            object.__setattr__(self, "spans", [only.span])
+            return
         object.__setattr__(self, "fields", frozenset().union(*(g.fields for g in self.grants)))
         object.__setattr__(self, "spans", merge(g.span for g in self.grants))
 
@@ -152,7 +157,9 @@ class PupilReach:
 
         def grant(g: Grant, window: Span) -> None:
             for stay in enrolled:
-                if (span := _meet(window, stay)) is not None:
+                if (span := _meet(window, stay)) == g.span:
+                    found.append(g)  # the window within the stay already: as it is
+                elif span is not None:
                     # Made directly, not by dataclasses.replace: views ask for every
                     # enrolment of thousands of children.
                     found.append(
