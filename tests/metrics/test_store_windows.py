@@ -250,3 +250,19 @@ def test_a_read_alongside_raises_its_error_where_its_result_is_asked(engine: Eng
         pending = MetricsRepository(connection).alongside(fails)
         with pytest.raises(LookupError, match="no such thing"):
             pending.result()
+
+
+def test_a_repository_plans_its_transaction_for_memory_and_fast_disks_only(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    show = text("SELECT current_setting('work_mem'), current_setting('random_page_cost')")
+    with engine.connect() as connection:
+        with connection.begin():
+            defaults = tuple(connection.execute(show).one())
+        with connection.begin():
+            MetricsRepository(connection)
+            assert tuple(connection.execute(show).one()) == ("64MB", "1.1") != defaults
+        with connection.begin():  # the connection's next transaction plans as before
+            assert tuple(connection.execute(show).one()) == defaults
