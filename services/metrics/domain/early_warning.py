@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from services.metrics.domain.calendar import week_start
 from services.metrics.domain.measures import Rated, SessionCounts
@@ -54,9 +55,8 @@ class EarlyWarningRules:
     fall_points: int = 5
 
 
-@dataclass(frozen=True)
-class Flag:
-    """One rule a pupil meets, and why."""
+class Flag(NamedTuple):
+    """One rule a pupil meets, and why (a tuple: a view flags thousands of pupils)."""
 
     rule: Rule
     reason: str
@@ -176,8 +176,9 @@ def weekday_pattern(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     days = h.pattern.absent_weekdays
     if not days or max(days.values()) < rules.weekday_repeats:
         return None  # most pupils: nothing to describe
-    repeated = sorted(d for d, n in days.items() if n >= rules.weekday_repeats)
-    described = ", ".join(f"{days[d]} {WEEKDAYS[d]}s" for d in repeated)
+    described = ", ".join(
+        [f"{days[d]} {WEEKDAYS[d]}s" for d in sorted(days) if days[d] >= rules.weekday_repeats]
+    )
     return Flag(
         Rule.WEEKDAY_PATTERN,
         f"absent on {described} in the last {rules.pattern_weeks} weeks",
