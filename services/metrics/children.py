@@ -199,6 +199,7 @@ def _shown_marks(
     marks: dict[tuple[str, str], list[Mark]],
     latest: Period,
 ) -> Sequence[Mark]:
+    """The marks of one enrolment's latest days that its access shows."""
     r, access = row
     listed = marks.get((r.school_urn, r.upn), [])
     for lo, hi in access.spans:

@@ -440,7 +440,7 @@ def held_pattern_facts(
 
 
 def database_pattern_facts(
-    engine: Engine, ranges: list[tuple[int, int, Period]]
+    engine: Engine, ranges: Ranges | list[tuple[int, int, Period]]
 ) -> dict[int, PatternFacts]:
     with engine.connect() as connection:
         found = MetricsRepository(connection).pattern_facts(ranges)
@@ -505,6 +505,8 @@ def test_held_weeks_give_enrolments_windows_patterns_and_school_weeks_as_the_dat
         assert window_totals(held, clipped, slots) == window_totals(plain, clipped, slots)
         patterns = [(n % groups, e, periods[n % len(periods)]) for n, e in enumerate(ids)]
         assert held_pattern_facts(held, patterns) == database_pattern_facts(plain, patterns)
+        as_ranges = Ranges.of([(g, e, p.start, p.end) for g, e, p in patterns])
+        assert database_pattern_facts(plain, as_ranges) == database_pattern_facts(plain, patterns)
         for period in periods:
             assert held_school_weeks(held, ids, period) == database_school_weeks(plain, ids, period)
 
