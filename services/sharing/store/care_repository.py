@@ -114,9 +114,13 @@ class EpisodeRepository:
         ).where(col(CareEpisode.la_code) == scope.la_code)
         if scope.practitioner_ref is not None:
             statement = statement.where(col(CareEpisode.practitioner_ref) == scope.practitioner_ref)
+        # On the connection, not the session: the ORM's row processing took half the
+        # read's time for an authority's thousands of episodes, to give the same tuples.
         return [
             EpisodeFact(i, upn, SocialCareCategory(category), start, end, ref)
-            for i, upn, category, start, end, ref in self.session.execute(statement).all()
+            for i, upn, category, start, end, ref in self.session.connection()
+            .execute(statement)
+            .all()
         ]
 
     def for_upns(self, upns: Sequence[str], la_code: str | None) -> Sequence[CareEpisode]:
