@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from services.metrics.domain.calendar import (
     Period,
@@ -88,9 +89,9 @@ def _current(options: list[ChildEpisode], as_of: dt.date) -> ChildEpisode:
     return max(options, key=lambda e: (e.end_date or dt.date.max, e.start_date))
 
 
-@dataclass(frozen=True)
-class ChildFigures:
-    """What the view shows of one child, before it is published."""
+class ChildFigures(NamedTuple):
+    """What the view shows of one child, before it is published (a tuple: a view lists
+    thousands)."""
 
     upn: str
     current: EnrolmentRow | None

@@ -22,8 +22,9 @@ from services.metrics.children import (
     current_reads,
     episodes_in_reach,
 )
+from services.metrics.domain.calendar import Period
 from services.metrics.domain.early_warning import EarlyWarningRules
-from services.metrics.domain.measures import percent
+from services.metrics.domain.measures import RateCounts, percent
 from services.metrics.domain.pupil_reach import PupilReach
 from services.metrics.reports import pupil_reach_of, start_recording_reads
 from services.metrics.schemas import ChildrenPage
@@ -57,9 +58,7 @@ with the decision's legal basis before the answer (503 if it cannot be).
 """
 
 
-def _summary(figures: ChildFigures, key: str) -> dict[str, Any]:
-    span = figures.spans[key]
-    c = figures.counts[key]
+def _summary(span: Period, c: RateCounts) -> dict[str, Any]:
     return {
         "start": span.start,
         "end": span.end,
@@ -94,7 +93,7 @@ def child_items(
 
     items = []
     for f in figures:
-        e = episodes[f.upn]
+        e, spans, counts = episodes[f.upn], f.spans, f.counts
         item: dict[str, Any] = {
             "upn": f.upn,
             "category": e.category.value,
@@ -107,9 +106,9 @@ def child_items(
             item["legal_surname"] = f.current.legal_surname
             item["legal_forename"] = f.current.legal_forename
         item |= {
-            "this_week": _summary(f, "this_week"),
-            "last_4_weeks": _summary(f, "last_4_weeks"),
-            "year_to_date": _summary(f, "year_to_date"),
+            "this_week": _summary(spans["this_week"], counts["this_week"]),
+            "last_4_weeks": _summary(spans["last_4_weeks"], counts["last_4_weeks"]),
+            "year_to_date": _summary(spans["year_to_date"], counts["year_to_date"]),
             "persistent_absentee": f.persistent,
             "severe_absentee": f.severe,
             "early_warnings": [{"rule": w.rule.value, "reason": w.reason} for w in f.warnings],

@@ -100,9 +100,8 @@ def pattern_facts(days: Iterable[tuple[dt.date, SessionCounts]]) -> PatternFacts
     )
 
 
-@dataclass(frozen=True)
-class PupilHistory:
-    """What the rules look at for one pupil."""
+class PupilHistory(NamedTuple):
+    """What the rules look at for one pupil (a tuple: views build thousands)."""
 
     year_to_date: Rated
     recent: Rated
