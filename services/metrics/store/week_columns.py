@@ -305,8 +305,11 @@ class WeekColumns:
         runs of weeks the ranges cover; None when the database should answer."""
         first, last = ranges.first, ranges.last
         counted = first <= last
-        # Ordinal 1, 1 January of year 1, was a Monday.
-        starts, run_of = _runs(first[counted] - (first[counted] - 1) % 7, last[counted])
+        run_monday, run_weeks, run_of = _runs(first[counted], last[counted])
+        starts = [
+            (dt.date.fromordinal(m), n)
+            for m, n in zip(run_monday.tolist(), run_weeks.tolist(), strict=True)
+        ]
         years = _years_of([(None, m, m + dt.timedelta(weeks=n - 1)) for m, n in starts])
         if len(years) > self.max_years:
             return None
@@ -322,9 +325,8 @@ class WeekColumns:
         run = np.zeros(len(ranges), np.int64)
         day_first, day_last = np.zeros(len(ranges), np.int64), np.full(len(ranges), -1)
         run[counted] = run_of
-        run_start = np.array([m.toordinal() for m, _ in starts], np.int64)[run_of]
-        day_first[counted] = first[counted] - run_start
-        day_last[counted] = last[counted] - run_start
+        day_first[counted] = first[counted] - run_monday[run_of]
+        day_last[counted] = last[counted] - run_monday[run_of]
         return _SpanDays(
             [_daily(state, rows, monday, n, columns) for monday, n in starts],
             len(columns),
@@ -945,27 +947,26 @@ RUN_GAP = dt.timedelta(weeks=4)
 a year ago are not read with the whole year between)."""
 
 
-def _runs(mondays: IntArray, ends: IntArray) -> tuple[list[tuple[dt.date, int]], IntArray]:
-    """Runs of whole weeks, (first Monday, weeks), covering periods from Mondays
-    `mondays` to days `ends` (ordinals), and the run of each period. Periods whose weeks
-    come within `RUN_GAP` of each other share a run."""
-    if not len(mondays):
-        return [], mondays
+def _runs(first: IntArray, last: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Runs of whole weeks covering periods of days `first` to `last` (ordinals): each
+    run's first Monday (an ordinal) and its weeks, and the run of each period. Periods
+    whose weeks come within `RUN_GAP` of each other share a run."""
+    if not len(first):
+        return first, first, first
+    # Ordinal 1, 1 January of year 1, was a Monday.
+    mondays, last_mondays = first - (first - 1) % 7, last - (last - 1) % 7
     order = np.argsort(mondays, kind="stable")
-    first, last = mondays[order], ends[order] - (ends[order] - 1) % 7
+    begins, ends = mondays[order], last_mondays[order]
     # A period joins the run before it when it begins within the gap after the furthest
     # week that run (every period before it, sorted) reaches.
-    reached = np.maximum.accumulate(last)
-    new = np.ones(len(first), bool)
-    new[1:] = first[1:] > reached[:-1] + RUN_GAP.days
+    reached = np.maximum.accumulate(ends)
+    new = np.ones(len(begins), bool)
+    new[1:] = begins[1:] > reached[:-1] + RUN_GAP.days
     starts = np.flatnonzero(new)
-    closes = reached[np.append(starts[1:], len(first)) - 1]
-    run = np.empty(len(first), np.int64)
+    closes = reached[np.append(starts[1:], len(begins)) - 1]
+    run = np.empty(len(begins), np.int64)
     run[order] = np.cumsum(new) - 1
-    return [
-        (dt.date.fromordinal(lo), (hi - lo) // 7 + 1)
-        for lo, hi in zip(first[starts].tolist(), closes.tolist(), strict=True)
-    ], run
+    return begins[starts], (closes - begins[starts]) // 7 + 1, run
 
 
 def _headline_keys(held: _Year, rows: IntArray) -> tuple[IntArray, IntArray]:
