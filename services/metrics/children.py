@@ -124,19 +124,21 @@ def _register_figures(
     spans: dict[str, Period],
     pattern: Period,
     child: dict[str, int],
-) -> tuple[dict[tuple[str, int], SessionCounts], dict[int, PatternFacts]]:
+) -> tuple[dict[int, SessionCounts], dict[int, PatternFacts]]:
     """Window counts and pattern facts from the raw register, for enrolments outside the
-    headline ages (a few per view), in the shapes the bucket reads give."""
+    headline ages (a few per view), keyed as the bucket reads give them: the counts by
+    slot (the child's place x len(spans) + the span's), the facts by child."""
     first = min(span.start for span in spans.values())
     last = max(span.end for span in spans.values())
     marks = repo.recent_marks([(r.school_urn, r.upn) for r, _ in pairs], Period(first, last))
-    counts: dict[tuple[str, int], SessionCounts] = {}
+    counts: dict[int, SessionCounts] = {}
     pattern_days: dict[int, list[tuple[dt.date, SessionCounts]]] = {}
     empty = SessionCounts()
     for r, a in pairs:
         days = _register_days(marks.get((r.school_urn, r.upn), []), a)
-        for key, span in spans.items():
-            counts[key, r.id] = sum((c for d, c in days.items() if d in span), empty)
+        for n, span in enumerate(spans.values()):
+            slot = child[r.upn] * len(spans) + n
+            counts[slot] = sum((c for d, c in days.items() if d in span), counts.get(slot, empty))
         pattern_days.setdefault(child[r.upn], []).extend(
             (d, c) for d, c in days.items() if d in pattern
         )
@@ -227,7 +229,6 @@ def children_figures(
     register = [(r, a) for r, a in pairs if r.id in outside]
     headline = [(r, a) for r, a in pairs if r.id not in outside]
     child = {upn: n for n, upn in enumerate(upns)}
-    by_id = {r.id: r.upn for r, _ in register}
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
     latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
     # What each enrolment's access shows, counted for its child (slot: its place in upns).
@@ -257,9 +258,8 @@ def children_figures(
     facts, marks = facts_and_marks.result()
     if register:
         register_counts, register_facts = _register_figures(repo, register, spans, pattern, child)
-        at = {key: n for n, key in enumerate(spans)}
-        for (key, e), c in register_counts.items():
-            totals[child[by_id[e]] * width + at[key]] += [c[column] for column in RATE_COLUMNS]
+        for slot, c in register_counts.items():
+            totals[slot] += [c[column] for column in RATE_COLUMNS]
         facts |= register_facts
     listed = totals.reshape(len(upns), width, len(RATE_COLUMNS)).tolist()
     no_pattern = PatternFacts()
