@@ -7,15 +7,13 @@ sessions, judge persistent and severe absence per enrolment, then group.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from sqlalchemy import (
@@ -82,9 +80,9 @@ GROUP_COLUMNS = {
 """Group-by names the read model answers itself, and their enrolment columns."""
 
 
-@dataclass(frozen=True)
-class EnrolmentRow:
-    """One enrolment with its characteristics, as pupil views list it."""
+class EnrolmentRow(NamedTuple):
+    """One enrolment with its characteristics, as pupil views list it (a tuple: views
+    list thousands)."""
 
     id: int
     school_urn: str
@@ -102,15 +100,9 @@ class EnrolmentRow:
     enrolment_status: str
     entry_date: dt.date
     leaving_date: dt.date | None
-    earlier_stays: tuple[Stay, ...] = ()
-    stays: tuple[tuple[dt.date, dt.date | None], ...] = field(init=False, compare=False, repr=False)
+    earlier_stays: tuple[Stay, ...]
+    stays: tuple[tuple[dt.date, dt.date | None], ...]
     """Every stay on the roll, oldest first: (entry, leaving or None while on roll)."""
-
-    def __post_init__(self) -> None:
-        # Made once, here: a view asks it of thousands of enrolments (a cached_property
-        # takes a lock on each first read under Python 3.11).
-        earlier = tuple((s.entry_date, s.leaving_date) for s in self.earlier_stays)
-        object.__setattr__(self, "stays", (*earlier, (self.entry_date, self.leaving_date)))
 
     def on_roll(self, day: dt.date) -> bool:
         """Whether `day` falls in one of the stays."""
@@ -120,9 +112,8 @@ class EnrolmentRow:
 Mark = tuple[str, dt.date, str, str]
 """A register mark as pupil views list it: school URN, date, session, code."""
 
-_ROW_COLUMNS = [f.name for f in dataclasses.fields(EnrolmentRow) if f.init]
-"""The enrolment columns an `EnrolmentRow` is made of, in the order of its fields."""
-_STAYS_AT = _ROW_COLUMNS.index("earlier_stays")
+_ROW_COLUMNS = EnrolmentRow._fields[:-1]
+"""The enrolment columns an `EnrolmentRow` is read from, in the order of its fields."""
 
 
 def _value(v: Any) -> str:
@@ -459,10 +450,10 @@ class MetricsRepository:
             )
         # Positional: views build thousands of rows.
         found = []
-        for row in self.connection.execute(stmt):
-            values = list(row)
-            values[_STAYS_AT] = tuple(stays_from_json(values[_STAYS_AT]))
-            found.append(EnrolmentRow(*values))
+        for *values, entry, leaving, stored in self.connection.execute(stmt).all():
+            earlier = tuple(stays_from_json(stored))
+            stays = (*[(s.entry_date, s.leaving_date) for s in earlier], (entry, leaving))
+            found.append(EnrolmentRow._make((*values, entry, leaving, earlier, stays)))
         return found
 
     def _window_table(
