@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -102,7 +103,7 @@ class ChildFigures(NamedTuple):
     persistent: bool
     severe: bool
     warnings: list[Flag]
-    marks: Sequence[Mark]
+    marks: tuple[Mark, ...]
     counted: str = "headline"
     """`headline`: DfE's headline sessions; `register`: every possible session of the
     register, for a child outside the headline ages (`measures.in_headline_ages`), whom
@@ -130,7 +131,7 @@ def _register_figures(
     slot (the child's place x len(spans) + the span's), the facts by child."""
     first = min(span.start for span in spans.values())
     last = max(span.end for span in spans.values())
-    marks = repo.recent_marks([(r.school_urn, r.upn) for r, _ in pairs], Period(first, last))
+    marks = repo.recent_marks([r.upn for r, _ in pairs], Period(first, last))
     counts: dict[int, SessionCounts] = {}
     pattern_days: dict[int, list[tuple[dt.date, SessionCounts]]] = {}
     empty = SessionCounts()
@@ -145,20 +146,34 @@ def _register_figures(
     return counts, {g: pattern_facts(days) for g, days in pattern_days.items()}
 
 
-ChildEnrolments = dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]]
-"""Each child's enrolments the caller may see, with what it may see of each."""
+@dataclass(frozen=True)
+class ChildEnrolments:
+    """The enrolments of a page of children that the caller may see, and their latest
+    marks, read alongside them (`children_enrolments`)."""
+
+    by_child: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]]
+    """Each child's enrolments, with what the caller may see of each."""
+    latest: Period
+    """The last `LATEST_DAYS` days to the day asked about."""
+    latest_marks: Future[dict[tuple[str, str], tuple[Mark, ...]]]
+    """The children's marks of those days at every school, by (school, UPN)."""
 
 
 def children_enrolments(
-    repo: MetricsRepository, reach: PupilReach, upns: Sequence[str]
+    repo: MetricsRepository, reach: PupilReach, upns: Sequence[str], as_of: dt.date
 ) -> ChildEnrolments:
-    """The enrolments of these children, at any school, that the Reach shows."""
-    enrolled: ChildEnrolments = {}
+    """The enrolments of these children, at any school, that the Reach shows, and their
+    marks of the `LATEST_DAYS` days to `as_of`."""
+    latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
+    # The marks need nothing of the enrolments: read alongside them (on PostgreSQL,
+    # concurrently), they are there when the figures need them.
+    latest_marks = repo.alongside(lambda side: side.recent_marks(upns, latest))
+    by_child: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]] = {}
     for r in repo.enrolments([], or_upns=upns):
         access = reach.access(r.upn, r.school_urn, r.stays)
         if access is not None:
-            enrolled.setdefault(r.upn, []).append((r, access))
-    return enrolled
+            by_child.setdefault(r.upn, []).append((r, access))
+    return ChildEnrolments(by_child, latest, latest_marks)
 
 
 def _current_enrolment(
@@ -177,7 +192,7 @@ def current_reads(
     """What the view reads of each child, for the audit trail: (UPN, school, access) of
     the enrolment it is listed at (`ChildFigures.current`)."""
     found = []
-    for upn, rows in enrolled.items():
+    for upn, rows in enrolled.by_child.items():
         current = _current_enrolment(rows, as_of)
         if current is not None:
             found.append((upn, current[0].school_urn, current[1]))
@@ -186,29 +201,29 @@ def current_reads(
 
 def _latest_marks(
     rows: Sequence[tuple[EnrolmentRow, EnrolmentAccess]],
-    marks: dict[tuple[str, str], list[Mark]],
+    marks: dict[tuple[str, str], tuple[Mark, ...]],
     latest: Period,
-) -> Sequence[Mark]:
+) -> tuple[Mark, ...]:
     """The child's marks of the latest days that may be shown, in date and session order."""
     if len(rows) == 1:  # most children: one enrolment's marks, already in order
         return _shown_marks(rows[0], marks, latest)
     found = [m for row in rows for m in _shown_marks(row, marks, latest)]
     found.sort(key=lambda m: (m[1], m[2], m[0]))
-    return found
+    return tuple(found)
 
 
 def _shown_marks(
     row: tuple[EnrolmentRow, EnrolmentAccess],
-    marks: dict[tuple[str, str], list[Mark]],
+    marks: dict[tuple[str, str], tuple[Mark, ...]],
     latest: Period,
-) -> Sequence[Mark]:
+) -> tuple[Mark, ...]:
     """The marks of one enrolment's latest days that its access shows."""
     r, access = row
-    listed = marks.get((r.school_urn, r.upn), [])
+    listed = marks.get((r.school_urn, r.upn), ())
     for lo, hi in access.spans:
         if lo <= latest.start and latest.end <= hi:
             return listed  # most windows cover the latest days whole: nothing to test
-    return [m for m in listed if access.shows(m[1])]
+    return tuple(m for m in listed if access.shows(m[1]))
 
 
 def children_figures(
@@ -222,7 +237,7 @@ def children_figures(
 ) -> list[ChildFigures]:
     """Attendance of these children (in this order) over their enrolments'
     (`children_enrolments`) windows, as of a day, read on `today` (default: the real one)."""
-    pairs = [(r, a) for rows in enrolled.values() for r, a in rows]
+    pairs = [(r, a) for rows in enrolled.by_child.values() for r, a in rows]
     year = academic_year_of(as_of)
     year_start = academic_year_period(year).start
     outside = {r.id for r, _ in pairs if not in_headline_ages(r.date_of_birth, year)}
@@ -230,16 +245,12 @@ def children_figures(
     headline = [(r, a) for r, a in pairs if r.id not in outside]
     child = {upn: n for n, upn in enumerate(upns)}
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
-    latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
     # What each enrolment's access shows, counted for its child (slot: its place in upns).
     shown = Ranges.of([(child[r.upn], r.id, lo, hi) for r, a in headline for lo, hi in a.spans])
     pattern_ranges = shown.clipped([pattern])
-    marked = [(r.school_urn, r.upn) for r, _ in pairs]
-    # The pattern facts and latest marks need none of what follows: they are read
-    # alongside the school weeks and window counts (on PostgreSQL, concurrently).
-    facts_and_marks = repo.alongside(
-        lambda side: (side.pattern_facts(pattern_ranges), side.recent_marks(marked, latest))
-    )
+    # The pattern facts need none of what follows: they are read alongside the school
+    # weeks and window counts (on PostgreSQL, concurrently).
+    read_facts = repo.alongside(lambda side: side.pattern_facts(pattern_ranges))
     ids = [r.id for r, _ in pairs]
     weeks = repo.school_weeks(ids, Period(year_start, as_of)) if ids else []
     recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start
@@ -255,7 +266,7 @@ def children_figures(
     totals = repo.window_totals(
         shown.clipped(list(spans.values())), len(upns) * width, RATE_COLUMNS, today=today
     )
-    facts, marks = facts_and_marks.result()
+    facts, marks = read_facts.result(), enrolled.latest_marks.result()
     if register:
         register_counts, register_facts = _register_figures(repo, register, spans, pattern, child)
         for slot, c in register_counts.items():
@@ -265,7 +276,7 @@ def children_figures(
     no_pattern = PatternFacts()
     out = []
     for upn, sums in zip(upns, listed, strict=True):
-        rows = enrolled.get(upn, [])
+        rows = enrolled.by_child.get(upn, [])
         summed = {key: RateCounts._make(row) for key, row in zip(spans, sums, strict=True)}
         history = PupilHistory(
             summed["year_to_date"],
@@ -284,7 +295,7 @@ def children_figures(
                 persistent=is_persistent_absentee(summed["year_to_date"]),
                 severe=is_severe_absentee(summed["year_to_date"]),
                 warnings=flags(history, rules),
-                marks=_latest_marks(rows, marks, latest),
+                marks=_latest_marks(rows, marks, enrolled.latest),
                 counted="register"
                 if rows and all(r.id in outside for r, _ in rows)
                 else "headline",

@@ -298,6 +298,47 @@ def test_the_latest_marks_of_a_child_who_moved_school_come_from_both_in_order(
     ]
 
 
+def test_children_at_one_school_each_get_their_own_latest_marks(
+    system: System, world: World
+) -> None:
+    # AT_HOME's week ("/N" each day) is shared by the school's other children; this
+    # child's is its own, though it starts alike.
+    child, school = upn(9), world.home_school["urn"]
+    own = ["/", "N", "/", "/"]
+    feed(
+        system,
+        [enrolment(child, school_urn=school), *marks_for(child, DAYS, own, school_urn=school)],
+    )
+    writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
+    _episode(system, writer, child, "CIN")
+    items = {i["upn"]: i for i in get(system, VIEW, care_headers(system, world)).json()["items"]}
+    codes = {c: [m["code"] for m in items[c]["latest_marks"]] for c in (child, AT_HOME)}
+    week = [d for d in DAYS if d >= TODAY - dt.timedelta(days=6)]
+    sessions = 2 * DAYS.index(week[0])  # `own` cycles over every session fed
+    assert codes == {
+        child: [own[(sessions + i) % len(own)] for i in range(2 * len(week))],
+        AT_HOME: ["/", "N"] * len(week),
+    }
+
+
+def test_a_child_with_no_marks_in_the_last_days_has_no_latest_marks(
+    system: System, world: World
+) -> None:
+    child, school = upn(10), world.home_school["urn"]
+    earlier = [d for d in DAYS if d < TODAY - dt.timedelta(days=6)]
+    feed(
+        system,
+        [enrolment(child, school_urn=school), *marks_for(child, earlier, "/", school_urn=school)],
+    )
+    writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
+    _episode(system, writer, child, "CIN")
+    item = view_item(system, world, child)
+    assert (item["latest_marks"], item["year_to_date"]["sess_attended"]) == (
+        [],
+        2 * len(earlier),
+    )
+
+
 def test_the_view_answers_exactly_what_its_documented_model_publishes(
     system: System, world: World
 ) -> None:

@@ -702,41 +702,50 @@ class MetricsRepository:
         }
 
     def recent_marks(
-        self, enrolments: Sequence[tuple[str, str]], period: Period
-    ) -> dict[tuple[str, str], list[Mark]]:
-        """Marks of these (school, UPN) enrolments in the period, in date and session order."""
-        found: dict[tuple[str, str], list[Mark]] = {}
-        if not enrolments:
+        self, upns: Sequence[str], period: Period
+    ) -> dict[tuple[str, str], tuple[Mark, ...]]:
+        """Marks in the period of these pupils at every school they are enrolled at, by
+        (school, UPN), in date and session order. Enrolments at one school with the same
+        marks share one tuple of them (a school's pupils mostly have the same week):
+        readers may publish each tuple once."""
+        found: dict[tuple[str, str], tuple[Mark, ...]] = {}
+        if not upns:
             return found
-        # The pairs as a table joined on the key's leading columns: one index range per
-        # enrolment (a row-value IN of thousands of pairs is planned as a scan, and two
-        # IN lists probe every school x UPN combination).
-        pairs = values_table(
-            self.connection, "pairs", {"urn": String(), "upn": String()}, sorted(set(enrolments))
-        )
-        m = mark_t.c
+        m, e = mark_t.c, enrolment_t.c
         # One row per enrolment, its marks as `YYYY-MM-DD` + session + code joined by
-        # commas: a view of 2,000 children reads 2,000 rows, not 20,000. No code in the
-        # register's code set holds a comma (ingest admits no other), and a date cast to
-        # text is ISO on both backends (psycopg needs PostgreSQL's DateStyle ISO anyway).
-        mark = cast(m.date, String) + m.session + m.code
-        stmt = (
-            select(m.school_urn, m.upn, func.aggregate_strings(mark, ","))
-            .select_from(
-                pairs.join(mark_t, and_(m.school_urn == pairs.c.urn, m.upn == pairs.c.upn))
+        # commas, aggregated from one index range of the marks' key: a view of 2,000
+        # children reads 2,000 rows, not 20,000, and nothing is sorted to group them.
+        # No code in the register's code set holds a comma (ingest admits no other),
+        # and a date cast to text is ISO on both backends (psycopg needs PostgreSQL's
+        # DateStyle ISO anyway).
+        listed = (
+            select(func.aggregate_strings(cast(m.date, String) + m.session + m.code, ","))
+            .where(
+                m.school_urn == e.school_urn,
+                m.upn == e.upn,
+                m.date.between(period.start, period.end),
             )
-            .where(m.date.between(period.start, period.end))
-            .group_by(m.school_urn, m.upn)
+            .scalar_subquery()
         )
-        # A school's pupils share a few marks: each is made once and shared.
+        stmt = select(e.school_urn, e.upn, listed).where(
+            one_of(self.connection, e.upn, sorted(set(upns)))
+        )
+        # Each distinct mark of a school, and each distinct run of them, is made once.
         parsed: dict[tuple[str, str], Mark] = {}
-        for urn, upn, listed in self.connection.execute(stmt).all():
-            marks = []
-            for t in sorted(listed.split(",")):  # ISO dates, then AM before PM
-                known = parsed.get((urn, t))
-                if known is None:
-                    known = parsed[urn, t] = (urn, dt.date.fromisoformat(t[:10]), t[10:12], t[12:])
-                marks.append(known)
+        runs: dict[tuple[str, str], tuple[Mark, ...]] = {}
+        for urn, upn, joined in self.connection.execute(stmt).all():
+            if joined is None:
+                continue  # no marks in the period
+            marks = runs.get((urn, joined))
+            if marks is None:
+                made = []
+                for t in sorted(joined.split(",")):  # ISO dates, then AM before PM
+                    known = parsed.get((urn, t))
+                    if known is None:
+                        day = dt.date.fromisoformat(t[:10])
+                        known = parsed[urn, t] = (urn, day, t[10:12], t[12:])
+                    made.append(known)
+                marks = runs[urn, joined] = tuple(made)
             found[urn, upn] = marks
         return found
 
