@@ -81,9 +81,12 @@ def service_env(service: str, ports: dict[str, int], database_url: str) -> dict[
 
 
 @contextmanager
-def serve(service: str, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+def serve(
+    service: str, port: int, env: dict[str, str], root: Path = ROOT
+) -> Iterator[subprocess.Popen[bytes]]:
     """One service in its own process as deployed (`attx serve`: imports frozen out of
-    the cyclic collector's way), until the block ends."""
+    the cyclic collector's way), until the block ends; its code from the checkout at
+    `root` (another one's, to compare two versions side by side)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -94,8 +97,8 @@ def serve(service: str, port: int, env: dict[str, str]) -> Iterator[subprocess.P
             "--port",
             str(port),
         ],
-        cwd=ROOT,
-        env={**os.environ, **env},
+        cwd=root,
+        env={**os.environ, **env, "PYTHONPATH": str(root)},
         stderr=subprocess.DEVNULL,  # INFO logs of every request's peers; not the figures
     )
     try:

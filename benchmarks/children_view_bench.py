@@ -1,7 +1,8 @@
 """Children-with-a-social-worker view benchmark on PostgreSQL.
 
     .venv/bin/python benchmarks/children_view_bench.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-        [--children 2000] [--others 18000] [--runs 15]
+        [--children 2000] [--others 18000] [--runs 15] [--reach-cache 0] [--no-http]
+        [--against PATH]
 
 What it does (prints figures, asserts nothing about speed):
 1. A fresh PostgreSQL database migrated with metrics' Alembic history.
@@ -28,6 +29,10 @@ What it does (prints figures, asserts nothing about speed):
    own bound, it is kept while sharing's policy version is unchanged), `as_of` 13
    December 2024 (read on the real date, so by weeks, not as a year to date); all 2,000
    children in one page, then the default page of 500. `--no-http` skips it.
+   `--against PATH` (another checkout, say a `git worktree` of an earlier commit, with
+   this one's `.venv`) also serves metrics from that code, on the same databases, and
+   asks the two in turn, a request each, printing both and their ratio: a comparison
+   the machine's changing speed does not skew.
 """
 
 from __future__ import annotations
@@ -39,10 +44,19 @@ import io
 import random
 import statistics
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
+from pathlib import Path
 
 import httpx2 as httpx
-from _services import Directory, bootstrap_sharing, free_port, fresh_database, serve, service_env
+from _services import (
+    ROOT,
+    Directory,
+    bootstrap_sharing,
+    free_port,
+    fresh_database,
+    serve,
+    service_env,
+)
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -265,12 +279,14 @@ def reach_of(children: int) -> Reach:
 
 
 def endpoint_timings(
-    pg: str, metrics_db: str, reach: Reach, runs: int, reach_cache: float
-) -> dict[int, tuple[list[float], int]]:
+    pg: str, metrics_db: str, reach: Reach, runs: int, reach_cache: float, against: Path | None
+) -> dict[tuple[str, int], tuple[list[float], int]]:
     """Seconds per GET of the view over HTTP, for a page of 2,000 and of 500 children
     (the default), and the bytes of the answer: sharing and metrics as `attx serve` runs
     them, the Reach asked of sharing unless cached (`reach_cache` seconds; 0: a platform
-    calling once a day never finds it cached), the audit record."""
+    calling once a day never finds it cached), the audit record. With `against` (another
+    checkout), its metrics service too, on the same databases, asked in turn with this
+    one's (a request each, one after the other), so both meet the machine as it is."""
     sharing_db = fresh_database(pg, "attx_bench_children_sharing", "sharing")
     bootstrap_sharing(sharing_db)
     ports = {"sharing": free_port(), "metrics": free_port()}
@@ -278,8 +294,12 @@ def endpoint_timings(
         "METRICS_FEED_CONSUMER_ENABLED": "false",
         "METRICS_POLICY_CACHE_SECONDS": str(reach_cache),
     }
-    found: dict[int, tuple[list[float], int]] = {}
-    with serve("sharing", ports["sharing"], service_env("sharing", ports, sharing_db)):
+    roots = {"this checkout": ROOT} | ({str(against): against} if against else {})
+    found: dict[tuple[str, int], tuple[list[float], int]] = {}
+    with (
+        serve("sharing", ports["sharing"], service_env("sharing", ports, sharing_db)),
+        ExitStack() as services,
+    ):
         directory = Directory(f"http://127.0.0.1:{ports['sharing']}")
         directory.organisation({"type": "local_authority", "name": "Bench LA", "la_code": "202"})
         care = directory.organisation(
@@ -300,13 +320,16 @@ def endpoint_timings(
                 headers=writer,
             )
             response.raise_for_status()
-        with (
-            serve("metrics", ports["metrics"], metrics_env),
-            httpx.Client(base_url=f"http://127.0.0.1:{ports['metrics']}", timeout=60) as http,
-        ):
-            for limit in (2000, 500):
-                times, size = [], 0
-                for run in range(runs + 1):
+        clients = {}
+        for label, root in roots.items():
+            port = free_port()
+            services.enter_context(serve("metrics", port, metrics_env, root))
+            clients[label] = services.enter_context(
+                httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+            )
+        for limit in (2000, 500):
+            for run in range(runs + 1):
+                for label, http in clients.items():
                     start = time.perf_counter()
                     response = http.get(
                         "/v1/children-with-social-worker/attendance",
@@ -315,10 +338,10 @@ def endpoint_timings(
                     )
                     elapsed = time.perf_counter() - start
                     response.raise_for_status()
-                    size = len(response.content)
+                    times, _ = found.setdefault((label, limit), ([], 0))
                     if run:  # the first request warms the process (imports, pools)
                         times.append(elapsed)
-                found[limit] = (times, size)
+                    found[label, limit] = (times, len(response.content))
     return found
 
 
@@ -329,6 +352,11 @@ def main() -> None:
     parser.add_argument("--others", type=int, default=18000)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--no-http", action="store_true", help="Skip the endpoint over HTTP.")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="Another checkout whose metrics service is asked in turn with this one's.",
+    )
     parser.add_argument(
         "--reach-cache", type=float, default=0, help="METRICS_POLICY_CACHE_SECONDS over HTTP."
     )
@@ -415,13 +443,18 @@ def main() -> None:
         "  the endpoint over HTTP (sharing and metrics under attx serve, Reach cached for "
         f"{args.reach_cache:g} s):"
     )
-    timings = endpoint_timings(args.pg, url, policy, args.runs, args.reach_cache)
-    for limit, (runs, size) in timings.items():
+    timings = endpoint_timings(args.pg, url, policy, args.runs, args.reach_cache, args.against)
+    for (label, limit), (runs, size) in timings.items():
         print(
-            f"    GET ...?limit={limit} ({size / 1e6:.1f} MB), median of {args.runs}: "
-            f"{statistics.median(runs) * 1000:,.0f} ms (min {min(runs) * 1000:,.0f}, "
-            f"max {max(runs) * 1000:,.0f}); target < 100 ms"
+            f"    {label}: GET ...?limit={limit} ({size / 1e6:.1f} MB), median of "
+            f"{args.runs}: {statistics.median(runs) * 1000:,.0f} ms (min "
+            f"{min(runs) * 1000:,.0f}, max {max(runs) * 1000:,.0f}); target < 100 ms"
         )
+    if args.against:
+        for limit in (2000, 500):
+            mine = statistics.median(timings["this checkout", limit][0])
+            theirs = statistics.median(timings[str(args.against), limit][0])
+            print(f"    limit={limit}: this checkout / {args.against} = {mine / theirs:.2f}")
 
 
 if __name__ == "__main__":
