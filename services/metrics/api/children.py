@@ -106,7 +106,7 @@ def child_items(
 
 class _MarksJson:
     """A page's runs of latest marks as JSON (`ChildMark` arrays), each distinct mark and
-    each distinct run written once: a school's children mostly share their week."""
+    each distinct run written once: a school's children often share their week."""
 
     def __init__(self) -> None:
         self._marks: dict[Mark, bytes] = {}

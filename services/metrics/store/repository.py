@@ -706,7 +706,7 @@ class MetricsRepository:
     ) -> dict[tuple[str, str], tuple[Mark, ...]]:
         """Marks in the period of these pupils at every school they are enrolled at, by
         (school, UPN), in date and session order. Enrolments at one school with the same
-        marks share one tuple of them (a school's pupils mostly have the same week):
+        marks share one tuple of them (a school's pupils often have the same week):
         readers may publish each tuple once."""
         found: dict[tuple[str, str], tuple[Mark, ...]] = {}
         if not upns:
