@@ -19,7 +19,10 @@ from fastapi import Request
 from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import registry as sa_registry
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
+
+from shared.settings import DatabaseSettings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -98,6 +101,91 @@ def upgrade_to_head(url: str, migrations_dir: Path, version_table: str) -> None:
     command.upgrade(alembic_config(url, migrations_dir, version_table), "head")
 
 
+APPEND_ONLY = "append_only"
+"""The `Table.info` key of a table its service only reads and appends to: its runtime
+role is given no more (`grant_runtime_privileges`)."""
+
+
+def migrate(
+    database: DatabaseSettings, migrations_dir: Path, version_table: str, metadata: MetaData
+) -> None:
+    """Apply every pending migration of one service as its tables' owner (`owner_url`,
+    else `url`); with an owner set apart, then grant `url`'s role what the service needs
+    to run, and no more."""
+    upgrade_to_head(database.owner_url or database.url, migrations_dir, version_table)
+    if database.owner_url is not None:
+        grant_runtime_privileges(
+            database.owner_url,
+            make_url(database.url).username or "",
+            version_table=version_table,
+            metadata=metadata,
+        )
+
+
+class RuntimeRoleError(ValueError):
+    """A role that privileges cannot confine, or no such role."""
+
+
+def grant_runtime_privileges(
+    owner_url: str, role: str, *, version_table: str, metadata: MetaData
+) -> None:
+    """Give `role` what a service needs to run on the PostgreSQL database at `owner_url`,
+    in place of whatever it had: read, insert, update, delete and truncate the rows of
+    the service's tables (`metadata`'s) and use their sequences, except that tables
+    marked `APPEND_ONLY` are only read and inserted into and the migration history
+    (`version_table`) only read.
+
+    The role owns nothing, so it cannot alter, drop or disable anything (a trigger that
+    refuses to change the audit trail included): PostgreSQL leaves that to the owner,
+    whose role runs migrations and nothing else. A role that is a superuser, owns a table
+    here or is a member of its owner is refused, since no privilege confines it.
+    """
+    engine = create_engine(owner_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            found = connection.execute(
+                text("SELECT rolsuper FROM pg_roles WHERE rolname = :role"), {"role": role}
+            ).first()
+            if found is None:
+                raise RuntimeRoleError(f"no database role {role!r}: create it first")
+            owning = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND pg_has_role(:role, c.relowner, 'USAGE')"
+                ),
+                {"role": role},
+            ).scalar_one()
+            if found.rolsuper or owning:
+                raise RuntimeRoleError(
+                    f"the role {role!r} is a superuser or holds the owner's rights over "
+                    "tables here: no privilege confines it; give the service a role of its own"
+                )
+            quote = connection.dialect.identifier_preparer.quote_identifier
+            schema = quote(connection.execute(text("SELECT current_schema()")).scalar_one())
+            grantee = quote(role)
+            statements = [
+                f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {grantee}",
+                f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {grantee}",
+                f"GRANT USAGE ON SCHEMA {schema} TO {grantee}",
+                f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {schema} "
+                f"TO {grantee}",
+                f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {grantee}",
+                f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {schema}.{quote(version_table)} "
+                f"FROM {grantee}",
+                *(
+                    f"REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.{quote(table.name)} "
+                    f"FROM {grantee}"
+                    for table in metadata.sorted_tables
+                    if table.info.get(APPEND_ONLY)
+                ),
+            ]
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 def migrations_current(engine: Engine, migrations_dir: Path, version_table: str) -> bool:
     """Whether the database is reachable and at the head of the service's migrations."""
     script = ScriptDirectory.from_config(alembic_config("", migrations_dir, version_table))
@@ -113,7 +201,6 @@ def run_alembic_env(metadata: MetaData) -> None:
     SQLite migrations run in batch mode, since SQLite cannot ALTER most constraints.
     """
     from alembic import context
-    from sqlalchemy.pool import NullPool
 
     config = context.config
     url = config.get_main_option("sqlalchemy.url") or ""

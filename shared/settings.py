@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 Environment = Literal["development", "test", "production"]
 
@@ -25,7 +27,35 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy URL: sqlite:///path.db (embedded default) or "
         "postgresql+psycopg://user:password@host:5432/dbname (production).",
     )
+    owner_url: str | None = Field(
+        default=None,
+        description="PostgreSQL only: the same database as the role that owns its tables, "
+        "for migrations. Migrating then also grants `url`'s role what the service needs and "
+        "no more (`shared.db.grant_runtime_privileges`), so the running service cannot "
+        "alter, truncate or drop a table nor disable a trigger, and only reads and inserts "
+        "into append-only tables (the audit trail). Unset: `url` migrates as well.",
+    )
     echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+    @model_validator(mode="after")
+    def _owner_apart_from_runtime(self) -> DatabaseSettings:
+        if self.owner_url is None:
+            return self
+        try:
+            owner, runtime = make_url(self.owner_url), make_url(self.url)
+        except ArgumentError as exc:
+            raise ValueError(f"database: {exc}") from exc
+        problems = []
+        if {owner.get_backend_name(), runtime.get_backend_name()} != {"postgresql"}:
+            problems.append("both URLs must be PostgreSQL (SQLite has no roles)")
+        where = (owner.host, owner.port, owner.database)
+        if where != (runtime.host, runtime.port, runtime.database):
+            problems.append("both URLs must name the same server and database")
+        if not runtime.username or owner.username == runtime.username:
+            problems.append("url must name a role of its own, not the owner")
+        if problems:
+            raise ValueError("database.owner_url: " + "; ".join(problems))
+        return self
 
 
 class OAuthSettings(BaseModel):

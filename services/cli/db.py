@@ -8,7 +8,7 @@ import typer
 from alembic import command
 
 from services.cli.registry import ServiceName, service
-from shared.db import alembic_config, upgrade_to_head
+from shared.db import RuntimeRoleError, alembic_config, upgrade_to_head
 
 db_app = typer.Typer(help="Database migrations, per service.", no_args_is_help=True)
 
@@ -22,11 +22,23 @@ def _url(name: ServiceName, url: str | None) -> str:
 @db_app.command("upgrade")
 def upgrade(
     name: Annotated[ServiceName, typer.Argument(help="Which service's database.")],
-    url: Annotated[str | None, typer.Option(help="Database URL; default from settings.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Database URL to migrate as is; default: the service's settings."),
+    ] = None,
 ) -> None:
-    """Apply every pending migration of one service."""
+    """Apply every pending migration of one service. From its settings, as the owner
+    (`DATABASE__OWNER_URL`) when one is set, then granting the service's own role
+    (`DATABASE__URL`) what it needs to run and no more."""
     info = service(name)
-    upgrade_to_head(_url(name, url), info.migrations_dir, info.version_table)
+    if url:
+        upgrade_to_head(url, info.migrations_dir, info.version_table)
+    else:
+        try:
+            info.migrate(info.settings_class()().database)
+        except RuntimeRoleError as exc:
+            typer.echo(f"{name}: {exc}", err=True)
+            raise typer.Exit(1) from exc
     typer.echo(f"{name}: migrated to head")
 
 

@@ -25,9 +25,9 @@ from services.metrics.clients.ingest import IngestFeedClient
 from services.metrics.consumer import rebuild as rebuild_read_model
 from services.metrics.main import MIGRATIONS_DIR, feed_client
 from services.metrics.settings import MetricsSettings
-from services.metrics.store.models import VERSION_TABLE
+from services.metrics.store.models import VERSION_TABLE, metadata
 from shared.contracts.changes import ChangePage
-from shared.db import create_db_engine, upgrade_to_head
+from shared.db import create_db_engine, migrate
 
 metrics_app = typer.Typer(help="The metrics service's read model.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def rebuild(
 ) -> None:
     """Rebuild the read model from ingest's feed, from the start."""
     settings = MetricsSettings()
-    upgrade_to_head(settings.database.url, MIGRATIONS_DIR, VERSION_TABLE)
+    migrate(settings.database, MIGRATIONS_DIR, VERSION_TABLE, metadata)
     engine = create_db_engine(settings.database.url)
     feed = feed_client(settings)
     try:

@@ -9,6 +9,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from shared.db import migrate
+from shared.settings import DatabaseSettings
+
 
 class ServiceName(StrEnum):
     INGEST = "ingest"
@@ -46,6 +49,12 @@ class ServiceInfo:
         models = importlib.import_module(f"services.{self.name}.store.models")
         table: str = models.VERSION_TABLE
         return table
+
+    def migrate(self, database: DatabaseSettings) -> None:
+        """Apply pending migrations as the tables' owner and grant the runtime role its
+        privileges (`shared.db.migrate`)."""
+        models = importlib.import_module(f"services.{self.name}.store.models")
+        migrate(database, self.migrations_dir, self.version_table, models.metadata)
 
     def settings_class(self) -> Any:
         module = importlib.import_module(f"services.{self.name}.settings")

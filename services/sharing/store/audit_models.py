@@ -5,7 +5,8 @@ triggers refusing UPDATE and DELETE), each row hashed over its content and the p
 row's hash (`domain.audit`). `audit_entry_child` indexes each entry's children by school
 and UPN so "who looked at our pupils" is a query; its rows are covered by the entry hash
 too (the entry's `children` column is the canonical list; verify checks the index
-matches it).
+matches it). Both are marked `APPEND_ONLY`: the service's own database role, when it is
+not the owner, may only read and insert them (`shared.db.grant_runtime_privileges`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text
 from sqlmodel import Field
 
 from services.sharing.store.models import SharingTable, UtcDateTime
+from shared.db import APPEND_ONLY
 
 
 class AuditEntry(SharingTable, table=True):
     """One pupil-level read, at its place in the hash chain."""
 
     __tablename__ = "audit_entry"
+    __table_args__ = ({"info": {APPEND_ONLY: True}},)
 
     position: int = Field(
         sa_column=Column(BigInteger, primary_key=True, autoincrement=False),
@@ -52,6 +55,7 @@ class AuditEntryChild(SharingTable, table=True):
     __table_args__ = (
         Index("ix_audit_entry_child_school_urn_position", "school_urn", "position"),
         Index("ix_audit_entry_child_upn_position", "upn", "position"),
+        {"info": {APPEND_ONLY: True}},
     )
 
     position: int = Field(
