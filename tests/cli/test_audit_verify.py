@@ -20,6 +20,7 @@ from services.sharing.domain.checkpoints import sign_checkpoint
 from services.sharing.store.audit_repository import AuditRepository
 from shared.db import create_db_engine
 from tests.sharing.audit_support import event, record, upn
+from tests.support.databases import as_owner
 from tests.support.system import System
 
 runner = CliRunner()
@@ -34,7 +35,8 @@ def three_entries(system: System) -> str:
 
 @pytest.fixture
 def engine(three_entries: str) -> Iterator[Engine]:
-    engine = create_db_engine(three_entries)
+    """The sharing database as its owner: only the owner can put the triggers aside."""
+    engine = create_db_engine(as_owner(three_entries))
     yield engine
     engine.dispose()
 

@@ -17,6 +17,7 @@ from services.ingest.main import MIGRATIONS_DIR
 from services.ingest.store import mark_runs
 from services.ingest.store.models import VERSION_TABLE, metadata
 from shared.db import alembic_config
+from tests.support.databases import as_owner, upgrade_as_owner
 
 
 def test_models_and_migrations_agree(database_url: Callable[[str], str]) -> None:
@@ -30,12 +31,14 @@ def test_models_and_migrations_agree(database_url: Callable[[str], str]) -> None
 
 @pytest.fixture
 def migrated(database_url: Callable[[str], str]) -> Iterator[tuple[str, Config]]:
-    """An ingest database and its Alembic config, left at head again afterwards (on
-    PostgreSQL the next test of this worker reuses the database)."""
-    url = database_url("ingest")
-    config = alembic_config(url, MIGRATIONS_DIR, VERSION_TABLE)
-    yield url, config
-    command.upgrade(config, "head")
+    """An ingest database as its owner, who migrates it, and its Alembic config; left at
+    head again afterwards with the service's role granted its tables anew, as
+    production's migrations leave it (on PostgreSQL the next test of this worker reuses
+    the database)."""
+    service_url = database_url("ingest")
+    url = as_owner(service_url)
+    yield url, alembic_config(url, MIGRATIONS_DIR, VERSION_TABLE)
+    upgrade_as_owner(service_url, "ingest")
 
 
 def test_undoing_runs_gives_each_mark_its_row_on_its_reserved_number(

@@ -15,6 +15,7 @@ from services.metrics.main import MIGRATIONS_DIR
 from services.metrics.store.models import DAY_COLUMNS, VERSION_TABLE, metadata
 from services.metrics.store.projection import week_t
 from shared.db import alembic_config
+from tests.support.databases import as_owner, upgrade_as_owner
 
 
 def test_models_and_migrations_agree(database_url: Callable[[str], str]) -> None:
@@ -29,9 +30,9 @@ def test_models_and_migrations_agree(database_url: Callable[[str], str]) -> None
 def test_the_day_codes_migration_fills_existing_week_rows(
     database_url: Callable[[str], str],
 ) -> None:
-    url = database_url("metrics")
-    config = alembic_config(url, MIGRATIONS_DIR, VERSION_TABLE)
-    command.downgrade(config, "e5a0c3b9d214")
+    service_url = database_url("metrics")
+    url = as_owner(service_url)  # only the owner migrates
+    command.downgrade(alembic_config(url, MIGRATIONS_DIR, VERSION_TABLE), "e5a0c3b9d214")
     tuesday = {
         "sess_possible": 2,
         "sess_attended": 1,
@@ -61,7 +62,7 @@ def test_the_day_codes_migration_fills_existing_week_rows(
             ),
             {**week, **summed},
         )
-    command.upgrade(config, "head")
+    upgrade_as_owner(service_url, "metrics")
     with engine.connect() as connection:
         codes = connection.execute(select(*(week_t.c[d] for d in DAY_COLUMNS))).one()
     engine.dispose()

@@ -17,13 +17,16 @@ from services.sharing.domain.audit import AuditReach, Child, ChildReach, EntryCo
 from services.sharing.store.audit_repository import CHILD_BATCH, AuditFilters, AuditRepository
 from shared.db import create_db_engine
 from tests.sharing.audit_support import upn
+from tests.support.databases import as_owner
 
 WRITERS = 8
 
 
 @pytest.fixture
 def engine(database_url: Callable[[str], str]) -> Iterator[Engine]:
-    engine = create_db_engine(database_url("sharing"))
+    """The sharing database as its owner: the triggers refuse even the owner (the service's
+    own role is refused by its privileges before them, `tests/shared/test_runtime_role.py`)."""
+    engine = create_db_engine(as_owner(database_url("sharing")))
     yield engine
     engine.dispose()
 

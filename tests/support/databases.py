@@ -2,12 +2,17 @@
 
 Each service's database is migrated with Alembic once per test session (per backend and
 xdist worker) and emptied before each test, so tests see exactly the production schema.
+On PostgreSQL the tests connect as production's services do: as a role of their own,
+granted what a service needs and no more by the owner that migrated the database
+(`shared.db.grant_runtime_privileges`); `as_owner` gives a URL of the owner's, for the
+few tests that play someone with the owner's rights.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +21,8 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from shared.db import upgrade_to_head
+from shared.db import grant_runtime_privileges, migrate, upgrade_to_head
+from shared.settings import DatabaseSettings
 
 SERVICES = ("ingest", "metrics", "sharing")
 
@@ -43,6 +49,27 @@ def backends() -> list[str]:
     return ["sqlite", "postgresql"] if postgres_admin_url() else ["sqlite"]
 
 
+def as_owner(url: str) -> str:
+    """The same database as the role that owns its tables (SQLite: the same URL)."""
+    given = make_url(url)
+    if given.get_backend_name() == "sqlite":
+        return url
+    admin = make_url(postgres_admin_url() or "")
+    owner = given.set(username=admin.username, password=admin.password)
+    return owner.render_as_string(hide_password=False)
+
+
+def upgrade_as_owner(url: str, name: str) -> None:
+    """Migrate service `name`'s database at `url` (as the service's role) to head as its
+    owner, and grant the role its tables again, as production's migrations do."""
+    schema = service_schema(name)
+    if make_url(url).get_backend_name() == "sqlite":
+        upgrade_to_head(url, schema.migrations_dir, schema.version_table)
+        return
+    database = DatabaseSettings(url=url, owner_url=as_owner(url))
+    migrate(database, schema.migrations_dir, schema.version_table, schema.metadata)
+
+
 class DatabaseFactory:
     """Hands out an empty, migrated database URL per service for one backend."""
 
@@ -52,6 +79,9 @@ class DatabaseFactory:
         self.worker = worker
         self._templates: dict[str, str] = {}
         self._created: list[str] = []
+        # The pid keeps concurrent runs (two developers, CI) out of each other's way.
+        self._role = f"attx_test_service_{worker}_{os.getpid()}"
+        self._password = secrets.token_hex(16)
 
     def _template(self, schema: ServiceSchema) -> str:
         if schema.name in self._templates:
@@ -61,16 +91,27 @@ class DatabaseFactory:
             url = f"sqlite:///{path}"
         else:
             admin = make_url(postgres_admin_url() or "")
-            # The pid keeps concurrent runs (two developers, CI) out of each other's databases.
             dbname = f"attx_test_{schema.name}_{self.worker}_{os.getpid()}"
             engine = create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+                if not self._created:
+                    conn.execute(text(f'DROP ROLE IF EXISTS "{self._role}"'))
+                    conn.execute(
+                        text(f"CREATE ROLE \"{self._role}\" LOGIN PASSWORD '{self._password}'")
+                    )
             engine.dispose()
             url = admin.set(database=dbname).render_as_string(hide_password=False)
             self._created.append(dbname)
         upgrade_to_head(url, schema.migrations_dir, schema.version_table)
+        if self.backend != "sqlite":
+            grant_runtime_privileges(
+                url,
+                self._role,
+                version_table=schema.version_table,
+                metadata=schema.metadata,
+            )
         self._templates[schema.name] = url
         return url
 
@@ -84,10 +125,12 @@ class DatabaseFactory:
         with engine.connect() as conn:
             for dbname in self._created:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+            # Its privileges went with the databases.
+            conn.execute(text(f'DROP ROLE IF EXISTS "{self._role}"'))
         engine.dispose()
 
     def fresh(self, name: str, test_dir: Path) -> str:
-        """An empty, migrated database for service `name`."""
+        """An empty, migrated database for service `name`, as the service's own role."""
         schema = service_schema(name)
         template = self._template(schema)
         if self.backend == "sqlite":
@@ -109,4 +152,5 @@ class DatabaseFactory:
                     )
                 )
             engine.dispose()
-        return template
+        runtime = make_url(template).set(username=self._role, password=self._password)
+        return runtime.render_as_string(hide_password=False)
