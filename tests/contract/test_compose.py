@@ -80,13 +80,47 @@ def test_every_service_variable_names_an_existing_setting(info: ServiceInfo) -> 
     assert others == [], f"{info.name}: variables nothing reads"
 
 
+def test_the_migrate_job_sets_only_existing_database_settings() -> None:
+    environment: dict[str, str] = compose()["services"]["migrate"]["environment"]
+    by_prefix = {info.env_prefix: info for info in ALL_SERVICES}
+    unknown = [
+        name
+        for name in environment
+        if not any(
+            name.startswith(prefix)
+            and setting_exists(info.settings_class(), name.removeprefix(prefix).lower().split("__"))
+            for prefix, info in by_prefix.items()
+        )
+    ]
+    assert unknown == []
+
+
+def test_the_services_hold_no_owner_credentials() -> None:
+    services = compose()["services"]
+    for info in ALL_SERVICES:
+        environment = services[info.name]["environment"]
+        assert "@postgres:5432" in environment[f"{info.env_prefix}DATABASE__URL"]
+        assert f"{info.env_prefix}DATABASE__OWNER_URL" not in environment, info.name
+        assert "attx:" not in environment[f"{info.env_prefix}DATABASE__URL"], info.name
+
+
 def test_every_service_and_its_database_is_health_checked() -> None:
     services = compose()["services"]
-    assert set(services) == {"postgres", "ingest", "metrics", "sharing"}
+    assert set(services) == {"postgres", "migrate", "ingest", "metrics", "sharing"}
     for name, spec in services.items():
-        assert "healthcheck" in spec, name
-        for dependency in spec.get("depends_on", {}).values():
-            assert dependency["condition"] == "service_healthy", name
+        if name != "migrate":  # a job that runs once and exits
+            assert "healthcheck" in spec, name
+        for dependency, condition in spec.get("depends_on", {}).items():
+            expected = (
+                "service_completed_successfully" if dependency == "migrate" else "service_healthy"
+            )
+            assert condition["condition"] == expected, name
+
+
+def test_every_service_starts_after_the_migrations() -> None:
+    services = compose()["services"]
+    for info in ALL_SERVICES:
+        assert "migrate" in services[info.name]["depends_on"], info.name
 
 
 def test_env_example_lists_every_interpolated_variable() -> None:
