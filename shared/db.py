@@ -163,8 +163,12 @@ def grant_runtime_privileges(
                 )
             quote = connection.dialect.identifier_preparer.quote_identifier
             schema = quote(connection.execute(text("SELECT current_schema()")).scalar_one())
+            database = quote(connection.execute(text("SELECT current_database()")).scalar_one())
             grantee = quote(role)
             statements = [
+                # PUBLIC has both by default; granted by name in case it no longer does
+                # (ingest stages returns in temporary tables).
+                f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {grantee}",
                 f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {grantee}",
                 f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {grantee}",
                 f"GRANT USAGE ON SCHEMA {schema} TO {grantee}",
