@@ -7,10 +7,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -21,12 +19,13 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from services.cli.main import app
-from services.sharing.domain.audit import Child, EntryContent, verify_chain
+from services.sharing.domain.audit import verify_chain
 from services.sharing.main import MIGRATIONS_DIR
 from services.sharing.store.audit_repository import AuditRepository
 from services.sharing.store.models import VERSION_TABLE, metadata
 from shared.db import RuntimeRoleError, grant_runtime_privileges, migrate
 from shared.settings import DatabaseSettings
+from tests.sharing.audit_support import entry_content
 from tests.support.databases import postgres_admin_url
 
 pytestmark = pytest.mark.skipif(
@@ -75,29 +74,9 @@ def sharing() -> Iterator[Sharing]:
         admin.dispose()
 
 
-def read(serial: int) -> EntryContent:
-    now = datetime.now(UTC)
-    return EntryContent(
-        id=str(uuid.uuid4()),
-        recorded_at=now,
-        occurred_at=now,
-        service="metrics",
-        endpoint="GET /v1/children-with-social-worker/attendance",
-        accessor_organisation_id="org",
-        accessor_organisation_type="social_care",
-        client_id="client",
-        role="social_care_system",
-        actor=None,
-        purpose="safeguarding",
-        legal_basis="Children Act 1989",
-        reported_by="attx-service",
-        children=(Child(upn=f"A{serial:012d}", school_urn="100001"),),
-    )
-
-
 def append(engine: Engine, serial: int) -> None:
     with Session(engine) as session:
-        AuditRepository(session).append([read(serial)])
+        AuditRepository(session).append([entry_content(serial)])
         session.commit()
 
 

@@ -1,13 +1,16 @@
-"""Builders for audit tests: valid UPNs, events as a service reports them, and reading back."""
+"""Builders for audit tests: valid UPNs, entries as stored, events as a service reports
+them, and reading back."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from stdnum.gb.upn import calc_check_digit
 
+from services.sharing.domain.audit import Child, EntryContent
 from shared.db import create_db_engine
 from tests.support.system import SERVICE_CLIENT_ID, System
 
@@ -21,6 +24,28 @@ def upn(serial: int, la: str = "202") -> str:
 def with_wrong_check_letter(valid: str) -> str:
     """The UPN with another check letter, so it fails the check."""
     return ("B" if valid[0] == "A" else "A") + valid[1:]
+
+
+def entry_content(serial: int, child_upn: str | None = None) -> EntryContent:
+    """A read of one child (a valid UPN unless given) by a school's system, now, as
+    the trail stores it."""
+    now = datetime.now(UTC)
+    return EntryContent(
+        id=str(uuid.uuid4()),
+        recorded_at=now,
+        occurred_at=now,
+        service="ingest",
+        endpoint="GET /v1/schools/{urn}/pupils/{upn}/marks",
+        accessor_organisation_id="org",
+        accessor_organisation_type="school",
+        client_id="client",
+        role="school_system",
+        actor=None,
+        purpose="register_keeping",
+        legal_basis="UK GDPR Art. 6(1)(e) public task",
+        reported_by="attx-service",
+        children=(Child(upn=child_upn or upn(serial), school_urn="100001"),),
+    )
 
 
 def event(

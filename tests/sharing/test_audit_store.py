@@ -4,19 +4,17 @@ and a reach of more children than one query takes."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from services.sharing.domain.audit import AuditReach, Child, ChildReach, EntryContent, verify_chain
+from services.sharing.domain.audit import AuditReach, ChildReach, verify_chain
 from services.sharing.store.audit_repository import CHILD_BATCH, AuditFilters, AuditRepository
 from shared.db import create_db_engine
-from tests.sharing.audit_support import upn
+from tests.sharing.audit_support import entry_content
 from tests.support.databases import as_owner
 
 WRITERS = 8
@@ -31,29 +29,9 @@ def engine(database_url: Callable[[str], str]) -> Iterator[Engine]:
     engine.dispose()
 
 
-def content(serial: int, child_upn: str | None = None) -> EntryContent:
-    now = datetime.now(UTC)
-    return EntryContent(
-        id=str(uuid.uuid4()),
-        recorded_at=now,
-        occurred_at=now,
-        service="ingest",
-        endpoint="GET /v1/schools/{urn}/pupils/{upn}/marks",
-        accessor_organisation_id="org",
-        accessor_organisation_type="school",
-        client_id="client",
-        role="school_system",
-        actor=None,
-        purpose="register_keeping",
-        legal_basis="UK GDPR Art. 6(1)(e) public task",
-        reported_by="attx-service",
-        children=(Child(upn=child_upn or upn(serial), school_urn="100001"),),
-    )
-
-
 def append(engine: Engine, serial: int) -> None:
     with Session(engine) as session:
-        AuditRepository(session).append([content(serial)])
+        AuditRepository(session).append([entry_content(serial)])
         session.commit()
 
 
@@ -116,10 +94,10 @@ def reads_in_every_batch(engine: Engine) -> None:
     with Session(engine) as session:
         AuditRepository(session).append(
             [
-                content(1, "T000000000005"),
-                content(2, f"T{CHILD_BATCH + 5:012d}"),
-                content(3, "T999999999999"),
-                content(4, f"T{CHILD_BATCH * 2 + 5:012d}"),
+                entry_content(1, "T000000000005"),
+                entry_content(2, f"T{CHILD_BATCH + 5:012d}"),
+                entry_content(3, "T999999999999"),
+                entry_content(4, f"T{CHILD_BATCH * 2 + 5:012d}"),
             ]
         )
         session.commit()
