@@ -32,8 +32,8 @@ class DatabaseSettings(BaseModel):
         description="PostgreSQL only: the same database as the role that owns its tables, "
         "for migrations. Migrating then also grants `url`'s role what the service needs and "
         "no more (`shared.db.grant_runtime_privileges`), so the running service cannot "
-        "alter, truncate or drop a table nor disable a trigger, and only reads and inserts "
-        "into append-only tables (the audit trail). Unset: `url` migrates as well.",
+        "alter or drop a table nor disable a trigger, and only reads and inserts into "
+        "append-only tables (the audit trail). Unset: `url` migrates as well.",
     )
     echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
 
@@ -48,8 +48,8 @@ class DatabaseSettings(BaseModel):
         problems = []
         if {owner.get_backend_name(), runtime.get_backend_name()} != {"postgresql"}:
             problems.append("both URLs must be PostgreSQL (SQLite has no roles)")
-        where = (owner.host, owner.port, owner.database)
-        if where != (runtime.host, runtime.port, runtime.database):
+        where = (owner.host, owner.port or 5432, owner.database)
+        if where != (runtime.host, runtime.port or 5432, runtime.database):
             problems.append("both URLs must name the same server and database")
         if not runtime.username or owner.username == runtime.username:
             problems.append("url must name a role of its own, not the owner")

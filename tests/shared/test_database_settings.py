@@ -15,6 +15,11 @@ def test_an_owner_beside_the_service_role_is_accepted() -> None:
     assert DatabaseSettings(url=SERVICE, owner_url=OWNER).owner_url == OWNER
 
 
+def test_the_default_port_is_the_same_server() -> None:
+    owner = "postgresql+psycopg://attx:pw@db/sharing"
+    assert DatabaseSettings(url=SERVICE, owner_url=owner).owner_url == owner
+
+
 def test_no_owner_is_the_default() -> None:
     assert DatabaseSettings(url="sqlite:///x.db").owner_url is None
 
