@@ -95,13 +95,13 @@ def test_the_migrate_job_sets_only_existing_database_settings() -> None:
     assert unknown == []
 
 
-def test_the_services_hold_no_owner_credentials() -> None:
+def test_each_service_connects_as_its_own_role_and_holds_no_owner_url() -> None:
     services = compose()["services"]
     for info in ALL_SERVICES:
         environment = services[info.name]["environment"]
-        assert "@postgres:5432" in environment[f"{info.env_prefix}DATABASE__URL"]
+        url = environment[f"{info.env_prefix}DATABASE__URL"]
+        assert url.startswith(f"postgresql+psycopg://{info.name}_service:"), info.name
         assert f"{info.env_prefix}DATABASE__OWNER_URL" not in environment, info.name
-        assert "attx:" not in environment[f"{info.env_prefix}DATABASE__URL"], info.name
 
 
 def test_every_service_and_its_database_is_health_checked() -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from shared.db import grant_runtime_privileges, migrate, upgrade_to_head
+from shared.db import migrate, upgrade_to_head
 from shared.settings import DatabaseSettings
 
 SERVICES = ("ingest", "metrics", "sharing")
@@ -104,16 +104,17 @@ class DatabaseFactory:
             engine.dispose()
             url = admin.set(database=dbname).render_as_string(hide_password=False)
             self._created.append(dbname)
-        upgrade_to_head(url, schema.migrations_dir, schema.version_table)
-        if self.backend != "sqlite":
-            grant_runtime_privileges(
-                url,
-                self._role,
-                version_table=schema.version_table,
-                metadata=schema.metadata,
-            )
+        if self.backend == "sqlite":
+            upgrade_to_head(url, schema.migrations_dir, schema.version_table)
+        else:  # as production migrates: the owner, then the service's role granted its tables
+            database = DatabaseSettings(url=self._as_service(url), owner_url=url)
+            migrate(database, schema.migrations_dir, schema.version_table, schema.metadata)
         self._templates[schema.name] = url
         return url
+
+    def _as_service(self, url: str) -> str:
+        service = make_url(url).set(username=self._role, password=self._password)
+        return service.render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
         """Drop the PostgreSQL databases this run created."""
@@ -152,5 +153,4 @@ class DatabaseFactory:
                     )
                 )
             engine.dispose()
-        runtime = make_url(template).set(username=self._role, password=self._password)
-        return runtime.render_as_string(hide_password=False)
+        return self._as_service(template)
