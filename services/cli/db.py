@@ -9,8 +9,19 @@ from alembic import command
 
 from services.cli.registry import ServiceName, service
 from shared.db import RuntimeRoleError, alembic_config, upgrade_to_head
+from shared.settings import DatabaseSettings
 
 db_app = typer.Typer(help="Database migrations, per service.", no_args_is_help=True)
+
+
+def migrate_service(name: ServiceName, database: DatabaseSettings) -> None:
+    """Apply the service's pending migrations as `ServiceInfo.migrate` does; a role that
+    no privilege confines ends the command with the reason, not a traceback."""
+    try:
+        service(name).migrate(database)
+    except RuntimeRoleError as exc:
+        typer.echo(f"{name}: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _url(name: ServiceName, url: str | None) -> str:
@@ -34,11 +45,7 @@ def upgrade(
     if url:
         upgrade_to_head(url, info.migrations_dir, info.version_table)
     else:
-        try:
-            info.migrate(info.settings_class()().database)
-        except RuntimeRoleError as exc:
-            typer.echo(f"{name}: {exc}", err=True)
-            raise typer.Exit(1) from exc
+        migrate_service(name, info.settings_class()().database)
     typer.echo(f"{name}: migrated to head")
 
 

@@ -21,13 +21,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from services.cli.db import migrate_service
+from services.cli.registry import ServiceName
 from services.metrics.clients.ingest import IngestFeedClient
 from services.metrics.consumer import rebuild as rebuild_read_model
-from services.metrics.main import MIGRATIONS_DIR, feed_client
+from services.metrics.main import feed_client
 from services.metrics.settings import MetricsSettings
-from services.metrics.store.models import VERSION_TABLE, metadata
 from shared.contracts.changes import ChangePage
-from shared.db import create_db_engine, migrate
+from shared.db import create_db_engine
 
 metrics_app = typer.Typer(help="The metrics service's read model.", no_args_is_help=True)
 
@@ -55,7 +56,7 @@ def rebuild(
 ) -> None:
     """Rebuild the read model from ingest's feed, from the start."""
     settings = MetricsSettings()
-    migrate(settings.database, MIGRATIONS_DIR, VERSION_TABLE, metadata)
+    migrate_service(ServiceName.METRICS, settings.database)
     engine = create_db_engine(settings.database.url)
     feed = feed_client(settings)
     try:

@@ -11,8 +11,8 @@ import typer
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
+from services.cli.db import migrate_service
 from services.cli.registry import DEFAULT_PORTS, ServiceName, service
-from shared.db import RuntimeRoleError
 
 # uvicorn's own logging, plus the services' loggers (the feed consumer, webhook deliveries,
 # alerts) at INFO through the same handler: uvicorn configures only its own loggers, so
@@ -39,11 +39,7 @@ def command(
     """Run one service. Settings come from its environment variables (e.g. INGEST_DATABASE__URL)."""
     info = service(name)
     if migrate:
-        try:
-            info.migrate(info.settings_class()().database)
-        except RuntimeRoleError as exc:
-            typer.echo(f"{name}: {exc}", err=True)
-            raise typer.Exit(1) from exc
+        migrate_service(name, info.settings_class()().database)
     # What is imported now (the service's modules, FastAPI, pydantic, SQLAlchemy) lives as
     # long as the process. Frozen, the cyclic collector stops walking it on every full
     # collection: a 2,000-child view spent 190 ms of its ~600 ms in three of them, 45 ms
