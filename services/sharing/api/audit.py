@@ -158,9 +158,7 @@ def record_audit_events(
             purpose=event.purpose,
             legal_basis=event.legal_basis,
             reported_by=reporter.client_id,
-            children=tuple(
-                Child(upn=normalise_upn(c.upn), school_urn=c.school_urn) for c in event.children
-            ),
+            children=tuple(Child(normalise_upn(c.upn), c.school_urn) for c in event.children),
         )
         for event in body.events
     ]

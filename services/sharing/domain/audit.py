@@ -23,7 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from services.sharing.domain.organisations import OrganisationType
 from services.sharing.domain.roles import Role
@@ -32,9 +33,8 @@ GENESIS_HASH = "0" * 64
 """The `previous_hash` of the first entry."""
 
 
-@dataclass(frozen=True)
-class Child:
-    """One child read, at one school."""
+class Child(NamedTuple):
+    """One child read, at one school (a tuple: an entry may name thousands)."""
 
     upn: str
     school_urn: str
@@ -58,6 +58,11 @@ class EntryContent:
     legal_basis: str
     reported_by: str
     children: tuple[Child, ...]
+    """In their canonical order, duplicates dropped (`sorted_children`), whatever order
+    they were given in: hashed, stored and indexed in that order, sorted once."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "children", sorted_children(self.children))
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,12 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+_SCHOOL_THEN_UPN = itemgetter(1, 0)
+
+
 def sorted_children(children: Iterable[Child]) -> tuple[Child, ...]:
     """Children in their canonical order, duplicates dropped."""
-    return tuple(sorted(set(children), key=lambda c: (c.school_urn, c.upn)))
+    return tuple(sorted(set(children), key=_SCHOOL_THEN_UPN))
 
 
 def canonical_bytes(content: EntryContent, *, position: int, previous_hash: str) -> bytes:
@@ -102,7 +110,7 @@ def canonical_bytes(content: EntryContent, *, position: int, previous_hash: str)
         "purpose": content.purpose,
         "legal_basis": content.legal_basis,
         "reported_by": content.reported_by,
-        "children": [[c.upn, c.school_urn] for c in sorted_children(content.children)],
+        "children": [[c.upn, c.school_urn] for c in content.children],
     }
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
@@ -219,9 +227,10 @@ def _fault(entry: ChainedEntry, previous: str, recorded: RecordedHead | None) ->
         entry.entry_hash
     ):
         return "its content no longer matches its hash (the entry was altered)"
-    if entry.indexed_children is not None and sorted_children(
-        entry.indexed_children
-    ) != sorted_children(entry.content.children):
+    if (
+        entry.indexed_children is not None
+        and sorted_children(entry.indexed_children) != entry.content.children
+    ):
         return (
             "its children index does not list exactly its children "
             "(index rows were added or removed)"

@@ -23,7 +23,6 @@ from services.sharing.domain.audit import (
     Child,
     EntryContent,
     chain,
-    sorted_children,
 )
 from services.sharing.store.audit_models import AuditEntry, AuditEntryChild
 from shared.sql import values_table
@@ -74,11 +73,9 @@ def _batches(reach: AuditReach) -> Iterator[AuditReach]:
         )
 
 
-def children_json(children: Sequence[Child]) -> str:
-    """The stored form of an entry's children: canonical [upn, urn] pairs."""
-    return json.dumps(
-        [[c.upn, c.school_urn] for c in sorted_children(children)], separators=(",", ":")
-    )
+def children_json(content: EntryContent) -> str:
+    """The stored form of an entry's children: [upn, urn] pairs, in canonical order."""
+    return json.dumps([[c.upn, c.school_urn] for c in content.children], separators=(",", ":"))
 
 
 def _children_of_json(raw: str) -> tuple[Child, ...]:
@@ -149,7 +146,7 @@ class AuditRepository:
                     "purpose": e.content.purpose,
                     "legal_basis": e.content.legal_basis,
                     "reported_by": e.content.reported_by,
-                    "children": children_json(e.content.children),
+                    "children": children_json(e.content),
                     "previous_hash": e.previous_hash,
                     "entry_hash": e.entry_hash,
                 }
@@ -162,11 +159,7 @@ class AuditRepository:
             self.session.connection(),
             "children",
             {"position": BigInteger(), "school_urn": String(), "upn": String()},
-            [
-                (e.position, c.school_urn, c.upn)
-                for e in entries
-                for c in sorted_children(e.content.children)
-            ],
+            [(e.position, c.school_urn, c.upn) for e in entries for c in e.content.children],
         )
         self.session.execute(
             insert(AuditEntryChild).from_select(
