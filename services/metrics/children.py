@@ -237,21 +237,29 @@ def children_figures(
 ) -> list[ChildFigures]:
     """Attendance of these children (in this order) over their enrolments'
     (`children_enrolments`) windows, as of a day, read on `today` (default: the real one)."""
-    pairs = [(r, a) for rows in enrolled.by_child.values() for r, a in rows]
     year = academic_year_of(as_of)
     year_start = academic_year_period(year).start
-    outside = {r.id for r, _ in pairs if not in_headline_ages(r.date_of_birth, year)}
-    register = [(r, a) for r, a in pairs if r.id in outside]
-    headline = [(r, a) for r, a in pairs if r.id not in outside]
     child = {upn: n for n, upn in enumerate(upns)}
+    # What each enrolment's access shows, counted for its child (slot: its place in upns);
+    # enrolments outside the headline ages are counted from the register instead.
+    ids: list[int] = []
+    shown_spans: list[tuple[int, int, dt.date, dt.date]] = []
+    register: list[tuple[EnrolmentRow, EnrolmentAccess]] = []
+    for upn, rows in enrolled.by_child.items():
+        slot = child[upn]
+        for r, a in rows:
+            ids.append(r.id)
+            if in_headline_ages(r.date_of_birth, year):
+                shown_spans += [(slot, r.id, lo, hi) for lo, hi in a.spans]
+            else:
+                register.append((r, a))
+    outside = {r.id for r, _ in register}
     pattern = Period(as_of - dt.timedelta(weeks=rules.pattern_weeks) + dt.timedelta(1), as_of)
-    # What each enrolment's access shows, counted for its child (slot: its place in upns).
-    shown = Ranges.of([(child[r.upn], r.id, lo, hi) for r, a in headline for lo, hi in a.spans])
+    shown = Ranges.of(shown_spans)
     pattern_ranges = shown.clipped([pattern])
     # The pattern facts need none of what follows: they are read alongside the school
     # weeks and window counts (on PostgreSQL, concurrently).
     read_facts = repo.alongside(lambda side: side.pattern_facts(pattern_ranges))
-    ids = [r.id for r, _ in pairs]
     weeks = repo.school_weeks(ids, Period(year_start, as_of)) if ids else []
     recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start
     year_ago = dt.timedelta(weeks=52)
@@ -275,29 +283,29 @@ def children_figures(
     listed = totals.reshape(len(upns), width, len(RATE_COLUMNS)).tolist()
     no_pattern = PatternFacts()
     out = []
-    for upn, sums in zip(upns, listed, strict=True):
+    for n, (upn, sums) in enumerate(zip(upns, listed, strict=True)):
         rows = enrolled.by_child.get(upn, [])
-        summed = {key: RateCounts._make(row) for key, row in zip(spans, sums, strict=True)}
-        history = PupilHistory(
-            summed["year_to_date"],
-            summed["last_4_weeks"],
-            summed["last_year"],
-            facts.get(child[upn], no_pattern),
-        )
+        this_week, recent, year_to_date, last_year = map(RateCounts._make, sums)  # as `spans`
         current = _current_enrolment(rows, as_of)
+        history = PupilHistory(year_to_date, recent, last_year, facts.get(n, no_pattern))
         out.append(
             ChildFigures(
-                upn=upn,
-                current=current[0] if current else None,
-                access=current[1] if current else None,
-                spans=spans,
-                counts=summed,
-                persistent=is_persistent_absentee(summed["year_to_date"]),
-                severe=is_severe_absentee(summed["year_to_date"]),
-                warnings=flags(history, rules),
-                marks=_latest_marks(rows, marks, enrolled.latest),
-                counted="register"
-                if rows and all(r.id in outside for r, _ in rows)
+                upn,
+                current[0] if current else None,
+                current[1] if current else None,
+                spans,
+                {
+                    "this_week": this_week,
+                    "last_4_weeks": recent,
+                    "year_to_date": year_to_date,
+                    "last_year": last_year,
+                },
+                is_persistent_absentee(year_to_date),
+                is_severe_absentee(year_to_date),
+                flags(history, rules),
+                _latest_marks(rows, marks, enrolled.latest),
+                "register"
+                if outside and rows and all(r.id in outside for r, _ in rows)
                 else "headline",
             )
         )

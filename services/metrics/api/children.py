@@ -58,15 +58,28 @@ with the decision's legal basis before the answer (503 if it cannot be).
 """
 
 
-def _summary(span: Period, c: RateCounts) -> dict[str, Any]:
-    return {
-        "start": span.start,
-        "end": span.end,
-        "sess_possible": c.possible,
-        "sess_attended": c.attended,
-        "sess_overall": c.overall,
-        "sess_attended_percent": percent(c.attended, c.possible),
-    }
+class _Summaries:
+    """Each span's published figures (`AttendanceSummary`) of a page, made once per
+    distinct counts: children of one school share their weeks, so a page of 2,000
+    children has far fewer distinct (span, counts) than summaries."""
+
+    def __init__(self, spans: Mapping[str, Period]) -> None:
+        self._spans = spans
+        self._made: dict[tuple[str, RateCounts], dict[str, Any]] = {}
+
+    def __call__(self, key: str, c: RateCounts) -> dict[str, Any]:
+        made = self._made.get((key, c))
+        if made is None:
+            span = self._spans[key]
+            made = self._made[key, c] = {
+                "start": span.start,
+                "end": span.end,
+                "sess_possible": c.possible,
+                "sess_attended": c.attended,
+                "sess_overall": c.overall,
+                "sess_attended_percent": percent(c.attended, c.possible),
+            }
+        return made
 
 
 def child_items(
@@ -74,12 +87,16 @@ def child_items(
 ) -> list[dict[str, Any]]:
     """The published view of each child's figures, under its episode: `ChildAttendance`
     as data, without a model object per child (the test suite checks the shape against
-    the model). `latest_marks` is already JSON (`orjson.Fragment`): 2,000 children bring
-    20,000 marks, a few hundred distinct, each written once; CSV leaves them out."""
+    the model); items share their equal parts, so they are read, never changed.
+    `latest_marks` is already JSON (`orjson.Fragment`): 2,000 children bring 20,000
+    marks, a few hundred distinct, each written once; CSV leaves them out."""
+    if not figures:
+        return []
     marks_json = _MarksJson()
+    summary = _Summaries(figures[0].spans)
     items = []
     for f in figures:
-        e, spans, counts, current = episodes[f.upn], f.spans, f.counts, f.current
+        e, counts, current = episodes[f.upn], f.counts, f.current
         item: dict[str, Any] = {
             "upn": f.upn,
             "category": e.category.value,
@@ -91,9 +108,9 @@ def child_items(
         if current is not None and f.access is not None and f.access.sees(PupilField.IDENTITY):
             item["legal_surname"] = current.legal_surname
             item["legal_forename"] = current.legal_forename
-        item["this_week"] = _summary(spans["this_week"], counts["this_week"])
-        item["last_4_weeks"] = _summary(spans["last_4_weeks"], counts["last_4_weeks"])
-        item["year_to_date"] = _summary(spans["year_to_date"], counts["year_to_date"])
+        item["this_week"] = summary("this_week", counts["this_week"])
+        item["last_4_weeks"] = summary("last_4_weeks", counts["last_4_weeks"])
+        item["year_to_date"] = summary("year_to_date", counts["year_to_date"])
         item["persistent_absentee"] = f.persistent
         item["severe_absentee"] = f.severe
         item["early_warnings"] = [{"rule": w.rule.value, "reason": w.reason} for w in f.warnings]
