@@ -15,6 +15,7 @@ from stdnum.gb.upn import calc_check_digit
 from services.ingest.domain.formats import json_return
 from services.ingest.domain.model import Pupil
 from shared.contracts.changes import EnrolmentStatus, SenProvision
+from shared.contracts.policy import Reach
 from tests.support.system import System
 
 TODAY = date.today()
@@ -118,6 +119,8 @@ def reach_of(system: System, organisation_id: str, actor: str | None = None) -> 
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    # Exactly the contract's shape: every field, none besides, as the model writes it.
+    assert Reach.model_validate(body).model_dump(mode="json") == body
     return body
 
 
