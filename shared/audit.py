@@ -44,7 +44,6 @@ from pydantic import WithJsonSchema
 from shared.auth import Principal, Scope
 from shared.contracts.audit import (
     AuditAccessor,
-    AuditChild,
     AuditEventBatch,
     AuditEventCreate,
     Purpose,
@@ -232,20 +231,24 @@ class AuditRecorder:
         unique = sorted(set(children))
         if not unique:
             return
-        event = AuditEventCreate(
-            occurred_at=datetime.now(UTC),
-            service=self._service,
-            endpoint=endpoint,
-            accessor=AuditAccessor(
-                organisation_id=principal.organisation_id or principal.client_id,
-                organisation_type=principal.organisation_type or "unknown",
-                client_id=principal.client_id,
-                role=principal.role or "unknown",
-                actor=principal.actor,
-            ),
-            purpose=stated,
-            legal_basis=legal_basis_for(principal.role, decision_basis),
-            children=[AuditChild(upn=upn, school_urn=urn) for upn, urn in unique],
+        event = AuditEventCreate.model_validate(
+            {
+                "occurred_at": datetime.now(UTC),
+                "service": self._service,
+                "endpoint": endpoint,
+                "accessor": AuditAccessor(
+                    organisation_id=principal.organisation_id or principal.client_id,
+                    organisation_type=principal.organisation_type or "unknown",
+                    client_id=principal.client_id,
+                    role=principal.role or "unknown",
+                    actor=principal.actor,
+                ),
+                "purpose": stated,
+                "legal_basis": legal_basis_for(principal.role, decision_basis),
+                # Validated in one call, not one model constructed at a time: a view's
+                # read may name thousands of children.
+                "children": [{"upn": upn, "school_urn": urn} for upn, urn in unique],
+            }
         )
         self._send(AuditEventBatch(events=[event]))
 

@@ -53,9 +53,9 @@ _INTENSITY = {
 LATEST_DAYS = 7
 
 
-@dataclass(frozen=True)
-class ChildEpisode:
-    """The episode a child is listed under: open on the day asked, else its last."""
+class ChildEpisode(NamedTuple):
+    """The episode a child is listed under: open on the day asked, else its last (a
+    tuple: a view lists thousands)."""
 
     upn: str
     category: SocialCareCategory

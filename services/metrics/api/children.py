@@ -127,13 +127,21 @@ class _MarksJson:
     def __init__(self) -> None:
         self._marks: dict[Mark, bytes] = {}
         self._runs: dict[tuple[Mark, ...], orjson.Fragment] = {}
+        self._same: dict[int, tuple[tuple[Mark, ...], orjson.Fragment]] = {}
+        """By identity: children of a school with the same week share one tuple of marks
+        (`MetricsRepository.recent_marks`), found without hashing its marks. The tuple
+        is kept with its JSON, so its id stays its own."""
 
     def __call__(self, marks: tuple[Mark, ...]) -> orjson.Fragment:
+        same = self._same.get(id(marks))
+        if same is not None:
+            return same[1]
         run = self._runs.get(marks)
         if run is None:
             run = self._runs[marks] = orjson.Fragment(
-                b"[" + b",".join(self._mark(m) for m in marks) + b"]"
+                b"[" + b",".join([self._mark(m) for m in marks]) + b"]"
             )
+        self._same[id(marks)] = (marks, run)
         return run
 
     def _mark(self, mark: Mark) -> bytes:
