@@ -200,7 +200,9 @@ def test_a_date_absent_on_two_rolls_is_one_date_of_the_pattern(engine: Engine) -
         facts = MetricsRepository(connection).pattern_facts(
             [(0, id_, Period(monday, monday + dt.timedelta(days=6))) for id_ in ids]
         )
-    assert facts[0] == PatternFacts(absent_weekdays={0: 1}, broken_weeks=0, unexplained_sessions=1)
+    assert facts[0] == PatternFacts(
+        absent_weekdays=(1, 0, 0, 0, 0, 0, 0), broken_weeks=0, unexplained_sessions=1
+    )
 
 
 def test_a_read_alongside_answers_what_it_would_answer_inline(engine: Engine) -> None:

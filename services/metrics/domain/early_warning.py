@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -28,6 +28,7 @@ from services.metrics.domain.calendar import week_start
 from services.metrics.domain.measures import Rated, SessionCounts
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+NO_WEEKDAYS = (0,) * len(WEEKDAYS)
 
 
 class Rule(StrEnum):
@@ -62,17 +63,16 @@ class Flag(NamedTuple):
     reason: str
 
 
-@dataclass(frozen=True)
-class PatternFacts:
+class PatternFacts(NamedTuple):
     """What the pattern rules read of a pupil's last `pattern_weeks` weeks.
 
-    Three numbers rather than the days themselves: a view of thousands of children
-    has the read model compute them (`MetricsRepository.pattern_facts`), and
-    `pattern_facts` below is their definition.
+    Three facts rather than the days themselves: a view of thousands of children has the
+    read model compute them (`MetricsRepository.pattern_facts`), and `pattern_facts`
+    below is their definition. A tuple: such a view has one for most of its children.
     """
 
-    absent_weekdays: Mapping[int, int] = field(default_factory=dict)
-    """Weekday (0 is Monday) -> dates on that weekday with an absence."""
+    absent_weekdays: tuple[int, ...] = NO_WEEKDAYS
+    """Dates with an absence on each weekday, Monday first (seven counts)."""
     broken_weeks: int = 0
     """Weeks (Monday to Sunday) with some, but not all, possible sessions missed."""
     unexplained_sessions: int = 0
@@ -93,8 +93,9 @@ def pattern_facts(days: Iterable[tuple[dt.date, SessionCounts]]) -> PatternFacts
         week = weeks.setdefault(week_start(day), [0, 0])
         week[0] += possible
         week[1] += absent
+    absent_dates = Counter(d.weekday() for d, t in by_date.items() if t[1])
     return PatternFacts(
-        absent_weekdays=dict(Counter(d.weekday() for d, t in by_date.items() if t[1])),
+        absent_weekdays=tuple(absent_dates[d] for d in range(len(WEEKDAYS))),
         broken_weeks=sum(1 for possible, absent in weeks.values() if 0 < absent < possible),
         unexplained_sessions=sum(t[2] for t in by_date.values()),
     )
@@ -173,10 +174,10 @@ def projected_persistent(h: PupilHistory, rules: EarlyWarningRules) -> Flag | No
 
 def weekday_pattern(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     days = h.pattern.absent_weekdays
-    if not days or max(days.values()) < rules.weekday_repeats:
+    if max(days) < rules.weekday_repeats:
         return None  # most pupils: nothing to describe
     described = ", ".join(
-        [f"{days[d]} {WEEKDAYS[d]}s" for d in sorted(days) if days[d] >= rules.weekday_repeats]
+        [f"{n} {WEEKDAYS[d]}s" for d, n in enumerate(days) if n >= rules.weekday_repeats]
     )
     return Flag(
         Rule.WEEKDAY_PATTERN,

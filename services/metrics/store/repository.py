@@ -694,7 +694,7 @@ class MetricsRepository:
         ).select_from(broken.outerjoin(per_date, per_date.c.g == broken.c.g))
         return {
             int(row[0]): PatternFacts(
-                absent_weekdays={wd: int(n) for wd, n in enumerate(row[3:10]) if n},
+                absent_weekdays=tuple(int(n or 0) for n in row[3:10]),
                 broken_weeks=int(row[1]),
                 unexplained_sessions=int(row[2] or 0),
             )

@@ -258,7 +258,7 @@ class WeekColumns:
             unexplained += per_group[..., 3].sum(axis=1)
         told = weekdays.any(axis=1) | (broken > 0) | (unexplained > 0)
         return {
-            g: PatternFacts({wd: k for wd, k in enumerate(dates) if k}, b, u)
+            g: PatternFacts(tuple(dates), b, u)
             for g, dates, b, u in zip(
                 groups[told].tolist(),
                 weekdays[told].tolist(),
