@@ -98,6 +98,7 @@ class ChildFigures(NamedTuple):
     current: EnrolmentRow | None
     access: EnrolmentAccess | None
     spans: dict[str, Period]
+    """The view's spans, one dict for every child of a `children_figures` call."""
     counts: dict[str, RateCounts]
     """Of every span in `spans`."""
     persistent: bool

@@ -93,7 +93,7 @@ def child_items(
     if not figures:
         return []
     marks_json = _MarksJson()
-    summary = _Summaries(figures[0].spans)
+    summary = _Summaries(figures[0].spans)  # every child's, from one children_figures
     items = []
     for f in figures:
         e, counts, current = episodes[f.upn], f.counts, f.current
