@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from services.sharing.domain.policy import Membership, SchoolWindow
 from shared.contracts.policy import BasisKind, PupilField
@@ -134,9 +135,9 @@ STATUTORY_BASES = {
 """Every statutory basis a decision can name, by id."""
 
 
-@dataclass(frozen=True)
-class Basis:
-    """Why one window is allowed."""
+class Basis(NamedTuple):
+    """Why one window is allowed (a tuple: a Reach has one for each of thousands of
+    children)."""
 
     kind: BasisKind
     id: str
@@ -153,9 +154,9 @@ class SchoolGrant:
     basis: Basis
 
 
-@dataclass(frozen=True)
-class ChildGrant:
-    """One child over a window; `schools` None means at any school."""
+class ChildGrant(NamedTuple):
+    """One child over a window; `schools` None means at any school (a tuple: a social
+    care's Reach names thousands of children)."""
 
     upn: str
     from_date: date | None
@@ -180,9 +181,8 @@ class ReachDecision:
     pupil_level: bool = True
 
 
-@dataclass(frozen=True)
-class EpisodeFact:
-    """A care episode as the policy needs it."""
+class EpisodeFact(NamedTuple):
+    """A care episode as the policy needs it (a tuple: an authority has thousands)."""
 
     id: str
     upn: str
