@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from services.metrics.domain.calendar import Period
 from shared.contracts.policy import PupilField, Reach
@@ -29,9 +30,9 @@ Span = tuple[dt.date, dt.date]
 """Inclusive first and last day; open bounds are date.min / date.max."""
 
 
-@dataclass(frozen=True)
-class Grant:
-    """One window of the decision that lets the caller see an enrolment."""
+class Grant(NamedTuple):
+    """One window of the decision that lets the caller see an enrolment (a tuple: a
+    Reach has one for each of thousands of children)."""
 
     span: Span
     fields: frozenset[PupilField]
@@ -160,7 +161,7 @@ class PupilReach:
                 if (span := _meet(window, stay)) == g.span:
                     found.append(g)  # the window within the stay already: as it is
                 elif span is not None:
-                    # Made directly, not by dataclasses.replace: views ask for every
+                    # Made directly, not by `_replace` (slower): views ask for every
                     # enrolment of thousands of children.
                     found.append(
                         Grant(
@@ -188,7 +189,7 @@ def within(
 ) -> EnrolmentAccess | None:
     """The access limited to these windows (a scope's dates), or None if nothing is left."""
     found = [
-        replace(g, span=span)
+        g._replace(span=span)
         for g in access.grants
         for lo, hi in windows
         if (span := _meet(g.span, _span(lo, hi))) is not None
