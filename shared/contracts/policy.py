@@ -119,6 +119,12 @@ class Reach(BaseModel):
     children: list[ChildWindow] = Field(default_factory=list)
 
 
+POLICY_VERSION_HEADER = "X-Policy-Version"
+"""On a Reach: the policy version it was decided under (read before deciding, so the
+answer is never older than it), to file it under without asking `GET /v1/policy/version`
+first; with the Reach's `as_of`, the pair `PolicyVersion` gives."""
+
+
 class PolicyVersion(BaseModel):
     """`GET /v1/policy/version`: whether a cached policy answer is still current.
 

@@ -226,6 +226,15 @@ def test_an_unchanged_policy_is_not_asked_for_again(system: System, world: World
     assert ("/v1/policy/version" in asked, "/v1/policy/reach" in asked) == (True, False)
 
 
+def test_a_reach_asked_afresh_is_not_preceded_by_the_policy_version(
+    system: System, world: World
+) -> None:
+    # The Reach carries the version it was decided under: one request, not two.
+    get(system, VIEW, care_headers(system, world))
+    asked = system.transport.paths
+    assert ("/v1/policy/version" in asked, "/v1/policy/reach" in asked) == (False, True)
+
+
 def test_the_view_gives_category_practitioner_school_and_attendance(
     system: System, world: World
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from shared.contracts.policy import POLICY_VERSION_HEADER
 from tests.sharing.care import TODAY, authority, days_ago, reach_of, record_episode, upn
 from tests.sharing.test_agreements import grant, parties
 from tests.support.system import System
@@ -72,6 +73,18 @@ def test_reading_the_policy_leaves_the_version_as_it_is(system: System) -> None:
     before = current(system)
     reach_of(system, la.social_care["id"])
     assert current(system) == before
+
+
+def test_a_reach_names_the_version_it_was_decided_under(system: System) -> None:
+    la = authority(system, "202")
+    record_episode(system, la.social_care_headers, upn(1))
+    response = system.sharing.get(
+        "/v1/policy/reach",
+        params={"organisation_id": la.social_care["id"]},
+        headers=system.service_headers(["policy:read"]),
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers[POLICY_VERSION_HEADER] == str(current(system))
 
 
 def test_the_version_is_for_services_holding_policy_read(system: System) -> None:

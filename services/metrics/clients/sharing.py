@@ -5,7 +5,9 @@ Policy answers (a caller's Reach, per organisation and acting practitioner; visi
 schools; the directory) are cached, and reused only while sharing's policy version and
 day are those they were given under (`GET /v1/policy/version`, one small request): a
 closed episode or a revoked agreement applies from the next request, while an unchanged
-policy costs one round trip instead of a Reach of thousands of children. Settings bound
+policy costs one round trip instead of a Reach of thousands of children. A Reach carries
+the version it was decided under (`POLICY_VERSION_HEADER`), so one asked afresh is filed
+under it without that round trip first. Settings bound
 how long an answer is kept even so (`METRICS_POLICY_CACHE_SECONDS`,
 `METRICS_DIRECTORY_CACHE_SECONDS`).
 """
@@ -24,7 +26,7 @@ from pydantic import BaseModel
 
 from services.metrics.domain.errors import PeerUnavailable
 from shared.contracts.directory import VisibleSchools
-from shared.contracts.policy import PolicyVersion, Reach
+from shared.contracts.policy import POLICY_VERSION_HEADER, PolicyVersion, Reach
 from shared.contracts.social_care import SocialCareEpisode, SocialCareEpisodes
 from shared.service_client import ServiceClient
 
@@ -89,21 +91,47 @@ class _Cache:
     def get(self, key: str, stamp: Callable[[], Stamp], load: Callable[[], T]) -> T:
         """The answer under `key`: the one kept, if young enough and given under the
         current stamp; else loaded again and filed under that stamp."""
-        with self._lock:
-            found = self._values.get(key)
+        found = self._young(key)
         # The stamp is asked before loading: a change in between then leaves an answer
         # filed under the older stamp, reloaded next time, never the other way round.
-        if found is not None and self._clock() - found[0] < self._seconds:
-            now = stamp()
-            if now == found[1]:
-                value: T = found[2]
-                return value
-        else:
-            now = stamp()
+        now = stamp()
+        if found is not None and now == found[1]:
+            value: T = found[2]
+            return value
         value = load()
-        with self._lock:
-            self._values[key] = (self._clock(), now, value)
+        self._file(key, now, value)
         return value
+
+    def get_stamped(
+        self, key: str, stamp: Callable[[], Stamp], load: Callable[[], tuple[T, Stamp]]
+    ) -> T:
+        """As `get`, for an answer that carries the stamp it was given under (`load`
+        gives both): nothing young enough kept, it is one request, not two."""
+        found = self._young(key)
+        if found is not None and stamp() == found[1]:
+            value: T = found[2]
+            return value
+        value, now = load()
+        self._file(key, now, value)
+        return value
+
+    def _young(self, key: str) -> tuple[float, Stamp, Any] | None:
+        with self._lock:
+            found = self._values.get(key)
+        return found if found is not None and self._clock() - found[0] < self._seconds else None
+
+    def _file(self, key: str, stamp: Stamp, value: Any) -> None:
+        with self._lock:
+            self._values[key] = (self._clock(), stamp, value)
+
+
+def _stamp_of(response: httpx.Response, as_of: date) -> Stamp:
+    """The stamp a Reach was decided under (`POLICY_VERSION_HEADER` and its `as_of`); None
+    if sharing does not say, so the answer is asked again."""
+    try:
+        return (int(response.headers[POLICY_VERSION_HEADER]), as_of)
+    except (KeyError, ValueError):
+        return None
 
 
 class SharingClient:
@@ -161,21 +189,24 @@ class SharingClient:
         An organisation sharing does not know sees nothing (an empty Reach).
         """
 
-        def load() -> T:
+        def load() -> tuple[T, Stamp]:
             params = {"organisation_id": organisation_id}
             if actor is not None:
                 params["actor"] = actor
             response = self._get("/v1/policy/reach", params)
             if response.status_code in (404, 422):
-                # 422: an actor on a non-social-care organisation; it is given nothing.
-                return index(
-                    Reach(organisation_id=organisation_id, organisation_type="", as_of=date.today())
+                # 422: an actor on a non-social-care organisation; it is given nothing,
+                # under no stamp (asked again next time).
+                empty = Reach(
+                    organisation_id=organisation_id, organisation_type="", as_of=date.today()
                 )
+                return index(empty), None
             response.raise_for_status()
-            return index(Reach.model_validate_json(response.content))
+            reach = Reach.model_validate_json(response.content)
+            return index(reach), _stamp_of(response, reach.as_of)
 
         key = f"reach:{organisation_id}:{actor or ''}:{index.__qualname__}"
-        return self._policy.get(key, self._stamp, load)
+        return self._policy.get_stamped(key, self._stamp, load)
 
     def _all(self, path: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
         cursor: str | None = None

@@ -16,6 +16,7 @@ from services.sharing.domain.organisations import OrganisationType
 from services.sharing.domain.policy import SchoolWindow
 from services.sharing.domain.reach import Basis, ChildGrant, SchoolGrant
 from services.sharing.store.care_repository import EpisodeRepository, full_reach
+from services.sharing.store.policy_version import policy_version
 from services.sharing.store.repository import OrganisationRepository
 from shared.contracts import policy as contract
 from shared.contracts.social_care import SocialCareCategory, SocialCareEpisode, SocialCareEpisodes
@@ -55,7 +56,21 @@ def _child(grant: ChildGrant) -> dict[str, Any]:
     }
 
 
-@router.get("/policy/reach", response_model=contract.Reach)
+@router.get(
+    "/policy/reach",
+    response_model=contract.Reach,
+    responses={
+        200: {
+            "headers": {
+                contract.POLICY_VERSION_HEADER: {
+                    "description": "The policy version the answer was decided under: "
+                    "with its as_of, the pair GET /v1/policy/version gives.",
+                    "schema": {"type": "integer"},
+                }
+            }
+        }
+    },
+)
 def reach(
     organisation_id: Annotated[str, Query(description="The organisation asking to see data.")],
     session: SessionDep,
@@ -86,6 +101,8 @@ def reach(
             ],
         )
     today = date.today()
+    # Read before deciding: the answer is never older than the version it is filed under.
+    version = policy_version(session)
     decision = full_reach(session, organisation, actor=actor, as_of=today)
     # `contract.Reach` written from the decision by orjson: a social care's Reach names
     # thousands of children, and a model for each (and its basis) took most of the
@@ -101,7 +118,11 @@ def reach(
         "schools": [_school(g) for g in decision.schools],
         "children": [_child(g) for g in decision.children],
     }
-    return Response(orjson.dumps(document), media_type="application/json")
+    return Response(
+        orjson.dumps(document),
+        media_type="application/json",
+        headers={contract.POLICY_VERSION_HEADER: str(version)},
+    )
 
 
 @router.get("/policy/social-care-episodes")
