@@ -68,14 +68,15 @@ def episodes_in_reach(reach: PupilReach, as_of: dt.date) -> dict[str, ChildEpiso
     """Each child with an episode window in the Reach, under its current episode (the
     Reach gives each window's category and practitioner)."""
     found: dict[str, list[ChildEpisode]] = {}
-    for upn in reach.upns:
-        for g in reach.child_grants(upn):
-            if g.episode_id is None or g.category is None:
-                continue  # an agreement, not a social worker
-            end = None if g.span[1] == dt.date.max else g.span[1]
-            found.setdefault(upn, []).append(
-                ChildEpisode(upn, g.category, g.span[0], end, g.practitioner_ref)
+    for upn, g in reach.child_grants():
+        if g.episode_id is None or g.category is None:
+            continue  # an agreement, not a social worker
+        start, end = g.span
+        found.setdefault(upn, []).append(
+            ChildEpisode(
+                upn, g.category, start, None if end == dt.date.max else end, g.practitioner_ref
             )
+        )
     return {upn: _current(options, as_of) for upn, options in found.items()}
 
 

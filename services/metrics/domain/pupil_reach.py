@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from services.metrics.domain.calendar import Period
@@ -71,25 +70,37 @@ def _meet(a: Span, b: Span) -> Span | None:
     return (lo, hi) if lo <= hi else None
 
 
-@dataclass(frozen=True)
 class EnrolmentAccess:
     """What a caller may see of one enrolment: the grants that allow it, and from them
-    the fields and the days (disjoint spans) it may see."""
+    the fields and the days (disjoint spans) it may see. Never changed once made; equal
+    when the grants are."""
+
+    # Slots, set once in __init__, rather than a frozen dataclass: views make one for
+    # every enrolment of thousands of children, and a frozen dataclass sets each field
+    # through object.__setattr__.
+    __slots__ = ("fields", "grants", "spans")
 
     grants: tuple[Grant, ...]
-    fields: frozenset[PupilField] = field(init=False, compare=False, repr=False)
-    spans: list[Span] = field(init=False, compare=False, repr=False)
+    fields: frozenset[PupilField]
+    spans: list[Span]
 
-    def __post_init__(self) -> None:
-        # Made once, here: views ask them of every enrolment and mark they show (a
-        # functools.cached_property takes a lock on each first read under Python 3.11).
-        if len(self.grants) == 1:  # most enrolments: one window, nothing to merge
-            (only,) = self.grants
-            object.__setattr__(self, "fields", only.fields)
-            object.__setattr__(self, "spans", [only.span])
-            return
-        object.__setattr__(self, "fields", frozenset().union(*(g.fields for g in self.grants)))
-        object.__setattr__(self, "spans", merge(g.span for g in self.grants))
+    def __init__(self, grants: tuple[Grant, ...]) -> None:
+        self.grants = grants
+        if len(grants) == 1:  # most enrolments: one window, nothing to merge
+            (only,) = grants
+            self.fields, self.spans = only.fields, [only.span]
+        else:
+            self.fields = frozenset().union(*(g.fields for g in grants))
+            self.spans = merge(g.span for g in grants)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EnrolmentAccess) and other.grants == self.grants
+
+    def __hash__(self) -> int:
+        return hash(self.grants)
+
+    def __repr__(self) -> str:
+        return f"EnrolmentAccess({self.grants!r})"
 
     def sees(self, field: PupilField) -> bool:
         return field in self.fields
@@ -144,44 +155,59 @@ class PupilReach:
         """Children named in the decision, wherever they are on roll."""
         return sorted(self._children)
 
-    def child_grants(self, upn: str) -> list[Grant]:
-        """The child's own windows (episodes, agreements), before any school is considered."""
-        return [g for g, _ in self._children.get(upn, [])]
+    def child_grants(self) -> Iterator[tuple[str, Grant]]:
+        """Each child's own windows (episodes, agreements), before any school is
+        considered, by UPN in no particular order."""
+        for upn, grants in self._children.items():
+            for g, _ in grants:
+                yield upn, g
 
     def access(
         self, upn: str, school_urn: str, stays: Sequence[tuple[dt.date, dt.date | None]]
     ) -> EnrolmentAccess | None:
         """What may be seen of this enrolment over its stays (entry, leaving or None),
         or None if nothing (not found): never a day between two stays."""
+        of_school = self._schools.get(school_urn)
+        of_child = self._children.get(upn)
+        if of_school is None and of_child is None:
+            return None  # views ask for every enrolment of thousands of children
         enrolled = [_span(lo, hi) for lo, hi in stays]
         found: list[Grant] = []
-
-        def grant(g: Grant, window: Span) -> None:
-            for stay in enrolled:
-                if (span := _meet(window, stay)) == g.span:
-                    found.append(g)  # the window within the stay already: as it is
-                elif span is not None:
-                    # Made directly, not by `_replace` (slower): views ask for every
-                    # enrolment of thousands of children.
-                    found.append(
-                        Grant(
-                            span,
-                            g.fields,
-                            g.legal_basis,
-                            g.episode_id,
-                            g.category,
-                            g.practitioner_ref,
-                        )
-                    )
-
-        for g in self._schools.get(school_urn, []):
-            grant(g, g.span)
-        for g, at in self._children.get(upn, []):
-            windows = [g.span] if at is None else at.get(school_urn, [])
-            for w in windows:
+        for g in of_school or ():
+            _within_stays(g, g.span, enrolled, found)
+        for g, at in of_child or ():
+            if at is None:  # at any school: the window itself
+                _within_stays(g, g.span, enrolled, found)
+                continue
+            for w in at.get(school_urn, ()):
                 if (inner := _meet(g.span, w)) is not None:
-                    grant(g, inner)
+                    _within_stays(g, inner, enrolled, found)
         return EnrolmentAccess(tuple(found)) if found else None
+
+
+def _within_stays(g: Grant, window: Span, enrolled: Sequence[Span], found: list[Grant]) -> None:
+    """Add to `found` the grant over each part of `window` inside a stay."""
+    lo, hi = window
+    for stay_lo, stay_hi in enrolled:
+        # `_meet` inlined: views ask for every enrolment of thousands of children.
+        start = lo if lo > stay_lo else stay_lo
+        end = hi if hi < stay_hi else stay_hi
+        if start > end:
+            continue
+        if (start, end) == g.span:
+            found.append(g)  # the window within the stay already: as it is
+        else:
+            # Made directly, not by `_replace` (slower).
+            found.append(
+                Grant(
+                    (start, end),
+                    g.fields,
+                    g.legal_basis,
+                    g.episode_id,
+                    g.category,
+                    g.practitioner_ref,
+                )
+            )
 
 
 def within(
