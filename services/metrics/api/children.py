@@ -23,7 +23,7 @@ from services.metrics.children import (
     episodes_in_reach,
 )
 from services.metrics.domain.calendar import Period
-from services.metrics.domain.early_warning import EarlyWarningRules
+from services.metrics.domain.early_warning import EarlyWarningRules, Flag
 from services.metrics.domain.measures import RateCounts, percent
 from services.metrics.domain.pupil_reach import PupilReach
 from services.metrics.reports import pupil_reach_of, start_recording_reads
@@ -94,6 +94,7 @@ def child_items(
         return []
     marks_json = _MarksJson()
     summary = _Summaries(figures[0].spans)  # every child's, from one children_figures
+    warning_json: dict[Flag, dict[str, str]] = {}  # each distinct flag's, made once
     items = []
     for f in figures:
         e, counts, current = episodes[f.upn], f.counts, f.current
@@ -113,7 +114,13 @@ def child_items(
         item["year_to_date"] = summary("year_to_date", counts["year_to_date"])
         item["persistent_absentee"] = f.persistent
         item["severe_absentee"] = f.severe
-        item["early_warnings"] = [{"rule": w.rule.value, "reason": w.reason} for w in f.warnings]
+        warnings = []
+        for w in f.warnings:
+            written = warning_json.get(w)
+            if written is None:
+                written = warning_json[w] = {"rule": w.rule.value, "reason": w.reason}
+            warnings.append(written)
+        item["early_warnings"] = warnings
         item["sessions_counted"] = f.counted
         item["latest_marks"] = marks_json(f.marks)
         items.append(item)
@@ -138,25 +145,25 @@ class _MarksJson:
             return same[1]
         run = self._runs.get(marks)
         if run is None:
+            written = self._marks
             run = self._runs[marks] = orjson.Fragment(
-                b"[" + b",".join([self._mark(m) for m in marks]) + b"]"
+                b"[" + b",".join([written.get(m) or self._mark(m) for m in marks]) + b"]"
             )
         self._same[id(marks)] = (marks, run)
         return run
 
     def _mark(self, mark: Mark) -> bytes:
-        written = self._marks.get(mark)
-        if written is None:
-            urn, day, session, code = mark
-            written = self._marks[mark] = orjson.dumps(
-                {
-                    "date": day,
-                    "session": session,
-                    "code": code,
-                    "category": category_on(code, day).value if lookup(code, day) else None,
-                    "school_urn": urn,
-                }
-            )
+        """A mark not yet written, written and kept."""
+        urn, day, session, code = mark
+        written = self._marks[mark] = orjson.dumps(
+            {
+                "date": day,
+                "session": session,
+                "code": code,
+                "category": category_on(code, day).value if lookup(code, day) else None,
+                "school_urn": urn,
+            }
+        )
         return written
 
 
