@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    cast,
     column,
     func,
     literal_column,
@@ -57,7 +58,10 @@ def one_of(connection: Connection, column: Any, values: Iterable[int | str]) -> 
     whatever their number."""
     items = list(values)
     if connection.dialect.name == "postgresql":
-        array = bindparam(None, items, type_=postgresql.ARRAY(column.type))
+        # One text parameter cast by the server: psycopg adapts a list of thousands of
+        # UPNs element by element in Python (~1 ms per 1,000).
+        literal = _array_literal(items, quoted=not all(isinstance(v, int) for v in items))
+        array = cast(bindparam(None, literal, type_=String()), postgresql.ARRAY(column.type))
         return column == any_(array)  # type: ignore[no-any-return]
     listed: Select[Any] = select(literal_column("value")).select_from(
         func.json_each(bindparam(None, json.dumps(items)))
