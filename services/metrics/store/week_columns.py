@@ -1020,7 +1020,8 @@ def _daily(
     for monday, held, slots, keys, position in _held_weeks(state, rows, first, last):
         numbers = np.take(held.days[slots], keys, axis=1)  # (week, key, weekday) patterns
         counts = held.patterns[:, columns]
-        days_at = slice((monday - first).days, (monday - first).days + len(numbers) * 7)
+        offset = (monday - first).days
+        days_at = slice(offset, offset + len(numbers) * 7)
         if len(np.unique(position)) == len(position):  # one stay each: the common case
             # The pattern numbers in the rows' order (pattern 0, no row that day, for a
             # row with no headline weeks), then each day's counts in one lookup.
@@ -1058,7 +1059,7 @@ class _SpanDays:
         for r, daily in enumerate(self.daily):
             which = np.flatnonzero(self.run == r)
             # Running totals, so any span is one subtraction; added a day at a time
-            # (np.cumsum along the first axis walks each column separately, ~10x slower).
+            # (np.cumsum along the first axis was ~10x slower on these shapes).
             running = np.zeros((len(daily) + 1, *daily.shape[1:]), np.int32)
             for day, counts in enumerate(daily):
                 np.add(running[day], counts, out=running[day + 1])
