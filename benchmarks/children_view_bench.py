@@ -75,7 +75,14 @@ from services.metrics.store import week_columns
 from services.metrics.store.models import DAY_COLUMNS, VERSION_TABLE
 from services.metrics.store.projection import HEADLINE
 from services.metrics.store.repository import MetricsRepository
-from shared.contracts.policy import Basis, BasisKind, ChildWindow, PupilField, Reach
+from shared.contracts.policy import (
+    REACH_DATA,
+    Basis,
+    BasisKind,
+    ChildWindow,
+    PupilField,
+    Reach,
+)
 from shared.contracts.social_care import SocialCareCategory
 from shared.db import upgrade_to_head
 
@@ -371,7 +378,7 @@ def main() -> None:
     print(f"children view benchmark: {args.children:,} children, {args.others:,} other pupils")
     load(url, args.children, args.others)
     policy = reach_of(args.children)
-    reach = PupilReach(policy)
+    reach = PupilReach(REACH_DATA.validate_python(policy.model_dump()))
     upns = reach.upns
     rules = EarlyWarningRules()
     episodes = {

@@ -22,7 +22,8 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
+from typing_extensions import TypedDict
 
 from shared.contracts.social_care import SocialCareCategory
 
@@ -139,3 +140,67 @@ class PolicyVersion(BaseModel):
     as_of: date = Field(
         description="The day the policy decides on (episodes open, agreements in force)."
     )
+
+
+# The same Reach as plain data, for the data services to read it with. A social care's
+# Reach names thousands of children: validated into these (pydantic, as strictly as
+# into the models above) it costs no model object per child and window, which made up
+# nearly half of reading it (benchmarks/README.md, stop 22). Every key is required:
+# sharing writes them all, so no default is restated here. Held to the models' fields
+# by tests/shared/test_contract_policy.py.
+
+
+class BasisData(TypedDict):
+    """`Basis` as data."""
+
+    kind: BasisKind
+    id: str
+    legal_basis: str
+    episode_id: str | None
+
+
+class SchoolWindowData(TypedDict):
+    """`SchoolWindow` as data."""
+
+    urn: str
+    from_date: date | None
+    to_date: date | None
+
+
+class SchoolReachData(SchoolWindowData):
+    """`SchoolReach` as data."""
+
+    fields: list[PupilField]
+    basis: BasisData
+
+
+class ChildWindowData(TypedDict):
+    """`ChildWindow` as data."""
+
+    upn: str
+    from_date: date | None
+    to_date: date | None
+    fields: list[PupilField]
+    basis: BasisData
+    category: SocialCareCategory | None
+    practitioner_ref: str | None
+    schools: list[SchoolWindowData] | None
+
+
+class ReachData(TypedDict):
+    """`Reach` as data."""
+
+    organisation_id: str
+    organisation_type: str
+    actor: str | None
+    as_of: date
+    all_schools: bool
+    all_schools_fields: list[PupilField]
+    pupil_level: bool
+    schools: list[SchoolReachData]
+    children: list[ChildWindowData]
+
+
+REACH_DATA: TypeAdapter[ReachData] = TypeAdapter(ReachData)
+"""Reads a Reach's JSON into `ReachData` (`REACH_DATA.validate_json`; a `Reach` model
+into it: `REACH_DATA.validate_python(reach.model_dump())`)."""

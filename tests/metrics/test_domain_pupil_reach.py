@@ -6,6 +6,7 @@ import datetime as dt
 
 from services.metrics.domain.pupil_reach import PupilReach
 from shared.contracts.policy import (
+    REACH_DATA,
     Basis,
     BasisKind,
     ChildWindow,
@@ -35,15 +36,14 @@ def child_window(
 
 
 def reach(*children: ChildWindow, schools: tuple[SchoolReach, ...] = ()) -> PupilReach:
-    return PupilReach(
-        Reach(
-            organisation_id="org",
-            organisation_type="social_care",
-            as_of=D(2024, 12, 13),
-            children=list(children),
-            schools=list(schools),
-        )
+    decision = Reach(
+        organisation_id="org",
+        organisation_type="social_care",
+        as_of=D(2024, 12, 13),
+        children=list(children),
+        schools=list(schools),
     )
+    return PupilReach(REACH_DATA.validate_python(decision.model_dump()))
 
 
 ON_ROLL = ((D(2019, 9, 2), None),)

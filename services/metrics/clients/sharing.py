@@ -22,11 +22,17 @@ from datetime import date
 from typing import Any, TypeVar
 
 import httpx2 as httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from services.metrics.domain.errors import PeerUnavailable
 from shared.contracts.directory import VisibleSchools
-from shared.contracts.policy import POLICY_VERSION_HEADER, PolicyVersion, Reach
+from shared.contracts.policy import (
+    POLICY_VERSION_HEADER,
+    REACH_DATA,
+    PolicyVersion,
+    Reach,
+    ReachData,
+)
 from shared.contracts.social_care import SocialCareEpisode, SocialCareEpisodes
 from shared.service_client import ServiceClient
 
@@ -181,12 +187,13 @@ class SharingClient:
 
         return self._policy.get(f"visible:{organisation_id}", self._stamp, load)
 
-    def reach(self, organisation_id: str, actor: str | None, index: Callable[[Reach], T]) -> T:
+    def reach(self, organisation_id: str, actor: str | None, index: Callable[[ReachData], T]) -> T:
         """Everything the organisation (acting for `actor`, if any) may see at pupil level,
         as `index` makes it; kept so, since indexing a Reach of thousands of children
         costs milliseconds a request would otherwise pay again.
 
-        An organisation sharing does not know sees nothing (an empty Reach).
+        An organisation sharing does not know sees nothing (an empty Reach); an answer
+        that is not a Reach is the peer failing (`PeerUnavailable`), never a guess.
         """
 
         def load() -> tuple[T, Stamp]:
@@ -200,10 +207,15 @@ class SharingClient:
                 empty = Reach(
                     organisation_id=organisation_id, organisation_type="", as_of=date.today()
                 )
-                return index(empty), None
+                return index(REACH_DATA.validate_python(empty.model_dump())), None
             response.raise_for_status()
-            reach = Reach.model_validate_json(response.content)
-            return index(reach), _stamp_of(response, reach.as_of)
+            try:
+                reach = REACH_DATA.validate_json(response.content)
+            except ValidationError as exc:
+                raise PeerUnavailable(
+                    f"The sharing service's Reach is not one: {exc.error_count()} problems."
+                ) from exc
+            return index(reach), _stamp_of(response, reach["as_of"])
 
         key = f"reach:{organisation_id}:{actor or ''}:{index.__qualname__}"
         return self._policy.get_stamped(key, self._stamp, load)

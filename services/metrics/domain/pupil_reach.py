@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from services.metrics.domain.calendar import Period
-from shared.contracts.policy import PupilField, Reach
+from shared.contracts.policy import PupilField, ReachData
 from shared.contracts.social_care import SocialCareCategory
 
 _DAY = dt.timedelta(days=1)
@@ -114,33 +114,38 @@ class PupilReach:
     """A caller's Reach, indexed for the read model's enrolments; never changed once made
     (the sharing client keeps one for every request under the same policy)."""
 
-    def __init__(self, reach: Reach) -> None:
+    def __init__(self, reach: ReachData) -> None:
         # No decision gives every school at pupil level (the DfE's is aggregates only);
         # were one to, it is refused rather than read as "every pupil".
-        self.pupil_level = reach.pupil_level and not reach.all_schools
+        self.pupil_level = reach["pupil_level"] and not reach["all_schools"]
         self._schools: dict[str, list[Grant]] = defaultdict(list)
-        for s in reach.schools:
-            self._schools[s.urn].append(
-                Grant(_span(s.from_date, s.to_date), frozenset(s.fields), s.basis.legal_basis)
+        for s in reach["schools"]:
+            self._schools[s["urn"]].append(
+                Grant(
+                    _span(s["from_date"], s["to_date"]),
+                    frozenset(s["fields"]),
+                    s["basis"]["legal_basis"],
+                )
             )
         self._children: dict[str, list[tuple[Grant, dict[str, list[Span]] | None]]] = defaultdict(
             list
         )
-        for c in reach.children:
+        for c in reach["children"]:
             at: dict[str, list[Span]] | None = None
-            if c.schools is not None:
+            if c["schools"] is not None:
                 at = defaultdict(list)
-                for w in c.schools:
-                    at[w.urn].append(_span(w.from_date, w.to_date))
+                for w in c["schools"]:
+                    at[w["urn"]].append(_span(w["from_date"], w["to_date"]))
+            basis = c["basis"]
             grant = Grant(
-                _span(c.from_date, c.to_date),
-                frozenset(c.fields),
-                c.basis.legal_basis,
-                c.basis.episode_id,
-                c.category,
-                c.practitioner_ref,
+                _span(c["from_date"], c["to_date"]),
+                frozenset(c["fields"]),
+                basis["legal_basis"],
+                basis["episode_id"],
+                c["category"],
+                c["practitioner_ref"],
             )
-            self._children[c.upn].append((grant, at))
+            self._children[c["upn"]].append((grant, at))
         # Plain dicts: a lookup of a missing key must not add it to a shared index.
         self._schools = dict(self._schools)
         self._children = dict(self._children)
