@@ -19,8 +19,6 @@ from tests.metrics.factories import enrolment, marks_for, page, school_days
 from tests.sharing.alert_support import ALERT_SETTINGS, alerts_of, area
 from tests.support.system import System
 
-TODAY = dt.date.today()
-
 
 @pytest.fixture
 def system_settings() -> dict[str, dict[str, Any]]:
@@ -43,7 +41,9 @@ def hook(system: System) -> Iterator[AlertHook]:
 
 
 def last_school_days(n: int) -> list[dt.date]:
-    return school_days(TODAY - dt.timedelta(days=n * 2 + 4), TODAY)[-n:]
+    """The last `n` school days up to today (the day asked: a run may cross midnight)."""
+    today = dt.date.today()
+    return school_days(today - dt.timedelta(days=n * 2 + 4), today)[-n:]
 
 
 def apply(engine: Engine, hook: AlertHook, changes: list[Change], cursor: str) -> None:
@@ -133,11 +133,11 @@ def falling_attendance(urn: str, child: str, date_of_birth: dt.date) -> list[Cha
 # Alerts are about now, so these registers end today; the persistent-absence crossing is
 # judged on this academic year's sessions, which need four school weeks to exist.
 NEEDS_FOUR_SCHOOL_WEEKS_THIS_YEAR = pytest.mark.skipif(
-    last_school_days(20)[0] < academic_year_period(academic_year_of(TODAY)).start,
+    last_school_days(20)[0] < academic_year_period(academic_year_of(dt.date.today())).start,
     reason="the academic year has fewer than four school weeks yet",
 )
-AGED_12 = dt.date(academic_year_of(TODAY) - 12, 3, 1)
-AGED_4 = dt.date(academic_year_of(TODAY) - 4, 1, 15)
+AGED_12 = dt.date(academic_year_of(dt.date.today()) - 12, 3, 1)
+AGED_4 = dt.date(academic_year_of(dt.date.today()) - 4, 1, 15)
 """Four on 31 August: outside DfE's headline ages, so in none of the read model's
 buckets; a child on a plan who stops attending must still be noticed."""
 

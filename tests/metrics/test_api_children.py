@@ -17,9 +17,21 @@ from tests.metrics.support import feed
 from tests.sharing.audit_support import audit_headers, read_audit, withdraw_audit_write
 from tests.support.system import System
 
-TODAY = dt.date.today()
-DAYS = school_days(TODAY - dt.timedelta(days=20), TODAY - dt.timedelta(days=1))
-PERIOD = {"from": (TODAY - dt.timedelta(days=20)).isoformat(), "to": TODAY.isoformat()}
+
+# Dates are taken when a test asks, not when the module is imported: a run may cross
+# midnight, and the services read the day of each request.
+def marked_days() -> list[dt.date]:
+    """The school days of the last 20 days, up to yesterday: the marks each child has."""
+    today = dt.date.today()
+    return school_days(today - dt.timedelta(days=20), today - dt.timedelta(days=1))
+
+
+def period() -> dict[str, str]:
+    """The last 20 days, as `from`/`to` query parameters."""
+    today = dt.date.today()
+    return {"from": (today - dt.timedelta(days=20)).isoformat(), "to": today.isoformat()}
+
+
 VIEW = "/v1/children-with-social-worker/attendance"
 GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 
@@ -55,7 +67,7 @@ def _episode(
     body = {
         "child": {"upn": child},
         "category": category,
-        "start_date": (TODAY - dt.timedelta(days=60)).isoformat(),
+        "start_date": (dt.date.today() - dt.timedelta(days=60)).isoformat(),
         **extra,
     }
     response = system.sharing.post("/v1/episodes", json=body, headers=headers)
@@ -84,7 +96,7 @@ def world(system: System) -> World:
     ):
         changes += [
             enrolment(child, school_urn=school["urn"], sen_provision="K", ethnicity="WIRI"),
-            *marks_for(child, DAYS, ["/", "N"], school_urn=school["urn"]),
+            *marks_for(child, marked_days(), ["/", "N"], school_urn=school["urn"]),
         ]
     feed(system, changes)
     client = system.create_client(
@@ -96,7 +108,11 @@ def world(system: System) -> World:
         AT_HOME: _episode(system, writer, AT_HOME, "CIN", practitioner_ref="sw-1"),
         PLAN_SW2: _episode(system, writer, PLAN_SW2, "CPP", practitioner_ref="sw-2"),
         CLOSED: _episode(
-            system, writer, CLOSED, "CIN", end_date=(TODAY - dt.timedelta(days=7)).isoformat()
+            system,
+            writer,
+            CLOSED,
+            "CIN",
+            end_date=(dt.date.today() - dt.timedelta(days=7)).isoformat(),
         ),
     }
     host_writer = system.headers_for(host_care["id"], "social_care", ["social_care:write"])
@@ -129,18 +145,21 @@ def test_a_virtual_school_sees_its_looked_after_child_at_a_school_of_another_aut
         system,
         f"/v1/pupils/{PLACED_AWAY}/attendance",
         virtual_school_headers(system, world),
-        **PERIOD,
+        **period(),
     )
     assert response.status_code == 200, response.text
     (held,) = response.json()["enrolments"]
-    assert (held["school_urn"], len(held["marks"])) == (world.away_school["urn"], 2 * len(DAYS))
+    assert (held["school_urn"], len(held["marks"])) == (
+        world.away_school["urn"],
+        2 * len(marked_days()),
+    )
 
 
 def test_the_host_authoritys_social_care_does_not_see_a_child_placed_from_elsewhere(
     system: System, world: World
 ) -> None:
     hdrs = system.headers_for(world.host_care["id"], "social_care", ["attendance:read"])
-    response = get(system, f"/v1/pupils/{PLACED_AWAY}/attendance", hdrs, **PERIOD)
+    response = get(system, f"/v1/pupils/{PLACED_AWAY}/attendance", hdrs, **period())
     assert response.status_code == 404
 
 
@@ -153,7 +172,7 @@ def test_social_care_lists_only_children_with_an_open_episode_of_its_authority(
 
 
 def test_social_care_gets_no_sen_ethnicity_or_fsm(system: System, world: World) -> None:
-    body = get(system, "/v1/pupils", care_headers(system, world), **PERIOD).json()
+    body = get(system, "/v1/pupils", care_headers(system, world), **period()).json()
     assert body["items"], body
     assert all(
         not {"sen_provision", "ethnicity", "ethnicity_group", "fsm_eligible", "gender"} & set(p)
@@ -190,17 +209,17 @@ def test_a_closed_episode_ends_access_to_marks_after_its_end_date(
     system: System, world: World
 ) -> None:
     response = get(
-        system, f"/v1/pupils/{CLOSED}/attendance", virtual_school_headers(system, world), **PERIOD
+        system, f"/v1/pupils/{CLOSED}/attendance", virtual_school_headers(system, world), **period()
     )
     assert response.status_code == 200, response.text
-    end = TODAY - dt.timedelta(days=7)
+    end = dt.date.today() - dt.timedelta(days=7)
     days = {m["date"] for e in response.json()["enrolments"] for m in e["marks"]}
-    assert days == {d.isoformat() for d in DAYS if d <= end}
+    assert days == {d.isoformat() for d in marked_days() if d <= end}
 
 
 def test_a_closed_episode_ends_social_cares_access_altogether(system: System, world: World) -> None:
     hdrs = care_headers(system, world)
-    assert get(system, f"/v1/pupils/{CLOSED}/attendance", hdrs, **PERIOD).status_code == 404
+    assert get(system, f"/v1/pupils/{CLOSED}/attendance", hdrs, **period()).status_code == 404
 
 
 def test_a_closed_episode_applies_from_the_next_request(system: System, world: World) -> None:
@@ -210,7 +229,7 @@ def test_a_closed_episode_applies_from_the_next_request(system: System, world: W
     writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
     closed = system.sharing.patch(
         f"/v1/episodes/{world.episodes[AT_HOME]}",
-        json={"end_date": (TODAY - dt.timedelta(days=1)).isoformat()},
+        json={"end_date": (dt.date.today() - dt.timedelta(days=1)).isoformat()},
         headers=writer,
     )
     assert closed.status_code == 200, closed.text
@@ -266,14 +285,17 @@ def test_the_latest_marks_of_an_episode_begun_this_week_start_on_its_first_day(
     child, school = upn(7), world.home_school["urn"]
     feed(
         system,
-        [enrolment(child, school_urn=school), *marks_for(child, DAYS, "/N", school_urn=school)],
+        [
+            enrolment(child, school_urn=school),
+            *marks_for(child, marked_days(), "/N", school_urn=school),
+        ],
     )
     writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
-    _episode(system, writer, child, "CIN", start_date=DAYS[-3].isoformat())
+    _episode(system, writer, child, "CIN", start_date=marked_days()[-3].isoformat())
     latest = view_item(system, world, child)["latest_marks"]
-    # DAYS[-4] is within the last 7 days too, but before the episode.
+    # marked_days()[-4] is within the last 7 days too, but before the episode.
     assert [(m["date"], m["session"]) for m in latest] == [
-        (d.isoformat(), s) for d in DAYS[-3:] for s in ("AM", "PM")
+        (d.isoformat(), s) for d in marked_days()[-3:] for s in ("AM", "PM")
     ]
 
 
@@ -281,8 +303,11 @@ def test_the_latest_marks_of_a_child_who_moved_school_come_from_both_in_order(
     system: System, world: World
 ) -> None:
     child, home, away = upn(8), world.home_school["urn"], world.away_school["urn"]
-    moved = DAYS[-2]
-    before, after = [d for d in DAYS if d < moved], [d for d in DAYS if d >= moved]
+    moved = marked_days()[-2]
+    before, after = (
+        [d for d in marked_days() if d < moved],
+        [d for d in marked_days() if d >= moved],
+    )
     feed(
         system,
         [  # the new school's roll first: the two must still be merged in order
@@ -295,13 +320,13 @@ def test_the_latest_marks_of_a_child_who_moved_school_come_from_both_in_order(
     writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
     _episode(system, writer, child, "CLA")
     item = view_item(system, world, child)
-    week_ago = TODAY - dt.timedelta(days=6)
+    week_ago = dt.date.today() - dt.timedelta(days=6)
     assert item["school_urn"] == away
     assert [
         (m["date"], m["session"], m["school_urn"], m["code"]) for m in item["latest_marks"]
     ] == [
         (d.isoformat(), s, home if d < moved else away, code)
-        for d in DAYS
+        for d in marked_days()
         if d >= week_ago
         for s, code in zip(("AM", "PM"), "/N" if d < moved else "N/", strict=True)
     ]
@@ -316,14 +341,17 @@ def test_children_at_one_school_each_get_their_own_latest_marks(
     own = ["/", "N", "/", "/"]
     feed(
         system,
-        [enrolment(child, school_urn=school), *marks_for(child, DAYS, own, school_urn=school)],
+        [
+            enrolment(child, school_urn=school),
+            *marks_for(child, marked_days(), own, school_urn=school),
+        ],
     )
     writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
     _episode(system, writer, child, "CIN")
     items = {i["upn"]: i for i in get(system, VIEW, care_headers(system, world)).json()["items"]}
     codes = {c: [m["code"] for m in items[c]["latest_marks"]] for c in (child, AT_HOME)}
-    week = [d for d in DAYS if d >= TODAY - dt.timedelta(days=6)]
-    sessions = 2 * DAYS.index(week[0])  # `own` cycles over every session fed
+    week = [d for d in marked_days() if d >= dt.date.today() - dt.timedelta(days=6)]
+    sessions = 2 * marked_days().index(week[0])  # `own` cycles over every session fed
     assert codes == {
         child: [own[(sessions + i) % len(own)] for i in range(2 * len(week))],
         AT_HOME: ["/", "N"] * len(week),
@@ -334,7 +362,7 @@ def test_a_child_with_no_marks_in_the_last_days_has_no_latest_marks(
     system: System, world: World
 ) -> None:
     child, school = upn(10), world.home_school["urn"]
-    earlier = [d for d in DAYS if d < TODAY - dt.timedelta(days=6)]
+    earlier = [d for d in marked_days() if d < dt.date.today() - dt.timedelta(days=6)]
     feed(
         system,
         [enrolment(child, school_urn=school), *marks_for(child, earlier, "/", school_urn=school)],
@@ -422,7 +450,7 @@ def test_a_virtual_school_sees_its_past_children_in_the_view(system: System, wor
 
 def test_a_schools_view_is_unchanged(system: System, world: World) -> None:
     hdrs = system.headers_for(world.home_school["id"], "school_system", ["attendance:read"])
-    body = get(system, "/v1/pupils", hdrs, **PERIOD).json()
+    body = get(system, "/v1/pupils", hdrs, **period()).json()
     assert {p["upn"] for p in body["items"]} == {AT_HOME, PLAN_SW2, CLOSED, NO_EPISODE, HOST_CHILD}
     assert all(p["sen_provision"] == "K" and p["ethnicity"] == "WIRI" for p in body["items"])
 

@@ -22,7 +22,6 @@ from shared.db import create_db_engine
 from tests.sharing.care import Authority, authority, record_episode, upn
 from tests.support.system import SERVICE_CLIENT_ID, System
 
-TODAY = date.today()
 RECIPIENT_SCOPES = ["alerts:read", "alerts:subscribe", "audit:read"]
 ROLES = {
     "school": "school_system",
@@ -153,7 +152,7 @@ def area(system: System, la_code: str, serial: int, *, category: str | None = "C
             auth.social_care_headers,
             child,
             category=category,
-            start=TODAY - timedelta(days=60),
+            start=date.today() - timedelta(days=60),
         )
     organisations = {
         "school": school,
@@ -174,9 +173,10 @@ def candidate(
     rule: AlertRule = AlertRule.MISSING_EDUCATION,
     *,
     start: str | None = None,
-    until: date = TODAY,
+    until: date | None = None,
 ) -> dict[str, Any]:
-    """An alert candidate as metrics would send it."""
+    """An alert candidate as metrics would send it (up to today unless `until`)."""
+    until = until or date.today()
     since = until - timedelta(days=2)
     return {
         "condition_key": f"{rule}:{school_urn}:{child}:{start or since.isoformat()}",

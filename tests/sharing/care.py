@@ -18,11 +18,10 @@ from shared.contracts.changes import EnrolmentStatus, SenProvision
 from shared.contracts.policy import Reach
 from tests.support.system import System
 
-TODAY = date.today()
-
 
 def days_ago(n: int) -> date:
-    return TODAY - timedelta(days=n)
+    # The day asked on, not the day the module was imported: a run may cross midnight.
+    return date.today() - timedelta(days=n)
 
 
 def upn(serial: int, la: str = "202") -> str:

@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient
 
 from services.sharing.bootstrap import bootstrap
 from shared.db import create_db_engine
-from tests.sharing.care import TODAY, authority, days_ago, reach_of, record_episode, upn
+from tests.sharing.care import authority, days_ago, reach_of, record_episode, upn
 from tests.support.databases import DatabaseFactory
 from tests.support.system import (
     _SERVICES,
@@ -113,6 +113,11 @@ def seen(reach: dict[str, Any], child_upn: str, urn: str, day: date) -> tuple[st
     return (P, fields) if fields else (NONE, set())
 
 
+def decided_on(reach: dict[str, Any]) -> date:
+    """The day a Reach was decided on: the day its cells are read for."""
+    return date.fromisoformat(reach["as_of"])
+
+
 @pytest.fixture(scope="module")
 def world(
     database_factory: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
@@ -162,7 +167,7 @@ def _build(system: System) -> dict[str, Any]:
             "fields": ["attendance"],
             "upns": [CHILDREN["own"][0], CHILDREN["placed_out"][0]],
             "starts_on": days_ago(10).isoformat(),
-            "ends_on": (TODAY + timedelta(days=30)).isoformat(),
+            "ends_on": (date.today() + timedelta(days=30)).isoformat(),
         },
         headers=grantor,
     )
@@ -198,17 +203,17 @@ def test_the_cell_shows_exactly_what_the_policy_allows(
     world: dict[str, Any], caller: str, child: str
 ) -> None:
     child_upn, school = CHILDREN[child]
-    level, _fields = seen(world["reach"][caller], child_upn, world["urns"][school], TODAY)
+    reach = world["reach"][caller]
+    level, _fields = seen(reach, child_upn, world["urns"][school], decided_on(reach))
     assert level == MATRIX[caller][child]
 
 
 @pytest.mark.parametrize("caller", sorted(FIELDS))
 def test_a_narrow_caller_gets_only_its_fields(world: dict[str, Any], caller: str) -> None:
     visible = [c for c in CHILDREN if MATRIX[caller][c] == P]
+    reach = world["reach"][caller]
     got = {
-        frozenset(
-            seen(world["reach"][caller], CHILDREN[c][0], world["urns"][CHILDREN[c][1]], TODAY)[1]
-        )
+        frozenset(seen(reach, CHILDREN[c][0], world["urns"][CHILDREN[c][1]], decided_on(reach))[1])
         for c in visible
     }
     assert got == {frozenset(FIELDS[caller])}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from tests.sharing.care import TODAY, codes, days_ago, reach_of, upn
+from tests.sharing.care import codes, days_ago, reach_of, upn
 from tests.support.system import System
 
 
@@ -36,7 +36,7 @@ def agreement(grantee_id: str, **overrides: Any) -> dict[str, Any]:
         "lawful_basis": "6(1)(e)",
         "fields": ["attendance", "identity"],
         "upns": [upn(1), upn(2)],
-        "ends_on": (TODAY + timedelta(days=90)).isoformat(),
+        "ends_on": (date.today() + timedelta(days=90)).isoformat(),
     }
     return body | overrides
 
@@ -70,7 +70,7 @@ def test_the_grantees_window_is_the_agreements(system: System) -> None:
     child = reach_of(system, p.partner["id"])["children"][0]
     assert (child["from_date"], child["to_date"]) == (
         days_ago(10).isoformat(),
-        (TODAY + timedelta(days=90)).isoformat(),
+        (date.today() + timedelta(days=90)).isoformat(),
     )
 
 
@@ -83,7 +83,7 @@ def test_the_decision_names_the_lawful_basis(system: System) -> None:
 
 def test_an_agreement_not_yet_in_force_gives_nothing(system: System) -> None:
     p = parties(system)
-    grant(system, p, starts_on=(TODAY + timedelta(days=5)).isoformat())
+    grant(system, p, starts_on=(date.today() + timedelta(days=5)).isoformat())
     assert reach_of(system, p.partner["id"])["children"] == []
 
 
@@ -131,7 +131,7 @@ def test_both_parties_get_dated_receipts_of_grant_and_revocation(system: System)
         ]
         for headers in (p.school_headers, p.partner_headers)
     ]
-    today = TODAY.isoformat()
+    today = date.today().isoformat()
     assert seen_by == [[("granted", today), ("revoked", today)]] * 2
 
 

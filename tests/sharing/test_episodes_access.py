@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from tests.sharing.care import TODAY, authority, record_episode, upn
+from tests.sharing.care import authority, record_episode, upn
 from tests.sharing.test_token_exchange import exchange, own_token
 from tests.support.system import System
 
@@ -78,7 +78,7 @@ def test_an_agreement_is_404_to_a_third_party(system: System, suffix: str) -> No
             "lawful_basis": "6(1)(e)",
             "fields": ["attendance"],
             "upns": [upn(1)],
-            "ends_on": (TODAY + timedelta(days=9)).isoformat(),
+            "ends_on": (date.today() + timedelta(days=9)).isoformat(),
         },
         headers=grantor,
     ).json()

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from shared.contracts.policy import POLICY_VERSION_HEADER
-from tests.sharing.care import TODAY, authority, days_ago, reach_of, record_episode, upn
+from tests.sharing.care import authority, days_ago, reach_of, record_episode, upn
 from tests.sharing.test_agreements import grant, parties
 from tests.support.system import System
 
@@ -24,7 +24,7 @@ def current(system: System) -> int:
 
 
 def test_the_version_names_the_day_the_policy_decides_on(system: System) -> None:
-    assert version(system).json()["as_of"] == TODAY.isoformat()
+    assert version(system).json()["as_of"] == date.today().isoformat()
 
 
 def test_creating_an_organisation_raises_the_version(system: System) -> None:
