@@ -18,6 +18,7 @@ words a practitioner can act on. Thresholds come from settings (`EarlyWarningRul
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -176,34 +177,43 @@ def weekday_pattern(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     days = h.pattern.absent_weekdays
     if max(days) < rules.weekday_repeats:
         return None  # most pupils: nothing to describe
-    described = ", ".join(
-        [f"{n} {WEEKDAYS[d]}s" for d, n in enumerate(days) if n >= rules.weekday_repeats]
-    )
-    return Flag(
-        Rule.WEEKDAY_PATTERN,
-        f"absent on {described} in the last {rules.pattern_weeks} weeks",
-    )
+    return _weekday_flag(days, rules.weekday_repeats, rules.pattern_weeks)
+
+
+# The pattern rules' flags depend on a few small counts, which a view's thousands of
+# pupils share (the benchmark's 2,000 children: 4,457 flags, 410 distinct): each is
+# described once.
+@functools.lru_cache(maxsize=4096)
+def _weekday_flag(days: tuple[int, ...], repeats: int, weeks: int) -> Flag:
+    described = ", ".join([f"{n} {WEEKDAYS[d]}s" for d, n in enumerate(days) if n >= repeats])
+    return Flag(Rule.WEEKDAY_PATTERN, f"absent on {described} in the last {weeks} weeks")
 
 
 def broken_weeks(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     broken = h.pattern.broken_weeks
     if broken >= rules.broken_weeks:
-        return Flag(
-            Rule.BROKEN_WEEKS,
-            f"{broken} of the last {rules.pattern_weeks} weeks with some sessions missed",
-        )
+        return _broken_weeks_flag(broken, rules.pattern_weeks)
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _broken_weeks_flag(broken: int, weeks: int) -> Flag:
+    return Flag(Rule.BROKEN_WEEKS, f"{broken} of the last {weeks} weeks with some sessions missed")
 
 
 def unexplained_absence(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
     n = h.pattern.unexplained_sessions
     if n >= rules.unexplained_sessions:
-        return Flag(
-            Rule.UNEXPLAINED_ABSENCE,
-            f"{n} sessions coded N (reason not yet established) in the last "
-            f"{rules.pattern_weeks} weeks",
-        )
+        return _unexplained_flag(n, rules.pattern_weeks)
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _unexplained_flag(sessions: int, weeks: int) -> Flag:
+    return Flag(
+        Rule.UNEXPLAINED_ABSENCE,
+        f"{sessions} sessions coded N (reason not yet established) in the last {weeks} weeks",
+    )
 
 
 def fall_against_last_year(h: PupilHistory, rules: EarlyWarningRules) -> Flag | None:
