@@ -282,20 +282,17 @@ def view_item(system: System, world: World, child: str) -> dict[str, Any]:
 def test_the_latest_marks_of_an_episode_begun_this_week_start_on_its_first_day(
     system: System, world: World
 ) -> None:
-    child, school = upn(7), world.home_school["urn"]
+    child, school, days = upn(7), world.home_school["urn"], marked_days()
     feed(
         system,
-        [
-            enrolment(child, school_urn=school),
-            *marks_for(child, marked_days(), "/N", school_urn=school),
-        ],
+        [enrolment(child, school_urn=school), *marks_for(child, days, "/N", school_urn=school)],
     )
     writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
-    _episode(system, writer, child, "CIN", start_date=marked_days()[-3].isoformat())
+    _episode(system, writer, child, "CIN", start_date=days[-3].isoformat())
     latest = view_item(system, world, child)["latest_marks"]
-    # marked_days()[-4] is within the last 7 days too, but before the episode.
+    # days[-4] is within the last 7 days too, but before the episode.
     assert [(m["date"], m["session"]) for m in latest] == [
-        (d.isoformat(), s) for d in marked_days()[-3:] for s in ("AM", "PM")
+        (d.isoformat(), s) for d in days[-3:] for s in ("AM", "PM")
     ]
 
 
@@ -303,11 +300,9 @@ def test_the_latest_marks_of_a_child_who_moved_school_come_from_both_in_order(
     system: System, world: World
 ) -> None:
     child, home, away = upn(8), world.home_school["urn"], world.away_school["urn"]
-    moved = marked_days()[-2]
-    before, after = (
-        [d for d in marked_days() if d < moved],
-        [d for d in marked_days() if d >= moved],
-    )
+    days = marked_days()
+    moved = days[-2]
+    before, after = [d for d in days if d < moved], [d for d in days if d >= moved]
     feed(
         system,
         [  # the new school's roll first: the two must still be merged in order
@@ -326,7 +321,7 @@ def test_the_latest_marks_of_a_child_who_moved_school_come_from_both_in_order(
         (m["date"], m["session"], m["school_urn"], m["code"]) for m in item["latest_marks"]
     ] == [
         (d.isoformat(), s, home if d < moved else away, code)
-        for d in marked_days()
+        for d in days
         if d >= week_ago
         for s, code in zip(("AM", "PM"), "/N" if d < moved else "N/", strict=True)
     ]
@@ -337,21 +332,18 @@ def test_children_at_one_school_each_get_their_own_latest_marks(
 ) -> None:
     # AT_HOME's week ("/N" each day) is shared by the school's other children; this
     # child's is its own, though it starts alike.
-    child, school = upn(9), world.home_school["urn"]
+    child, school, days = upn(9), world.home_school["urn"], marked_days()
     own = ["/", "N", "/", "/"]
     feed(
         system,
-        [
-            enrolment(child, school_urn=school),
-            *marks_for(child, marked_days(), own, school_urn=school),
-        ],
+        [enrolment(child, school_urn=school), *marks_for(child, days, own, school_urn=school)],
     )
     writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
     _episode(system, writer, child, "CIN")
     items = {i["upn"]: i for i in get(system, VIEW, care_headers(system, world)).json()["items"]}
     codes = {c: [m["code"] for m in items[c]["latest_marks"]] for c in (child, AT_HOME)}
-    week = [d for d in marked_days() if d >= dt.date.today() - dt.timedelta(days=6)]
-    sessions = 2 * marked_days().index(week[0])  # `own` cycles over every session fed
+    week = [d for d in days if d >= dt.date.today() - dt.timedelta(days=6)]
+    sessions = 2 * days.index(week[0])  # `own` cycles over every session fed
     assert codes == {
         child: [own[(sessions + i) % len(own)] for i in range(2 * len(week))],
         AT_HOME: ["/", "N"] * len(week),
