@@ -33,6 +33,11 @@ What it does (prints figures, asserts nothing about speed):
    this one's `.venv`) also serves metrics from that code, on the same databases, and
    asks the two in turn, a request each, printing both and their ratio: a comparison
    the machine's changing speed does not skew.
+6. Then sharing's two parts of such a request, each asked alone as metrics asks them
+   (its service client), median of `--runs`: the Reach of all the children, which a
+   request waits for before anything else starts when it is not kept, and the audit
+   record of their read, which sharing takes in while metrics reads the figures, on the
+   same cores.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ from pathlib import Path
 import httpx2 as httpx
 from _services import (
     ROOT,
+    SERVICE_ID,
+    SERVICE_SECRET,
     Directory,
     bootstrap_sharing,
     free_port,
@@ -285,15 +292,68 @@ def reach_of(children: int) -> Reach:
     )
 
 
+def sharing_timings(
+    directory: Directory, care_id: str, reach: Reach, runs: int
+) -> dict[str, tuple[list[float], int]]:
+    """Seconds per call, and bytes, of sharing's two parts of a request for all the
+    children, asked alone as metrics asks them (its service client): the Reach (what a
+    request waits for before anything else starts, when the Reach is not kept) and the
+    audit record of the read (made while the figures are read, on the same cores)."""
+    service = {"Authorization": f"Bearer {directory.token(SERVICE_ID, SERVICE_SECRET)}"}
+    record = {
+        "events": [
+            {
+                "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+                "service": "metrics",
+                "endpoint": "GET /v1/children-with-social-worker/attendance",
+                "accessor": {
+                    "organisation_id": care_id,
+                    "organisation_type": "social_care",
+                    "client_id": "bench-platform",
+                    "role": "social_care",
+                    "actor": None,
+                },
+                "purpose": "safeguarding",
+                "legal_basis": "Children Act 1989",
+                "children": [
+                    {"upn": w.upn, "school_urn": f"{200000 + i % SCHOOLS:06d}"}
+                    for i, w in enumerate(reach.children)
+                ],
+            }
+        ]
+    }
+    calls = {
+        "GET /v1/policy/reach": lambda: directory.http.get(
+            "/v1/policy/reach", params={"organisation_id": care_id}, headers=service
+        ),
+        "POST /v1/audit/events": lambda: directory.http.post(
+            "/v1/audit/events", json=record, headers=service
+        ),
+    }
+    found: dict[str, tuple[list[float], int]] = {}
+    for label, call in calls.items():
+        times = []
+        for run in range(runs + 1):
+            start = time.perf_counter()
+            response = call()
+            elapsed = time.perf_counter() - start
+            response.raise_for_status()
+            if run:  # as below, the first call warms the process
+                times.append(elapsed)
+        found[label] = (times, len(response.content))
+    return found
+
+
 def endpoint_timings(
     pg: str, metrics_db: str, reach: Reach, runs: int, reach_cache: float, against: Path | None
-) -> dict[tuple[str, int], tuple[list[float], int]]:
+) -> tuple[dict[tuple[str, int], tuple[list[float], int]], dict[str, tuple[list[float], int]]]:
     """Seconds per GET of the view over HTTP, for a page of 2,000 and of 500 children
     (the default), and the bytes of the answer: sharing and metrics as `attx serve` runs
     them, the Reach asked of sharing unless cached (`reach_cache` seconds; 0: a platform
     calling once a day never finds it cached), the audit record. With `against` (another
     checkout), its metrics service too, on the same databases, asked in turn with this
-    one's (a request each, one after the other), so both meet the machine as it is."""
+    one's (a request each, one after the other), so both meet the machine as it is.
+    Then sharing's parts alone (`sharing_timings`)."""
     sharing_db = fresh_database(pg, "attx_bench_children_sharing", "sharing")
     bootstrap_sharing(sharing_db)
     ports = {"sharing": free_port(), "metrics": free_port()}
@@ -349,7 +409,8 @@ def endpoint_timings(
                     if run:  # the first request warms the process (imports, pools)
                         times.append(elapsed)
                     found[label, limit] = (times, len(response.content))
-    return found
+        alone = sharing_timings(directory, care["id"], reach, runs)
+    return found, alone
 
 
 def main() -> None:
@@ -450,7 +511,9 @@ def main() -> None:
         "  the endpoint over HTTP (sharing and metrics under attx serve, Reach cached for "
         f"{args.reach_cache:g} s):"
     )
-    timings = endpoint_timings(args.pg, url, policy, args.runs, args.reach_cache, args.against)
+    timings, alone = endpoint_timings(
+        args.pg, url, policy, args.runs, args.reach_cache, args.against
+    )
     for (label, limit), (runs, size) in timings.items():
         print(
             f"    {label}: GET ...?limit={limit} ({size / 1e6:.1f} MB), median of "
@@ -462,6 +525,13 @@ def main() -> None:
             mine = statistics.median(timings["this checkout", limit][0])
             theirs = statistics.median(timings[str(args.against), limit][0])
             print(f"    limit={limit}: this checkout / {args.against} = {mine / theirs:.2f}")
+    print(f"  sharing's parts of a request for all {args.children:,} children, asked alone:")
+    for label, (runs, size) in alone.items():
+        print(
+            f"    {label} ({size:,} bytes answered), median of {args.runs}: "
+            f"{statistics.median(runs) * 1000:,.1f} ms (min {min(runs) * 1000:,.1f}, max "
+            f"{max(runs) * 1000:,.1f})"
+        )
 
 
 if __name__ == "__main__":
