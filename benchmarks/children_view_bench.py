@@ -116,6 +116,11 @@ def upn(i: int) -> str:
     return calc_check_digit(body) + body
 
 
+def school_of(i: int) -> str:
+    """The URN of the school pupil `i` is on roll at."""
+    return f"{200000 + i % SCHOOLS:06d}"
+
+
 def copy(raw: object, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
     buffer = io.StringIO()
     for row in rows:
@@ -133,7 +138,7 @@ def load(url: str, children: int, others: int) -> None:
     zeros = {c: 0 for c in (*COUNT_COLUMNS, *DAY_COLUMNS)}
     for i in range(pupils):
         eid = i + 1
-        urn = f"{200000 + i % SCHOOLS:06d}"
+        urn = school_of(i)
         enrolments.append(
             (
                 eid,
@@ -316,8 +321,7 @@ def sharing_timings(
                 "purpose": "safeguarding",
                 "legal_basis": "Children Act 1989",
                 "children": [
-                    {"upn": w.upn, "school_urn": f"{200000 + i % SCHOOLS:06d}"}
-                    for i, w in enumerate(reach.children)
+                    {"upn": w.upn, "school_urn": school_of(i)} for i, w in enumerate(reach.children)
                 ],
             }
         ]
