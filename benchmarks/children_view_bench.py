@@ -89,6 +89,7 @@ from shared.contracts.policy import (
     ChildWindow,
     PupilField,
     Reach,
+    Terms,
 )
 from shared.contracts.social_care import SocialCareCategory
 from shared.db import upgrade_to_head
@@ -279,21 +280,20 @@ def reach_of(children: int) -> Reach:
             else dt.date(2023, 1, 1) + dt.timedelta(days=rng.randrange(500))
         )
         windows.append(
-            ChildWindow(
-                upn=upn(i),
-                from_date=start,
-                to_date=None,
-                fields=[PupilField.ATTENDANCE, PupilField.ENROLMENT, PupilField.IDENTITY],
-                basis=Basis(
-                    kind=BasisKind.STATUTORY,
-                    id="statutory:social_care",
-                    legal_basis="Children Act 1989",
-                    episode_id=f"ep-{i}",
-                ),
-            )
+            ChildWindow(upn=upn(i), from_date=start, to_date=None, terms=0, episode_id=f"ep-{i}")
         )
+    social_care = Terms(
+        fields=[PupilField.ATTENDANCE, PupilField.ENROLMENT, PupilField.IDENTITY],
+        basis=Basis(
+            kind=BasisKind.STATUTORY, id="statutory:social_care", legal_basis="Children Act 1989"
+        ),
+    )
     return Reach(
-        organisation_id="sc", organisation_type="social_care", as_of=AS_OF, children=windows
+        organisation_id="sc",
+        organisation_type="social_care",
+        as_of=AS_OF,
+        terms=[social_care],
+        children=windows,
     )
 
 

@@ -14,15 +14,19 @@ service clients only). How a data service applies it:
 - `all_schools`: every school (the DfE); `pupil_level` false means aggregates only,
   under disclosure control, and never a pupil's identity.
 
-Every window names its `basis`: why it is allowed (the statutory basis or the agreement).
+Every window names its `terms`, by place in the Reach's `terms` list: the `fields` it
+allows and its `basis`, why it is allowed (the statutory basis or the agreement). A social
+care's thousands of children share one or two terms, so each is written once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, model_validator
 from typing_extensions import TypedDict
 
 from shared.contracts.social_care import SocialCareCategory
@@ -60,9 +64,16 @@ class Basis(BaseModel):
         description="statutory:<name>, own_pupils, trust_membership:<id>, or the agreement id."
     )
     legal_basis: str = Field(description="The law (and UK GDPR articles) relied on.")
-    episode_id: str | None = Field(
-        default=None, description="The social-care episode the window follows, if any."
-    )
+
+
+class Terms(BaseModel):
+    """What a window may see and why: the same for every window on these terms."""
+
+    fields: list[PupilField]
+    basis: Basis
+
+
+TERMS_DESCRIPTION = "Its place in the Reach's `terms`: the fields it allows and why."
 
 
 class SchoolWindow(BaseModel):
@@ -76,8 +87,7 @@ class SchoolWindow(BaseModel):
 class SchoolReach(SchoolWindow):
     """A school window with what may be seen and why."""
 
-    fields: list[PupilField]
-    basis: Basis
+    terms: int = Field(ge=0, description=TERMS_DESCRIPTION)
 
 
 class ChildWindow(BaseModel):
@@ -86,8 +96,10 @@ class ChildWindow(BaseModel):
     upn: str
     from_date: date | None = None
     to_date: date | None = None
-    fields: list[PupilField]
-    basis: Basis
+    terms: int = Field(ge=0, description=TERMS_DESCRIPTION)
+    episode_id: str | None = Field(
+        default=None, description="The social-care episode the window follows, if any."
+    )
     category: SocialCareCategory | None = Field(
         default=None,
         description="The category of the social-care episode the window follows: to a "
@@ -116,8 +128,23 @@ class Reach(BaseModel):
         default_factory=list, description="With all_schools: the fields aggregates may use."
     )
     pupil_level: bool = True
+    terms: list[Terms] = Field(
+        default_factory=list, description="The terms the windows name, each written once."
+    )
     schools: list[SchoolReach] = Field(default_factory=list)
     children: list[ChildWindow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _every_window_names_listed_terms(self) -> Reach:
+        named = [s.terms for s in self.schools] + [c.terms for c in self.children]
+        if unlisted_terms(len(self.terms), named):
+            raise ValueError("a window names terms the Reach does not list")
+        return self
+
+
+def unlisted_terms(listed: int, named: Iterable[int]) -> bool:
+    """Whether a window names terms beyond the `listed` ones."""
+    return any(n >= listed for n in named)
 
 
 POLICY_VERSION_HEADER = "X-Policy-Version"
@@ -156,7 +183,13 @@ class BasisData(TypedDict):
     kind: BasisKind
     id: str
     legal_basis: str
-    episode_id: str | None
+
+
+class TermsData(TypedDict):
+    """`Terms` as data."""
+
+    fields: list[PupilField]
+    basis: BasisData
 
 
 class SchoolWindowData(TypedDict):
@@ -170,8 +203,7 @@ class SchoolWindowData(TypedDict):
 class SchoolReachData(SchoolWindowData):
     """`SchoolReach` as data."""
 
-    fields: list[PupilField]
-    basis: BasisData
+    terms: Annotated[int, Field(ge=0)]
 
 
 class ChildWindowData(TypedDict):
@@ -180,8 +212,8 @@ class ChildWindowData(TypedDict):
     upn: str
     from_date: date | None
     to_date: date | None
-    fields: list[PupilField]
-    basis: BasisData
+    terms: Annotated[int, Field(ge=0)]
+    episode_id: str | None
     category: SocialCareCategory | None
     practitioner_ref: str | None
     schools: list[SchoolWindowData] | None
@@ -197,10 +229,21 @@ class ReachData(TypedDict):
     all_schools: bool
     all_schools_fields: list[PupilField]
     pupil_level: bool
+    terms: list[TermsData]
     schools: list[SchoolReachData]
     children: list[ChildWindowData]
 
 
-REACH_DATA: TypeAdapter[ReachData] = TypeAdapter(ReachData)
+def _every_window_names_listed_terms(reach: ReachData) -> ReachData:
+    named = [s["terms"] for s in reach["schools"]] + [c["terms"] for c in reach["children"]]
+    if unlisted_terms(len(reach["terms"]), named):
+        raise ValueError("a window names terms the Reach does not list")
+    return reach
+
+
+REACH_DATA: TypeAdapter[ReachData] = TypeAdapter(
+    Annotated[ReachData, AfterValidator(_every_window_names_listed_terms)]
+)
 """Reads a Reach's JSON into `ReachData` (`REACH_DATA.validate_json`; a `Reach` model
-into it: `REACH_DATA.validate_python(reach.model_dump())`)."""
+into it: `REACH_DATA.validate_python(reach.model_dump())`), refusing a window that names
+terms the Reach does not list, as the model does."""

@@ -15,7 +15,7 @@ from services.metrics.domain.errors import PeerUnavailable
 from services.metrics.domain.pupil_reach import PupilReach
 from services.metrics.main import sharing_client
 from services.metrics.settings import MetricsSettings
-from shared.contracts.policy import Basis, BasisKind, ChildWindow, PupilField, Reach
+from shared.contracts.policy import Basis, BasisKind, ChildWindow, PupilField, Reach, Terms
 
 UPN = "A123456789012"
 
@@ -25,16 +25,15 @@ def reach_written() -> dict[str, Any]:
         organisation_id="care",
         organisation_type="social_care",
         as_of=dt.date.today(),
-        children=[
-            ChildWindow(
-                upn=UPN,
-                from_date=dt.date(2024, 9, 1),
+        terms=[
+            Terms(
                 fields=[PupilField.ATTENDANCE],
                 basis=Basis(
                     kind=BasisKind.STATUTORY, id="statutory:social_care", legal_basis="CA 1989"
                 ),
             )
         ],
+        children=[ChildWindow(upn=UPN, from_date=dt.date(2024, 9, 1), terms=0)],
     )
     written: dict[str, Any] = orjson.loads(decision.model_dump_json())
     return written
@@ -65,8 +64,15 @@ def test_an_answer_missing_part_of_a_reach_is_the_peer_failing() -> None:
         reach_from_peer_answering(body)
 
 
-def test_a_window_with_a_field_the_policy_does_not_know_is_the_peer_failing() -> None:
+def test_terms_with_a_field_the_policy_does_not_know_are_the_peer_failing() -> None:
     body = reach_written()
-    body["children"][0]["fields"] = ["attendance", "shoe_size"]
+    body["terms"][0]["fields"] = ["attendance", "shoe_size"]
+    with pytest.raises(PeerUnavailable, match="not one"):
+        reach_from_peer_answering(body)
+
+
+def test_a_window_naming_terms_the_reach_does_not_list_is_the_peer_failing() -> None:
+    body = reach_written()
+    body["children"][0]["terms"] = 1
     with pytest.raises(PeerUnavailable, match="not one"):
         reach_from_peer_answering(body)

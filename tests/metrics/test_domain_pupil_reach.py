@@ -14,6 +14,7 @@ from shared.contracts.policy import (
     Reach,
     SchoolReach,
     SchoolWindow,
+    Terms,
 )
 
 D = dt.date
@@ -21,17 +22,17 @@ CHILD, SCHOOL, OTHER_SCHOOL = "A123456789012", "100001", "100002"
 ATTENDANCE, IDENTITY = PupilField.ATTENDANCE, PupilField.IDENTITY
 EPISODE = Basis(kind=BasisKind.STATUTORY, id="statutory:social_care", legal_basis="Children Act")
 SCHOOLS = Basis(kind=BasisKind.STATUTORY, id="statutory:la", legal_basis="Education Act")
+ON_EPISODE = Terms(fields=[ATTENDANCE], basis=EPISODE)
+ON_SCHOOLS = Terms(fields=[ATTENDANCE, IDENTITY], basis=SCHOOLS)
+TERMS = [ON_EPISODE, ON_SCHOOLS]
+"""Every test's Reach lists both; its windows name them by place."""
 
 
 def child_window(
-    start: dt.date,
-    end: dt.date | None = None,
-    *,
-    fields: tuple[PupilField, ...] = (ATTENDANCE,),
-    schools: list[SchoolWindow] | None = None,
+    start: dt.date, end: dt.date | None = None, *, schools: list[SchoolWindow] | None = None
 ) -> ChildWindow:
     return ChildWindow(
-        upn=CHILD, from_date=start, to_date=end, fields=list(fields), basis=EPISODE, schools=schools
+        upn=CHILD, from_date=start, to_date=end, terms=TERMS.index(ON_EPISODE), schools=schools
     )
 
 
@@ -40,6 +41,7 @@ def reach(*children: ChildWindow, schools: tuple[SchoolReach, ...] = ()) -> Pupi
         organisation_id="org",
         organisation_type="social_care",
         as_of=D(2024, 12, 13),
+        terms=TERMS,
         children=list(children),
         schools=list(schools),
     )
@@ -69,9 +71,7 @@ def test_the_days_between_two_stays_are_never_seen() -> None:
 
 
 def test_two_windows_give_their_fields_together_and_their_days_merged() -> None:
-    school_window = SchoolReach(
-        urn=SCHOOL, from_date=D(2024, 9, 1), fields=[ATTENDANCE, IDENTITY], basis=SCHOOLS
-    )
+    school_window = SchoolReach(urn=SCHOOL, from_date=D(2024, 9, 1), terms=TERMS.index(ON_SCHOOLS))
     decided = reach(child_window(D(2024, 6, 1), D(2024, 9, 30)), schools=(school_window,))
     access = decided.access(CHILD, SCHOOL, ON_ROLL)
     assert access is not None

@@ -24,15 +24,21 @@ from shared.contracts.policy import (
     SchoolReachData,
     SchoolWindow,
     SchoolWindowData,
+    Terms,
+    TermsData,
 )
 from shared.contracts.social_care import SocialCareCategory
 
 D = dt.date
-EPISODE = Basis(
-    kind=BasisKind.STATUTORY,
-    id="statutory:social_care",
-    legal_basis="Children Act 1989",
-    episode_id="episode-1",
+OWN_PUPILS = Terms(
+    fields=[PupilField.ATTENDANCE, PupilField.IDENTITY],
+    basis=Basis(kind=BasisKind.OWN_PUPILS, id="own_pupils", legal_basis="Education Act"),
+)
+EPISODE = Terms(
+    fields=[PupilField.ATTENDANCE, PupilField.SOCIAL_CARE],
+    basis=Basis(
+        kind=BasisKind.STATUTORY, id="statutory:social_care", legal_basis="Children Act 1989"
+    ),
 )
 
 
@@ -45,24 +51,17 @@ def every_field_set() -> Reach:
         all_schools=False,
         all_schools_fields=[PupilField.ATTENDANCE],
         pupil_level=True,
+        terms=[OWN_PUPILS, EPISODE],
         schools=[
-            SchoolReach(
-                urn="100001",
-                from_date=D(2024, 9, 1),
-                to_date=D(2025, 8, 31),
-                fields=[PupilField.ATTENDANCE, PupilField.IDENTITY],
-                basis=Basis(
-                    kind=BasisKind.OWN_PUPILS, id="own_pupils", legal_basis="Education Act"
-                ),
-            )
+            SchoolReach(urn="100001", from_date=D(2024, 9, 1), to_date=D(2025, 8, 31), terms=0)
         ],
         children=[
             ChildWindow(
                 upn="A123456789012",
                 from_date=D(2024, 1, 1),
                 to_date=None,
-                fields=[PupilField.ATTENDANCE, PupilField.SOCIAL_CARE],
-                basis=EPISODE,
+                terms=1,
+                episode_id="episode-1",
                 category=SocialCareCategory.LOOKED_AFTER,
                 practitioner_ref="sw-1",
                 schools=[SchoolWindow(urn="100002", from_date=D(2024, 9, 1), to_date=None)],
@@ -75,6 +74,7 @@ def every_field_set() -> Reach:
     ("data", "model"),
     [
         (BasisData, Basis),
+        (TermsData, Terms),
         (SchoolWindowData, SchoolWindow),
         (SchoolReachData, SchoolReach),
         (ChildWindowData, ChildWindow),
@@ -99,8 +99,27 @@ def test_a_reach_missing_a_key_is_refused_not_filled_with_a_default() -> None:
         REACH_DATA.validate_json(orjson.dumps(written))
 
 
-def test_a_window_with_an_unknown_field_is_refused() -> None:
+def test_terms_with_an_unknown_field_are_refused() -> None:
     written = orjson.loads(every_field_set().model_dump_json())
-    written["children"][0]["fields"] = ["attendance", "shoe_size"]
+    written["terms"][1]["fields"] = ["attendance", "shoe_size"]
+    with pytest.raises(ValidationError):
+        REACH_DATA.validate_json(orjson.dumps(written))
+
+
+@pytest.mark.parametrize("windows", ["schools", "children"])
+def test_a_window_naming_terms_the_reach_does_not_list_is_refused_by_both_forms(
+    windows: str,
+) -> None:
+    written = orjson.loads(every_field_set().model_dump_json())
+    written[windows][0]["terms"] = 2
+    with pytest.raises(ValidationError, match="terms the Reach does not list"):
+        REACH_DATA.validate_json(orjson.dumps(written))
+    with pytest.raises(ValidationError, match="terms the Reach does not list"):
+        Reach.model_validate(written)
+
+
+def test_a_window_naming_terms_by_a_negative_place_is_refused() -> None:
+    written = orjson.loads(every_field_set().model_dump_json())
+    written["children"][0]["terms"] = -1  # would be the last terms, were it read as listed
     with pytest.raises(ValidationError):
         REACH_DATA.validate_json(orjson.dumps(written))

@@ -109,7 +109,9 @@ def record_episode(
 
 
 def reach_of(system: System, organisation_id: str, actor: str | None = None) -> dict[str, Any]:
-    """GET /v1/policy/reach as the platform service; asserts 200."""
+    """GET /v1/policy/reach as the platform service; asserts 200. Each window comes with
+    its terms written in (`fields` and `basis` beside its `terms`), as a data service
+    applies them."""
     params = {"organisation_id": organisation_id}
     if actor is not None:
         params["actor"] = actor
@@ -120,7 +122,11 @@ def reach_of(system: System, organisation_id: str, actor: str | None = None) -> 
     body: dict[str, Any] = response.json()
     # Exactly the contract's shape: every field, none besides, as the model writes it.
     assert Reach.model_validate(body).model_dump(mode="json") == body
-    return body
+    terms = body["terms"]
+    return body | {
+        "schools": [s | terms[s["terms"]] for s in body["schools"]],
+        "children": [c | terms[c["terms"]] for c in body["children"]],
+    }
 
 
 def child_upns(reach: dict[str, Any]) -> set[str]:

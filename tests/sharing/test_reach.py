@@ -25,6 +25,7 @@ def test_a_school_sees_its_own_pupils_with_every_field(system: System) -> None:
             "urn": "410001",
             "from_date": None,
             "to_date": None,
+            "terms": 0,
             "fields": [
                 "attendance",
                 "enrolment",
@@ -38,7 +39,6 @@ def test_a_school_sees_its_own_pupils_with_every_field(system: System) -> None:
                 "kind": "own_pupils",
                 "id": "own_pupils",
                 "legal_basis": body["schools"][0]["basis"]["legal_basis"],
-                "episode_id": None,
             },
         }
     ]
@@ -110,7 +110,7 @@ def test_a_childs_window_follows_the_episode_dates(system: System) -> None:
         system, la.social_care_headers, upn(1), start=days_ago(300), end=days_ago(100)
     )
     [child] = reach_of(system, la.virtual_school["id"])["children"]
-    assert (child["from_date"], child["to_date"], child["basis"]["episode_id"]) == (
+    assert (child["from_date"], child["to_date"], child["episode_id"]) == (
         days_ago(300).isoformat(),
         days_ago(100).isoformat(),
         episode["id"],
@@ -124,6 +124,14 @@ def test_social_care_sees_children_with_an_open_episode_attendance_fields_only(
     record_episode(system, la.social_care_headers, upn(1))
     [child] = reach_of(system, la.social_care["id"])["children"]
     assert child["fields"] == ["attendance", "enrolment", "identity"]
+
+
+def test_children_on_the_same_terms_name_one_entry_of_terms(system: System) -> None:
+    la = authority(system, "800")
+    record_episode(system, la.social_care_headers, upn(1))
+    record_episode(system, la.social_care_headers, upn(2), category="CPP")
+    body = reach_of(system, la.social_care["id"])
+    assert ([c["terms"] for c in body["children"]], len(body["terms"])) == ([0, 0], 1)
 
 
 def test_closing_the_episode_ends_social_cares_access(system: System) -> None:

@@ -118,14 +118,12 @@ class PupilReach:
         # No decision gives every school at pupil level (the DfE's is aggregates only);
         # were one to, it is refused rather than read as "every pupil".
         self.pupil_level = reach["pupil_level"] and not reach["all_schools"]
+        # Each of the Reach's terms read once: thousands of windows share a few.
+        terms = [(frozenset(t["fields"]), t["basis"]["legal_basis"]) for t in reach["terms"]]
         self._schools: dict[str, list[Grant]] = defaultdict(list)
         for s in reach["schools"]:
             self._schools[s["urn"]].append(
-                Grant(
-                    _span(s["from_date"], s["to_date"]),
-                    frozenset(s["fields"]),
-                    s["basis"]["legal_basis"],
-                )
+                Grant(_span(s["from_date"], s["to_date"]), *terms[s["terms"]])
             )
         self._children: dict[str, list[tuple[Grant, dict[str, list[Span]] | None]]] = defaultdict(
             list
@@ -136,12 +134,12 @@ class PupilReach:
                 at = defaultdict(list)
                 for w in c["schools"]:
                     at[w["urn"]].append(_span(w["from_date"], w["to_date"]))
-            basis = c["basis"]
+            fields, legal_basis = terms[c["terms"]]
             grant = Grant(
                 _span(c["from_date"], c["to_date"]),
-                frozenset(c["fields"]),
-                basis["legal_basis"],
-                basis["episode_id"],
+                fields,
+                legal_basis,
+                c["episode_id"],
                 c["category"],
                 c["practitioner_ref"],
             )

@@ -26,30 +26,47 @@ from shared.problems import ProblemItem
 router = APIRouter(tags=["policy"])
 
 
-def _basis(basis: Basis) -> dict[str, Any]:
-    return {
-        "kind": basis.kind,
-        "id": basis.id,
-        "legal_basis": basis.legal_basis,
-        "episode_id": basis.episode_id,
-    }
+class _Terms:
+    """A decision's distinct terms (the fields a window allows and its basis, less the
+    episode), numbered in the order its windows first name them: a social care's
+    thousands of children share one or two, each written once."""
+
+    def __init__(self) -> None:
+        self._numbered: dict[
+            tuple[tuple[contract.PupilField, ...], contract.BasisKind, str, str], int
+        ] = {}
+
+    def number(self, fields: tuple[contract.PupilField, ...], basis: Basis) -> int:
+        """The place in `listed` of these terms, listed now if new."""
+        key = (fields, basis.kind, basis.id, basis.legal_basis)
+        found = self._numbered.get(key)
+        if found is None:
+            found = self._numbered[key] = len(self._numbered)
+        return found
+
+    def listed(self) -> list[dict[str, Any]]:
+        """`contract.Terms` as data, in the order numbered."""
+        return [
+            {"fields": list(fields), "basis": {"kind": kind, "id": id_, "legal_basis": law}}
+            for fields, kind, id_, law in self._numbered
+        ]
 
 
 def _window(window: SchoolWindow) -> dict[str, Any]:
     return {"urn": window.urn, "from_date": window.from_date, "to_date": window.to_date}
 
 
-def _school(grant: SchoolGrant) -> dict[str, Any]:
-    return _window(grant.window) | {"fields": list(grant.fields), "basis": _basis(grant.basis)}
+def _school(grant: SchoolGrant, terms: _Terms) -> dict[str, Any]:
+    return _window(grant.window) | {"terms": terms.number(grant.fields, grant.basis)}
 
 
-def _child(grant: ChildGrant) -> dict[str, Any]:
+def _child(grant: ChildGrant, terms: _Terms) -> dict[str, Any]:
     return {
         "upn": grant.upn,
         "from_date": grant.from_date,
         "to_date": grant.to_date,
-        "fields": list(grant.fields),
-        "basis": _basis(grant.basis),
+        "terms": terms.number(grant.fields, grant.basis),
+        "episode_id": grant.basis.episode_id,
         "category": grant.category,
         "practitioner_ref": grant.practitioner_ref,
         "schools": None if grant.schools is None else [_window(s) for s in grant.schools],
@@ -107,6 +124,9 @@ def reach(
     # `contract.Reach` written from the decision by orjson: a social care's Reach names
     # thousands of children, and a model for each (and its basis) took most of the
     # answer's time (the tests read every answer back through the model).
+    terms = _Terms()
+    schools = [_school(g, terms) for g in decision.schools]
+    children = [_child(g, terms) for g in decision.children]
     document = {
         "organisation_id": organisation.id,
         "organisation_type": organisation.type,
@@ -115,8 +135,9 @@ def reach(
         "all_schools": decision.all_schools,
         "all_schools_fields": list(decision.all_schools_fields),
         "pupil_level": decision.pupil_level,
-        "schools": [_school(g) for g in decision.schools],
-        "children": [_child(g) for g in decision.children],
+        "terms": terms.listed(),
+        "schools": schools,
+        "children": children,
     }
     return Response(
         orjson.dumps(document),
