@@ -27,28 +27,34 @@ router = APIRouter(tags=["policy"])
 
 
 class _Terms:
-    """A decision's distinct terms (the fields a window allows and its basis, less the
-    episode), numbered in the order its windows first name them: a social care's
-    thousands of children share one or two, each written once."""
+    """A decision's distinct terms (the fields a window allows and its basis), numbered
+    in the order its windows first name them: a social care's thousands of children
+    share one or two, each written once."""
 
     def __init__(self) -> None:
-        self._numbered: dict[
-            tuple[tuple[contract.PupilField, ...], contract.BasisKind, str, str], int
-        ] = {}
+        self._numbered: dict[tuple[tuple[contract.PupilField, ...], Basis], int] = {}
+        self._same: dict[tuple[int, int], tuple[int, object]] = {}
+        """By identity: a decision's windows on one statute share its fields and basis
+        objects, found without hashing them (an enum hashes in Python). Each entry keeps
+        its objects, so their ids stay theirs."""
 
     def number(self, fields: tuple[contract.PupilField, ...], basis: Basis) -> int:
         """The place in `listed` of these terms, listed now if new."""
-        key = (fields, basis.kind, basis.id, basis.legal_basis)
-        found = self._numbered.get(key)
-        if found is None:
-            found = self._numbered[key] = len(self._numbered)
+        same = self._same.get((id(fields), id(basis)))
+        if same is not None:
+            return same[0]
+        found = self._numbered.setdefault((fields, basis), len(self._numbered))
+        self._same[id(fields), id(basis)] = (found, (fields, basis))
         return found
 
     def listed(self) -> list[dict[str, Any]]:
         """`contract.Terms` as data, in the order numbered."""
         return [
-            {"fields": list(fields), "basis": {"kind": kind, "id": id_, "legal_basis": law}}
-            for fields, kind, id_, law in self._numbered
+            {
+                "fields": list(fields),
+                "basis": {"kind": b.kind, "id": b.id, "legal_basis": b.legal_basis},
+            }
+            for fields, b in self._numbered
         ]
 
 
@@ -66,7 +72,7 @@ def _child(grant: ChildGrant, terms: _Terms) -> dict[str, Any]:
         "from_date": grant.from_date,
         "to_date": grant.to_date,
         "terms": terms.number(grant.fields, grant.basis),
-        "episode_id": grant.basis.episode_id,
+        "episode_id": grant.episode_id,
         "category": grant.category,
         "practitioner_ref": grant.practitioner_ref,
         "schools": None if grant.schools is None else [_window(s) for s in grant.schools],

@@ -10,7 +10,7 @@ at that school on the alert's last day (`until`):
   one of its school windows (a virtual school's children, social care's open episodes).
 
 Rules about children with a social worker (`SOCIAL_WORKER_RULES`) go only through child
-grants that follow a care episode (`basis.episode_id`): the child must have an episode,
+grants that follow a care episode (`episode_id`): the child must have an episode,
 and only organisations whose reach over the child comes from it (a virtual school,
 children's social care) receive it. The recipient sees only the fields its grants allow
 on that day: attendance (sessions, codes, figures, the summary), enrolment (the school),
@@ -84,7 +84,7 @@ class ReachIndex:
                     fields.update(s.fields)
                     bases.append(s.basis.legal_basis)
         for c in self._children.get(upn, ()):
-            if episode_only and c.basis.episode_id is None:
+            if episode_only and c.episode_id is None:
                 continue
             if not _holds(c.from_date, c.to_date, day):
                 continue
@@ -94,8 +94,8 @@ class ReachIndex:
                 continue
             fields.update(c.fields)
             bases.append(c.basis.legal_basis)
-            if c.basis.episode_id is not None:
-                episodes.append(c.basis.episode_id)
+            if c.episode_id is not None:
+                episodes.append(c.episode_id)
             if c.category is not None:
                 category = c.category.value
         if not bases:

@@ -142,7 +142,6 @@ class Basis(NamedTuple):
     kind: BasisKind
     id: str
     legal_basis: str
-    episode_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +162,8 @@ class ChildGrant(NamedTuple):
     to_date: date | None
     fields: tuple[PupilField, ...]
     basis: Basis
+    episode_id: str | None = None
+    """The social-care episode the window follows, if any."""
     category: SocialCareCategory | None = None
     practitioner_ref: str | None = None
     """An episode's allocated practitioner, to the virtual school and the social care
@@ -214,9 +215,9 @@ class AgreementFact:
         return not self.revoked and self.starts_on <= day <= self.ends_on
 
 
-def _statutory(basis: StatutoryBasis, episode_id: str | None = None) -> Basis:
+def _statutory(basis: StatutoryBasis) -> Basis:
     kind = BasisKind.STATUTORY if basis.id.startswith("statutory:") else BasisKind.OWN_PUPILS
-    return Basis(kind, basis.id, basis.legal_basis, episode_id)
+    return Basis(kind, basis.id, basis.legal_basis)
 
 
 def school_reach(urn: str) -> ReachDecision:
@@ -267,18 +268,18 @@ def virtual_school_reach(episodes: Iterable[EpisodeFact]) -> ReachDecision:
     Looked-after children under the s. 22(3A) duty; children in need and on protection
     plans under the extended role for children with a social worker.
     """
+    looked_after = _statutory(VIRTUAL_SCHOOL_LOOKED_AFTER)
+    with_social_worker = _statutory(VIRTUAL_SCHOOL_SOCIAL_WORKER)
     grants = [
         ChildGrant(
             upn=e.upn,
             from_date=e.start_date,
             to_date=e.end_date,
             fields=VIRTUAL_SCHOOL_FIELDS,
-            basis=_statutory(
-                VIRTUAL_SCHOOL_LOOKED_AFTER
-                if e.category is SocialCareCategory.LOOKED_AFTER
-                else VIRTUAL_SCHOOL_SOCIAL_WORKER,
-                e.id,
-            ),
+            basis=looked_after
+            if e.category is SocialCareCategory.LOOKED_AFTER
+            else with_social_worker,
+            episode_id=e.id,
             category=e.category,
             practitioner_ref=e.practitioner_ref,
         )
@@ -295,13 +296,15 @@ def social_care_reach(
     Acting for a practitioner, only that practitioner's caseload (episodes allocated to
     them). Attendance fields only: no SEN, no ethnicity, no FSM.
     """
+    basis = _statutory(SOCIAL_CARE)
     grants = [
         ChildGrant(
             upn=e.upn,
             from_date=e.start_date,
             to_date=e.end_date,
             fields=SOCIAL_CARE_FIELDS,
-            basis=_statutory(SOCIAL_CARE, e.id),
+            basis=basis,
+            episode_id=e.id,
             category=e.category,
             practitioner_ref=e.practitioner_ref,
         )
@@ -343,6 +346,8 @@ def agreement_grants(agreements: Iterable[AgreementFact], *, as_of: date) -> tup
 
 def with_agreements(decision: ReachDecision, grants: tuple[ChildGrant, ...]) -> ReachDecision:
     """A decision plus the children agreements give (an agreement never removes access)."""
+    if not grants:
+        return decision  # most callers: no agreement; their children are in order already
     return ReachDecision(
         schools=decision.schools,
         children=_sorted([*decision.children, *grants]),

@@ -42,6 +42,10 @@ from shared.contracts.policy import PupilField
 from shared.contracts.social_care import SocialCareCategory
 from shared.problems import ProblemItem
 
+_CATEGORIES = {c.value: c for c in SocialCareCategory}
+"""Each stored category's member, looked up without calling the enum (an authority's
+thousands of episodes are read for every Reach)."""
+
 
 @dataclass(frozen=True)
 class EpisodeScope:
@@ -117,7 +121,7 @@ class EpisodeRepository:
         # On the connection, not the session: the ORM's row processing took half the
         # read's time for an authority's thousands of episodes, to give the same tuples.
         return [
-            EpisodeFact(i, upn, SocialCareCategory(category), start, end, ref)
+            EpisodeFact(i, upn, _CATEGORIES[category], start, end, ref)
             for i, upn, category, start, end, ref in self.session.connection()
             .execute(statement)
             .all()
