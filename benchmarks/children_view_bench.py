@@ -30,9 +30,11 @@ What it does (prints figures, asserts nothing about speed):
    December 2024 (read on the real date, so by weeks, not as a year to date); all 2,000
    children in one page, then the default page of 500. `--no-http` skips it.
    `--against PATH` (another checkout, say a `git worktree` of an earlier commit, with
-   this one's `.venv`) also serves metrics from that code, on the same databases, and
-   asks the two in turn, a request each, printing both and their ratio: a comparison
-   the machine's changing speed does not skew.
+   this one's `.venv`) also serves sharing and metrics from that code, on the same
+   databases (so the two versions may differ in what sharing and metrics say to each
+   other, as long as their databases do not), and asks the two in turn, a request each,
+   the first in turn alternating, printing both and their ratio: a comparison the
+   machine's changing speed does not skew.
 6. Then sharing's two parts of such a request, each asked alone as metrics asks them
    (its service client), median of `--runs`: the Reach of all the children, which a
    request waits for before anything else starts when it is not kept, and the audit
@@ -51,6 +53,7 @@ import statistics
 import time
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 from _services import (
@@ -355,57 +358,45 @@ def endpoint_timings(
     (the default), and the bytes of the answer: sharing and metrics as `attx serve` runs
     them, the Reach asked of sharing unless cached (`reach_cache` seconds; 0: a platform
     calling once a day never finds it cached), the audit record. With `against` (another
-    checkout), its metrics service too, on the same databases, asked in turn with this
-    one's (a request each, one after the other), so both meet the machine as it is.
-    Then sharing's parts alone (`sharing_timings`)."""
+    checkout), its sharing and metrics too, on the same databases (so the two may differ
+    in what they say to each other, as long as their databases do not), asked in turn
+    with this checkout's, a request each, the first in turn alternating, so both meet the
+    machine as it is. Then this checkout's sharing's parts alone (`sharing_timings`)."""
     sharing_db = fresh_database(pg, "attx_bench_children_sharing", "sharing")
     bootstrap_sharing(sharing_db)
-    ports = {"sharing": free_port(), "metrics": free_port()}
-    metrics_env = service_env("metrics", ports, metrics_db) | {
-        "METRICS_FEED_CONSUMER_ENABLED": "false",
-        "METRICS_POLICY_CACHE_SECONDS": str(reach_cache),
-    }
     roots = {"this checkout": ROOT} | ({str(against): against} if against else {})
     found: dict[tuple[str, int], tuple[list[float], int]] = {}
-    with (
-        serve("sharing", ports["sharing"], service_env("sharing", ports, sharing_db)),
-        ExitStack() as services,
-    ):
-        directory = Directory(f"http://127.0.0.1:{ports['sharing']}")
-        directory.organisation({"type": "local_authority", "name": "Bench LA", "la_code": "202"})
-        care = directory.organisation(
-            {"type": "social_care", "name": "Bench social care", "la_code": "202"}
-        )
-        writer = directory.client_headers(
-            care["id"], "social_care", ["social_care:write", "attendance:read"]
-        )
-        for window in reach.children:
-            response = directory.http.post(
-                "/v1/episodes",
-                json={
-                    "child": {"upn": window.upn},
-                    "category": "CIN",
-                    "start_date": window.from_date.isoformat(),
-                    "practitioner_ref": "sw-1",
-                },
-                headers=writer,
-            )
-            response.raise_for_status()
-        clients = {}
+    with ExitStack() as services:
+        clients: dict[str, tuple[httpx.Client, dict[str, str]]] = {}
+        directories: dict[str, Directory] = {}
+        care: dict[str, Any] = {}
         for label, root in roots.items():
-            port = free_port()
-            services.enter_context(serve("metrics", port, metrics_env, root))
-            clients[label] = services.enter_context(
-                httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+            ports = {"sharing": free_port(), "metrics": free_port()}
+            services.enter_context(
+                serve("sharing", ports["sharing"], service_env("sharing", ports, sharing_db), root)
             )
+            directory = directories[label] = Directory(f"http://127.0.0.1:{ports['sharing']}")
+            if not care:  # this checkout's sharing writes the authority and its episodes
+                care = care_with_episodes(directory, reach)
+            platform = directory.client_headers(care["id"], "social_care", ["attendance:read"])
+            metrics_env = service_env("metrics", ports, metrics_db) | {
+                "METRICS_FEED_CONSUMER_ENABLED": "false",
+                "METRICS_POLICY_CACHE_SECONDS": str(reach_cache),
+            }
+            services.enter_context(serve("metrics", ports["metrics"], metrics_env, root))
+            http = services.enter_context(
+                httpx.Client(base_url=f"http://127.0.0.1:{ports['metrics']}", timeout=60)
+            )
+            clients[label] = (http, platform)
         for limit in (2000, 500):
             for run in range(runs + 1):
-                for label, http in clients.items():
+                for label in list(clients)[:: -1 if run % 2 else 1]:
+                    http, platform = clients[label]
                     start = time.perf_counter()
                     response = http.get(
                         "/v1/children-with-social-worker/attendance",
                         params={"as_of": AS_OF.isoformat(), "limit": limit},
-                        headers=writer,
+                        headers=platform,
                     )
                     elapsed = time.perf_counter() - start
                     response.raise_for_status()
@@ -413,8 +404,31 @@ def endpoint_timings(
                     if run:  # the first request warms the process (imports, pools)
                         times.append(elapsed)
                     found[label, limit] = (times, len(response.content))
-        alone = sharing_timings(directory, care["id"], reach, runs)
+        alone = sharing_timings(directories["this checkout"], care["id"], reach, runs)
     return found, alone
+
+
+def care_with_episodes(directory: Directory, reach: Reach) -> dict[str, Any]:
+    """The authority's social care, with an episode for each child of the Reach, posted
+    through sharing's API as its case-management system would."""
+    directory.organisation({"type": "local_authority", "name": "Bench LA", "la_code": "202"})
+    care = directory.organisation(
+        {"type": "social_care", "name": "Bench social care", "la_code": "202"}
+    )
+    writer = directory.client_headers(care["id"], "social_care", ["social_care:write"])
+    for window in reach.children:
+        response = directory.http.post(
+            "/v1/episodes",
+            json={
+                "child": {"upn": window.upn},
+                "category": "CIN",
+                "start_date": window.from_date.isoformat(),
+                "practitioner_ref": "sw-1",
+            },
+            headers=writer,
+        )
+        response.raise_for_status()
+    return care
 
 
 def main() -> None:
