@@ -5,11 +5,11 @@ service clients only). How a data service applies it:
 
 - `schools`: the caller sees a pupil's data at school `urn` only on days that are both in
   the window [from_date, to_date] and in the pupil's own enrolment at that school (the
-  data service holds enrolment dates; sharing does not). Only `fields` of those pupils.
+  data service holds enrolment dates; sharing does not). Only its terms' `fields`.
 - `children`: the caller sees one child (by UPN) on days in [from_date, to_date], at any
   school (`schools` null: a virtual school follows its children into other authorities)
   or only at the listed schools and their windows (an agreement: no more than the
-  grantor itself can see). A child may have several windows, each with its own basis:
+  grantor itself can see). A child may have several windows, each on its own terms:
   take their union, and the fields of the windows covering each day.
 - `all_schools`: every school (the DfE); `pupil_level` false means aggregates only,
   under disclosure control, and never a pupil's identity.
