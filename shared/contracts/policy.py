@@ -137,14 +137,14 @@ class Reach(BaseModel):
     @model_validator(mode="after")
     def _every_window_names_listed_terms(self) -> Reach:
         named = [s.terms for s in self.schools] + [c.terms for c in self.children]
-        if unlisted_terms(len(self.terms), named):
-            raise ValueError("a window names terms the Reach does not list")
+        _require_listed(len(self.terms), named)
         return self
 
 
-def unlisted_terms(listed: int, named: Iterable[int]) -> bool:
-    """Whether a window names terms beyond the `listed` ones."""
-    return any(n >= listed for n in named)
+def _require_listed(listed: int, named: Iterable[int]) -> None:
+    """Refuse a window naming terms beyond the `listed` ones (both forms of a Reach)."""
+    if any(n >= listed for n in named):
+        raise ValueError("a window names terms the Reach does not list")
 
 
 POLICY_VERSION_HEADER = "X-Policy-Version"
@@ -236,8 +236,7 @@ class ReachData(TypedDict):
 
 def _every_window_names_listed_terms(reach: ReachData) -> ReachData:
     named = [s["terms"] for s in reach["schools"]] + [c["terms"] for c in reach["children"]]
-    if unlisted_terms(len(reach["terms"]), named):
-        raise ValueError("a window names terms the Reach does not list")
+    _require_listed(len(reach["terms"]), named)
     return reach
 
 
