@@ -67,7 +67,12 @@ def verify(
                     f"checkpoint signed by key {signed.kid} at {signed.issued_at.isoformat()}: "
                     f"head position {signed.head.position}, hash {signed.head.entry_hash}"
                 )
-            report = verify_chain(AuditRepository(session).walk(), recorded=recorded)
+            trail = AuditRepository(session)
+            report = verify_chain(
+                trail.walk(),
+                recorded=recorded,
+                stray_index=trail.first_stray_index_position(),
+            )
     finally:
         engine.dispose()
     if report.broken is not None:

@@ -98,6 +98,26 @@ def test_a_removed_index_row_is_named(three_entries: str, engine: Engine) -> Non
     assert (code, "BROKEN at entry 1" in output, "index" in output) == (1, True, True)
 
 
+def test_an_index_row_naming_no_entry_is_named(three_entries: str, engine: Engine) -> None:
+    # Putting a read on someone's record by adding index rows must not go unnoticed.
+    tamper(
+        engine,
+        "audit_entry_child",
+        "INSERT INTO audit_entry_child (position, school_urn, upn) "
+        f"VALUES (4, '100001', '{upn(9)}')",
+    )
+    code, output = verify(three_entries)
+    assert (code, "BROKEN at entry 4" in output, "not in the trail" in output) == (1, True, True)
+
+
+def test_index_rows_left_by_a_removed_last_entry_are_named(
+    three_entries: str, engine: Engine
+) -> None:
+    tamper(engine, "audit_entry", "DELETE FROM audit_entry WHERE position = 3")
+    code, output = verify(three_entries)
+    assert (code, "BROKEN at entry 3" in output, "not in the trail" in output) == (1, True, True)
+
+
 def head_of(url: str) -> str:
     """The head an operator would have kept: POSITION:HASH from an intact run's output."""
     match = re.search(r"head position (\d+), hash ([0-9a-f]{64})", verify(url)[1])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from operator import itemgetter
@@ -165,15 +165,29 @@ class RecordedHead:
 
 
 def verify_chain(
-    entries: Iterable[ChainedEntry], *, recorded: RecordedHead | None = None
+    entries: Iterable[ChainedEntry],
+    *,
+    recorded: RecordedHead | None = None,
+    stray_index: int | None = None,
 ) -> ChainReport:
     """Walk entries in position order; report the first that is altered, missing or misplaced.
 
     With a `recorded` head, also report a chain that no longer reaches it (entries removed
     from its end) or holds another entry there (the chain rewritten and rehashed), which
-    the chain alone cannot show.
+    the chain alone cannot show. `stray_index`: a position whose children index rows name
+    no entry (`AuditRepository.first_stray_index_position`), rows added to the index (say,
+    to put a read on someone's record) that the entries alone cannot show.
     """
     report = _walk(entries, recorded)
+    if report.broken is None and stray_index is not None:
+        return replace(
+            report,
+            broken=ChainBreak(
+                stray_index,
+                f"children index rows name entry {stray_index}, which is not in the trail "
+                "(index rows were added)",
+            ),
+        )
     if report.broken is None and recorded is not None and report.head_position < recorded.position:
         return ChainReport(
             report.entries,

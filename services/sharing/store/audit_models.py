@@ -5,15 +5,16 @@ triggers refusing UPDATE and DELETE), each row hashed over its content and the p
 row's hash (`domain.audit`). `audit_entry_child` indexes each entry's children by school
 and UPN so "who looked at our pupils" is a query; its rows are covered by the entry hash
 too (the entry's `children` column is the canonical list; verify checks the index
-matches it). Both are marked `APPEND_ONLY`: the service's own database role, when it is
-not the owner, may only read and insert them (`shared.db.grant_runtime_privileges`).
+matches it, and that no index row names a missing entry). Both are marked
+`APPEND_ONLY`: the service's own database role, when it is not the owner, may only read
+and insert them (`shared.db.grant_runtime_privileges`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text
+from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field
 
 from services.sharing.store.models import SharingTable, UtcDateTime
@@ -59,9 +60,9 @@ class AuditEntryChild(SharingTable, table=True):
     )
 
     position: int = Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("audit_entry.position"), primary_key=True, autoincrement=False
-        )
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False),
+        description="The entry's: no foreign key, since the chain guards the index (migration "
+        "0008; `attx audit verify` reports rows naming no entry).",
     )
     school_urn: str = Field(max_length=6, primary_key=True)
     upn: str = Field(max_length=13, primary_key=True)

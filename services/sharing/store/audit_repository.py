@@ -12,7 +12,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import BigInteger, ColumnElement, String, and_, exists, false, insert, or_, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    and_,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    text,
+)
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -262,6 +273,17 @@ class AuditRepository:
                     indexed_children=tuple(indexed[row.position]),
                 )
             after = rows[-1].position
+
+    def first_stray_index_position(self) -> int | None:
+        """The first position that children index rows name but no entry holds (rows
+        added to the index, or left by a removed entry), or None: no foreign key ties
+        the two (migration 0008), so `attx audit verify` asks."""
+        child, entry = AuditEntryChild, AuditEntry
+        stray = select(func.min(col(child.position))).where(
+            ~exists().where(col(entry.position) == col(child.position))
+        )
+        found = self.session.exec(stray).one()
+        return None if found is None else int(found)
 
     @staticmethod
     def children(row: AuditEntry) -> tuple[Child, ...]:
