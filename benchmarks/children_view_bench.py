@@ -483,9 +483,9 @@ def main() -> None:
         read = time.perf_counter() - start
         body = children_page_json(AS_OF, child_items(figures, episodes), None)
         told = (
-            len(figures),
-            sum(1 for f in figures if f.persistent),
-            sum(1 for f in figures if f.warnings),
+            len(figures.upns),
+            sum(figures.persistent),
+            sum(1 for w in figures.warnings if w),
         )
         return read, body, told
 

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from services.metrics.domain.calendar import (
     Period,
@@ -41,7 +41,7 @@ from services.metrics.domain.measures import (
     is_severe_absentee,
 )
 from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach
-from services.metrics.store.ranges import Ranges
+from services.metrics.store.ranges import IntArray, Ranges
 from services.metrics.store.repository import EnrolmentRow, Mark, MetricsRepository
 from shared.contracts.social_care import SocialCareCategory
 
@@ -51,6 +51,7 @@ _INTENSITY = {
     SocialCareCategory.CHILD_IN_NEED: 1,
 }
 LATEST_DAYS = 7
+T = TypeVar("T")
 
 
 class ChildEpisode(NamedTuple):
@@ -91,25 +92,54 @@ def _current(options: list[ChildEpisode], as_of: dt.date) -> ChildEpisode:
     return max(options, key=lambda e: (e.end_date or dt.date.max, e.start_date))
 
 
-class ChildFigures(NamedTuple):
-    """What the view shows of one child, before it is published (a tuple: a view lists
-    thousands)."""
+SPANS = ("this_week", "last_4_weeks", "year_to_date", "last_year")
+"""The spans a child's attendance is counted over, in the order `ChildrenFigures` keeps."""
 
-    upn: str
-    current: EnrolmentRow | None
-    access: EnrolmentAccess | None
+
+@dataclass(frozen=True)
+class Distinct(Generic[T]):
+    """One value per child, kept as the few distinct values children share and the place
+    of each child's among them: `values[index[n]]` is child n's. A school's children
+    share their weeks, so a page of 2,000 has a few hundred distinct counts of a span,
+    and whatever is made of them (published figures, judgements) is made once each."""
+
+    values: list[T]
+    index: list[int]
+
+    def __getitem__(self, n: int) -> T:
+        return self.values[self.index[n]]
+
+
+@dataclass(frozen=True)
+class ChildrenFigures:
+    """What the view shows of a page of children, column by column: entry n of each
+    list is child `upns[n]`'s (a view lists thousands, each a row of a few arrays)."""
+
+    upns: Sequence[str]
     spans: dict[str, Period]
-    """The view's spans, one dict for every child of a `children_figures` call."""
-    counts: dict[str, RateCounts]
-    """Of every span in `spans`."""
-    persistent: bool
-    severe: bool
-    warnings: list[Flag]
-    marks: tuple[Mark, ...]
-    counted: str = "headline"
+    """The spans counted (`SPANS`), the same for every child."""
+    counts: dict[str, Distinct[RateCounts]]
+    """Each span's counts, by span name."""
+    persistent: list[bool]
+    """A persistent absentee over the year to date."""
+    severe: list[bool]
+    """A severe absentee over the year to date."""
+    warnings: list[list[Flag]]
+    current: list[tuple[EnrolmentRow, EnrolmentAccess] | None]
+    """The enrolment the child is listed at, and what the caller may see of it."""
+    marks: list[tuple[Mark, ...]]
+    """The latest marks that may be shown, in date and session order."""
+    counted: list[str]
     """`headline`: DfE's headline sessions; `register`: every possible session of the
     register, for a child outside the headline ages (`measures.in_headline_ages`), whom
     the read model's buckets leave out."""
+
+
+def _distinct_counts(totals: IntArray) -> Distinct[RateCounts]:
+    """Children's counts of one span ((child, `RATE_COLUMNS`) array) as `Distinct`."""
+    places: dict[tuple[int, ...], int] = {}
+    index = [places.setdefault(c, len(places)) for c in map(tuple, totals.tolist())]
+    return Distinct([RateCounts._make(c) for c in places], index)
 
 
 def _register_days(marks: Sequence[Mark], access: EnrolmentAccess) -> dict[dt.date, SessionCounts]:
@@ -236,7 +266,7 @@ def children_figures(
     rules: EarlyWarningRules,
     *,
     today: dt.date | None = None,
-) -> list[ChildFigures]:
+) -> ChildrenFigures:
     """Attendance of these children (in this order) over their enrolments'
     (`children_enrolments`) windows, as of a day, read on `today` (default: the real one)."""
     year = academic_year_of(as_of)
@@ -265,12 +295,18 @@ def children_figures(
     weeks = repo.school_weeks(ids, Period(year_start, as_of)) if ids else []
     recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start
     year_ago = dt.timedelta(weeks=52)
-    spans = {
-        "this_week": Period(max(monday_of(as_of), year_start), as_of),
-        "last_4_weeks": Period(recent_start, as_of),
-        "year_to_date": Period(year_start, as_of),
-        "last_year": Period(recent_start - year_ago, as_of - year_ago),
-    }
+    spans = dict(
+        zip(
+            SPANS,
+            (
+                Period(max(monday_of(as_of), year_start), as_of),
+                Period(recent_start, as_of),
+                Period(year_start, as_of),
+                Period(recent_start - year_ago, as_of - year_ago),
+            ),
+            strict=True,
+        )
+    )
     # Every child's every span added up in one array: row child x len(spans) + span.
     width = len(spans)
     totals = repo.window_totals(
@@ -282,33 +318,39 @@ def children_figures(
         for slot, c in register_counts.items():
             totals[slot] += [c[column] for column in RATE_COLUMNS]
         facts |= register_facts
-    listed = totals.reshape(len(upns), width, len(RATE_COLUMNS)).tolist()
+    by_span = totals.reshape(len(upns), width, len(RATE_COLUMNS))
+    counts = {name: _distinct_counts(by_span[:, k]) for k, name in enumerate(spans)}
+    recent, year_to_date, last_year = (
+        counts["last_4_weeks"],
+        counts["year_to_date"],
+        counts["last_year"],
+    )
+    # Judged once per distinct year to date, not per child.
+    persistent = [is_persistent_absentee(c) for c in year_to_date.values]
+    severe = [is_severe_absentee(c) for c in year_to_date.values]
     no_pattern = PatternFacts()
-    out = []
-    for n, (upn, sums) in enumerate(zip(upns, listed, strict=True)):
+    current, warnings, marks_shown, counted = [], [], [], []
+    for n, upn in enumerate(upns):
         rows = enrolled.by_child.get(upn, [])
-        this_week, recent, year_to_date, last_year = map(RateCounts._make, sums)  # as `spans`
-        current = _current_enrolment(rows, as_of)
-        history = PupilHistory(year_to_date, recent, last_year, facts.get(n, no_pattern))
-        out.append(
-            ChildFigures(
-                upn,
-                current[0] if current else None,
-                current[1] if current else None,
-                spans,
-                {
-                    "this_week": this_week,
-                    "last_4_weeks": recent,
-                    "year_to_date": year_to_date,
-                    "last_year": last_year,
-                },
-                is_persistent_absentee(year_to_date),
-                is_severe_absentee(year_to_date),
-                flags(history, rules),
-                _latest_marks(rows, marks, enrolled.latest),
-                "register"
-                if outside and rows and all(r.id in outside for r, _ in rows)
-                else "headline",
+        current.append(_current_enrolment(rows, as_of))
+        warnings.append(
+            flags(
+                PupilHistory(year_to_date[n], recent[n], last_year[n], facts.get(n, no_pattern)),
+                rules,
             )
         )
-    return out
+        marks_shown.append(_latest_marks(rows, marks, enrolled.latest))
+        counted.append(
+            "register" if outside and rows and all(r.id in outside for r, _ in rows) else "headline"
+        )
+    return ChildrenFigures(
+        upns,
+        spans,
+        counts,
+        [persistent[k] for k in year_to_date.index],
+        [severe[k] for k in year_to_date.index],
+        warnings,
+        current,
+        marks_shown,
+        counted,
+    )

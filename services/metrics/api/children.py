@@ -16,7 +16,7 @@ from services.metrics.api.params import CSV_RESPONSE, decode_cursor, wants_csv
 from services.metrics.children import (
     LATEST_DAYS,
     ChildEpisode,
-    ChildFigures,
+    ChildrenFigures,
     children_enrolments,
     children_figures,
     current_reads,
@@ -58,71 +58,68 @@ with the decision's legal basis before the answer (503 if it cannot be).
 """
 
 
-class _Summaries:
-    """Each span's published figures (`AttendanceSummary`) of a page, made once per
-    distinct counts: children of one school share their weeks, so a page of 2,000
-    children has far fewer distinct (span, counts) than summaries."""
+def _summary(span: Period, c: RateCounts) -> dict[str, Any]:
+    """A span's published figures (`AttendanceSummary`) as data."""
+    return {
+        "start": span.start,
+        "end": span.end,
+        "sess_possible": c.possible,
+        "sess_attended": c.attended,
+        "sess_overall": c.overall,
+        "sess_attended_percent": percent(c.attended, c.possible),
+    }
 
-    def __init__(self, spans: Mapping[str, Period]) -> None:
-        self._spans = spans
-        self._made: dict[tuple[str, RateCounts], dict[str, Any]] = {}
 
-    def __call__(self, key: str, c: RateCounts) -> dict[str, Any]:
-        made = self._made.get((key, c))
-        if made is None:
-            span = self._spans[key]
-            made = self._made[key, c] = {
-                "start": span.start,
-                "end": span.end,
-                "sess_possible": c.possible,
-                "sess_attended": c.attended,
-                "sess_overall": c.overall,
-                "sess_attended_percent": percent(c.attended, c.possible),
-            }
-        return made
+_SHOWN_SPANS = ("this_week", "last_4_weeks", "year_to_date")
+"""The spans a child's item shows (the same weeks last year only feed the flags)."""
 
 
 def child_items(
-    figures: Sequence[ChildFigures], episodes: Mapping[str, ChildEpisode]
+    figures: ChildrenFigures, episodes: Mapping[str, ChildEpisode]
 ) -> list[dict[str, Any]]:
     """The published view of each child's figures, under its episode: `ChildAttendance`
     as data, without a model object per child (the test suite checks the shape against
-    the model); items share their equal parts, so they are read, never changed.
+    the model); items share their equal parts, so they are read, never changed: each
+    span's figures are made once per distinct counts (`Distinct`), each flag once.
     `latest_marks` is already JSON (`orjson.Fragment`): 2,000 children bring 20,000
     marks, a few hundred distinct, each written once; CSV leaves them out."""
-    if not figures:
-        return []
     marks_json = _MarksJson()
-    summary = _Summaries(figures[0].spans)  # every child's, from one children_figures
+    summaries = [
+        (
+            name,
+            [_summary(figures.spans[name], c) for c in figures.counts[name].values],
+            figures.counts[name].index,
+        )
+        for name in _SHOWN_SPANS
+    ]
     warning_json: dict[Flag, dict[str, str]] = {}  # each distinct flag's, made once
     items = []
-    for f in figures:
-        e, counts, current = episodes[f.upn], f.counts, f.current
+    for n, upn in enumerate(figures.upns):
+        e, current = episodes[upn], figures.current[n]
         item: dict[str, Any] = {
-            "upn": f.upn,
+            "upn": upn,
             "category": e.category.value,
             "practitioner_ref": e.practitioner_ref,
             "episode_start": e.start_date,
             "episode_end": e.end_date,
-            "school_urn": current.school_urn if current else None,
+            "school_urn": current[0].school_urn if current else None,
         }
-        if current is not None and f.access is not None and f.access.sees(PupilField.IDENTITY):
-            item["legal_surname"] = current.legal_surname
-            item["legal_forename"] = current.legal_forename
-        item["this_week"] = summary("this_week", counts["this_week"])
-        item["last_4_weeks"] = summary("last_4_weeks", counts["last_4_weeks"])
-        item["year_to_date"] = summary("year_to_date", counts["year_to_date"])
-        item["persistent_absentee"] = f.persistent
-        item["severe_absentee"] = f.severe
+        if current is not None and current[1].sees(PupilField.IDENTITY):
+            item["legal_surname"] = current[0].legal_surname
+            item["legal_forename"] = current[0].legal_forename
+        for name, made, index in summaries:
+            item[name] = made[index[n]]
+        item["persistent_absentee"] = figures.persistent[n]
+        item["severe_absentee"] = figures.severe[n]
         warnings = []
-        for w in f.warnings:
+        for w in figures.warnings[n]:
             written = warning_json.get(w)
             if written is None:
                 written = warning_json[w] = {"rule": w.rule.value, "reason": w.reason}
             warnings.append(written)
         item["early_warnings"] = warnings
-        item["sessions_counted"] = f.counted
-        item["latest_marks"] = marks_json(f.marks)
+        item["sessions_counted"] = figures.counted[n]
+        item["latest_marks"] = marks_json(figures.marks[n])
         items.append(item)
     return items
 
@@ -267,7 +264,6 @@ def _children_page(
     return Response(children_page_json(day, items, next_cursor), media_type="application/json")
 
 
-_SPANS = ("this_week", "last_4_weeks", "year_to_date")
 _SPAN_FIGURES = ("sess_possible", "sess_attended", "sess_overall", "sess_attended_percent")
 
 
@@ -279,7 +275,7 @@ def _children_csv(items: Sequence[Mapping[str, Any]]) -> Response:
         "school_urn",
         "legal_surname",
         "legal_forename",
-        *(f"{span}_{m}" for span in _SPANS for m in _SPAN_FIGURES),
+        *(f"{span}_{m}" for span in _SHOWN_SPANS for m in _SPAN_FIGURES),
         "persistent_absentee",
         "severe_absentee",
         "early_warnings",
@@ -290,7 +286,7 @@ def _children_csv(items: Sequence[Mapping[str, Any]]) -> Response:
         [
             {
                 **i,
-                **{f"{span}_{m}": i[span][m] for span in _SPANS for m in _SPAN_FIGURES},
+                **{f"{span}_{m}": i[span][m] for span in _SHOWN_SPANS for m in _SPAN_FIGURES},
                 "early_warnings": " ".join(w["rule"] for w in i["early_warnings"]),
             }
             for i in items
