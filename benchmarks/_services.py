@@ -18,8 +18,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from shared.db import create_db_engine, upgrade_to_head
-
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_ID, ADMIN_SECRET = "bench-admin", "bench-admin-secret"
 SERVICE_ID, SERVICE_SECRET = "bench-service", "bench-service-secret"
@@ -33,33 +31,48 @@ def free_port() -> int:
         return port
 
 
-def fresh_database(admin_url: str, name: str, service: str) -> str:
-    """Drop, create and migrate one service's database; its URL."""
+def _in_checkout(root: Path, code: str) -> None:
+    """Run Python `code` with the code of the checkout at `root` (another one's, to
+    compare two versions side by side)."""
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=True,
+    )
+
+
+def fresh_database(admin_url: str, name: str, service: str, root: Path = ROOT) -> str:
+    """Drop, create and migrate one service's database with the Alembic history of the
+    checkout at `root`; its URL."""
     admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     url = make_url(admin_url).set(database=name).render_as_string(False)
-    main = __import__(f"services.{service}.main", fromlist=["MIGRATIONS_DIR"])
-    models = __import__(f"services.{service}.store.models", fromlist=["VERSION_TABLE"])
-    upgrade_to_head(url, main.MIGRATIONS_DIR, models.VERSION_TABLE)
+    _in_checkout(
+        root,
+        "from shared.db import upgrade_to_head\n"
+        f"from services.{service}.main import MIGRATIONS_DIR\n"
+        f"from services.{service}.store.models import VERSION_TABLE\n"
+        f"upgrade_to_head({url!r}, MIGRATIONS_DIR, VERSION_TABLE)",
+    )
     return url
 
 
-def bootstrap_sharing(url: str) -> None:
-    """The admin and service clients the benchmarks authenticate with."""
-    from services.sharing.bootstrap import bootstrap
-
-    engine = create_db_engine(url)
-    bootstrap(
-        engine,
-        admin_client_id=ADMIN_ID,
-        admin_client_secret=ADMIN_SECRET,
-        service_client_id=SERVICE_ID,
-        service_client_secret=SERVICE_SECRET,
+def bootstrap_sharing(url: str, root: Path = ROOT) -> None:
+    """The admin and service clients the benchmarks authenticate with, written by the
+    sharing service of the checkout at `root`."""
+    _in_checkout(
+        root,
+        "from services.sharing.bootstrap import bootstrap\n"
+        "from shared.db import create_db_engine\n"
+        f"engine = create_db_engine({url!r})\n"
+        f"bootstrap(engine, admin_client_id={ADMIN_ID!r}, admin_client_secret={ADMIN_SECRET!r},"
+        f" service_client_id={SERVICE_ID!r}, service_client_secret={SERVICE_SECRET!r})\n"
+        "engine.dispose()",
     )
-    engine.dispose()
 
 
 def service_env(service: str, ports: dict[str, int], database_url: str) -> dict[str, str]:

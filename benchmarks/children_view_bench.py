@@ -30,11 +30,13 @@ What it does (prints figures, asserts nothing about speed):
    December 2024 (read on the real date, so by weeks, not as a year to date); all 2,000
    children in one page, then the default page of 500. `--no-http` skips it.
    `--against PATH` (another checkout, say a `git worktree` of an earlier commit, with
-   this one's `.venv`) also serves sharing and metrics from that code, on the same
-   databases (so the two versions may differ in what sharing and metrics say to each
-   other, as long as their databases do not), and asks the two in turn, a request each,
-   the first in turn alternating, printing both and their ratio: a comparison the
-   machine's changing speed does not skew.
+   this one's `.venv`) also serves sharing and metrics from that code, its sharing on a
+   database of its own made by its own migrations and API (so a change to sharing's
+   tables is compared too) and its metrics on the same database (so the two versions
+   may differ in what sharing and metrics say to each other, as long as metrics'
+   tables do not), and asks the two in turn, a request each, the first in turn
+   alternating, printing both and their ratio: a comparison the machine's changing
+   speed does not skew.
 6. Then sharing's two parts of such a request, each asked alone as metrics asks them
    (its service client), median of `--runs`: the Reach of all the children, which a
    request waits for before anything else starts when it is not kept, and the audit
@@ -358,27 +360,33 @@ def endpoint_timings(
     (the default), and the bytes of the answer: sharing and metrics as `attx serve` runs
     them, the Reach asked of sharing unless cached (`reach_cache` seconds; 0: a platform
     calling once a day never finds it cached), the audit record. With `against` (another
-    checkout), its sharing and metrics too, on the same databases (so the two may differ
-    in what they say to each other, as long as their databases do not), asked in turn
-    with this checkout's, a request each, the first in turn alternating, so both meet the
-    machine as it is. Then this checkout's sharing's parts alone (`sharing_timings`)."""
-    sharing_db = fresh_database(pg, "attx_bench_children_sharing", "sharing")
-    bootstrap_sharing(sharing_db)
+    checkout), its sharing and metrics too (its sharing on a database of its own, its
+    metrics on the same one: the two may differ in what they say to each other and in
+    sharing's tables, not in metrics'), asked in turn with this checkout's, a request
+    each, the first in turn alternating, so both meet the machine as it is. Then this
+    checkout's sharing's parts alone (`sharing_timings`)."""
     roots = {"this checkout": ROOT} | ({str(against): against} if against else {})
     found: dict[tuple[str, int], tuple[list[float], int]] = {}
     with ExitStack() as services:
         clients: dict[str, tuple[httpx.Client, dict[str, str]]] = {}
         directories: dict[str, Directory] = {}
-        care: dict[str, Any] = {}
-        for label, root in roots.items():
+        care: dict[str, dict[str, Any]] = {}
+        for n, (label, root) in enumerate(roots.items()):
+            # Each sharing its own database, of its own migrations (a change to sharing's
+            # tables is compared too), with the same authority and episodes.
+            sharing_db = fresh_database(
+                pg, f"attx_bench_children_sharing{n or ''}", "sharing", root
+            )
+            bootstrap_sharing(sharing_db, root)
             ports = {"sharing": free_port(), "metrics": free_port()}
             services.enter_context(
                 serve("sharing", ports["sharing"], service_env("sharing", ports, sharing_db), root)
             )
             directory = directories[label] = Directory(f"http://127.0.0.1:{ports['sharing']}")
-            if not care:  # this checkout's sharing writes the authority and its episodes
-                care = care_with_episodes(directory, reach)
-            platform = directory.client_headers(care["id"], "social_care", ["attendance:read"])
+            care[label] = care_with_episodes(directory, reach)
+            platform = directory.client_headers(
+                care[label]["id"], "social_care", ["attendance:read"]
+            )
             metrics_env = service_env("metrics", ports, metrics_db) | {
                 "METRICS_FEED_CONSUMER_ENABLED": "false",
                 "METRICS_POLICY_CACHE_SECONDS": str(reach_cache),
@@ -404,7 +412,9 @@ def endpoint_timings(
                     if run:  # the first request warms the process (imports, pools)
                         times.append(elapsed)
                     found[label, limit] = (times, len(response.content))
-        alone = sharing_timings(directories["this checkout"], care["id"], reach, runs)
+        alone = sharing_timings(
+            directories["this checkout"], care["this checkout"]["id"], reach, runs
+        )
     return found, alone
 
 
