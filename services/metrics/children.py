@@ -113,7 +113,8 @@ class Distinct(Generic[T]):
 @dataclass(frozen=True)
 class ChildrenFigures:
     """What the view shows of a page of children, column by column: entry n of each
-    list is child `upns[n]`'s (a view lists thousands, each a row of a few arrays)."""
+    list is child `upns[n]`'s (a view lists thousands of children: a few lists, not an
+    object per child)."""
 
     upns: Sequence[str]
     spans: dict[str, Period]
@@ -125,6 +126,7 @@ class ChildrenFigures:
     severe: list[bool]
     """A severe absentee over the year to date."""
     warnings: list[list[Flag]]
+    """The early-warning flags raised, in the order the rules are listed."""
     current: list[tuple[EnrolmentRow, EnrolmentAccess] | None]
     """The enrolment the child is listed at, and what the caller may see of it."""
     marks: list[tuple[Mark, ...]]
