@@ -36,7 +36,9 @@ What it does (prints figures, asserts nothing about speed):
    may differ in what sharing and metrics say to each other, as long as metrics'
    tables do not), and asks the two in turn, a request each, the first in turn
    alternating, printing both and their ratio: a comparison the machine's changing
-   speed does not skew.
+   speed does not skew. Each request's CPU in its metrics, its sharing and PostgreSQL is
+   measured too (psutil; the mean per request printed under each line, since the kernel
+   counts CPU in 10 ms ticks).
 6. Then sharing's two parts of such a request, each asked alone as metrics asks them
    (its service client), median of `--runs`: the Reach of all the children, which a
    request waits for before anything else starts when it is not kept, and the audit
@@ -54,10 +56,12 @@ import random
 import statistics
 import time
 from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import psutil
 from _services import (
     ROOT,
     SERVICE_ID,
@@ -353,9 +357,37 @@ def sharing_timings(
     return found
 
 
+@dataclass
+class Requests:
+    """One checkout's timed requests of one page size: seconds each, the answer's bytes,
+    and each request's CPU seconds in its metrics, its sharing and PostgreSQL (every
+    process of the server): on two cores a request's time is mostly the CPU of all three,
+    which the machine's changing speed moves less than the seconds."""
+
+    seconds: list[float] = field(default_factory=list)
+    size: int = 0
+    cpu: list[tuple[float, float, float]] = field(default_factory=list)
+
+
+def postgres_cpu() -> float:
+    """CPU seconds so far of every PostgreSQL process (the server and its backends)."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if times is not None and (process.info["name"] or "").startswith("postgres"):
+            total += times.user + times.system
+    return total
+
+
+def cpu_of(process: psutil.Process) -> float:
+    """CPU seconds so far of one process."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 def endpoint_timings(
     pg: str, metrics_db: str, reach: Reach, runs: int, reach_cache: float, against: Path | None
-) -> tuple[dict[tuple[str, int], tuple[list[float], int]], dict[str, tuple[list[float], int]]]:
+) -> tuple[dict[tuple[str, int], Requests], dict[str, tuple[list[float], int]]]:
     """Seconds per GET of the view over HTTP, for a page of 2,000 and of 500 children
     (the default), and the bytes of the answer: sharing and metrics as `attx serve` runs
     them, the Reach asked of sharing unless cached (`reach_cache` seconds; 0: a platform
@@ -363,12 +395,14 @@ def endpoint_timings(
     checkout), its sharing and metrics too (its sharing on a database of its own, its
     metrics on the same one: the two may differ in what they say to each other and in
     sharing's tables, not in metrics'), asked in turn with this checkout's, a request
-    each, the first in turn alternating, so both meet the machine as it is. Then this
-    checkout's sharing's parts alone (`sharing_timings`)."""
+    each, the first in turn alternating, so both meet the machine as it is; each
+    request's CPU measured in each process (`Requests`). Then this checkout's sharing's
+    parts alone (`sharing_timings`)."""
     roots = {"this checkout": ROOT} | ({str(against): against} if against else {})
-    found: dict[tuple[str, int], tuple[list[float], int]] = {}
+    found: dict[tuple[str, int], Requests] = {}
     with ExitStack() as services:
         clients: dict[str, tuple[httpx.Client, dict[str, str]]] = {}
+        processes: dict[str, tuple[psutil.Process, psutil.Process]] = {}
         directories: dict[str, Directory] = {}
         care: dict[str, dict[str, Any]] = {}
         for n, (label, root) in enumerate(roots.items()):
@@ -379,7 +413,7 @@ def endpoint_timings(
             )
             bootstrap_sharing(sharing_db, root)
             ports = {"sharing": free_port(), "metrics": free_port()}
-            services.enter_context(
+            sharing = services.enter_context(
                 serve("sharing", ports["sharing"], service_env("sharing", ports, sharing_db), root)
             )
             directory = directories[label] = Directory(f"http://127.0.0.1:{ports['sharing']}")
@@ -391,7 +425,8 @@ def endpoint_timings(
                 "METRICS_FEED_CONSUMER_ENABLED": "false",
                 "METRICS_POLICY_CACHE_SECONDS": str(reach_cache),
             }
-            services.enter_context(serve("metrics", ports["metrics"], metrics_env, root))
+            metrics = services.enter_context(serve("metrics", ports["metrics"], metrics_env, root))
+            processes[label] = (psutil.Process(metrics.pid), psutil.Process(sharing.pid))
             http = services.enter_context(
                 httpx.Client(base_url=f"http://127.0.0.1:{ports['metrics']}", timeout=60)
             )
@@ -400,6 +435,8 @@ def endpoint_timings(
             for run in range(runs + 1):
                 for label in list(clients)[:: -1 if run % 2 else 1]:
                     http, platform = clients[label]
+                    serving = processes[label]
+                    before = (*map(cpu_of, serving), postgres_cpu())
                     start = time.perf_counter()
                     response = http.get(
                         "/v1/children-with-social-worker/attendance",
@@ -407,11 +444,16 @@ def endpoint_timings(
                         headers=platform,
                     )
                     elapsed = time.perf_counter() - start
+                    after = (*map(cpu_of, serving), postgres_cpu())
                     response.raise_for_status()
-                    times, _ = found.setdefault((label, limit), ([], 0))
+                    requests = found.setdefault((label, limit), Requests())
+                    requests.size = len(response.content)
                     if run:  # the first request warms the process (imports, pools)
-                        times.append(elapsed)
-                    found[label, limit] = (times, len(response.content))
+                        requests.seconds.append(elapsed)
+                        metrics_cpu, sharing_cpu, pg_cpu = (
+                            b - a for a, b in zip(before, after, strict=True)
+                        )
+                        requests.cpu.append((metrics_cpu, sharing_cpu, pg_cpu))
         alone = sharing_timings(
             directories["this checkout"], care["this checkout"]["id"], reach, runs
         )
@@ -542,16 +584,25 @@ def main() -> None:
     timings, alone = endpoint_timings(
         args.pg, url, policy, args.runs, args.reach_cache, args.against
     )
-    for (label, limit), (runs, size) in timings.items():
+    for (label, limit), requests in timings.items():
+        runs = requests.seconds
         print(
-            f"    {label}: GET ...?limit={limit} ({size / 1e6:.1f} MB), median of "
+            f"    {label}: GET ...?limit={limit} ({requests.size / 1e6:.1f} MB), median of "
             f"{args.runs}: {statistics.median(runs) * 1000:,.0f} ms (min "
             f"{min(runs) * 1000:,.0f}, max {max(runs) * 1000:,.0f}); target < 100 ms"
         )
+        # Mean, not median: the kernel counts a process's CPU in 10 ms ticks.
+        metrics_cpu, sharing_cpu, pg_cpu = (
+            statistics.mean(c) * 1000 for c in zip(*requests.cpu, strict=True)
+        )
+        print(
+            f"      CPU per request, mean: metrics {metrics_cpu:.0f} ms, sharing "
+            f"{sharing_cpu:.0f}, PostgreSQL {pg_cpu:.0f}"
+        )
     if args.against:
         for limit in (2000, 500):
-            mine = statistics.median(timings["this checkout", limit][0])
-            theirs = statistics.median(timings[str(args.against), limit][0])
+            mine = statistics.median(timings["this checkout", limit].seconds)
+            theirs = statistics.median(timings[str(args.against), limit].seconds)
             print(f"    limit={limit}: this checkout / {args.against} = {mine / theirs:.2f}")
     print(f"  sharing's parts of a request for all {args.children:,} children, asked alone:")
     for label, (runs, size) in alone.items():
