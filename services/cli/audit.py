@@ -71,7 +71,7 @@ def verify(
             report = verify_chain(
                 trail.walk(),
                 recorded=recorded,
-                stray_index=trail.first_stray_index_position(),
+                index_beyond=trail.first_index_position_beyond,
             )
     finally:
         engine.dispose()

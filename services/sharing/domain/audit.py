@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -168,23 +168,29 @@ def verify_chain(
     entries: Iterable[ChainedEntry],
     *,
     recorded: RecordedHead | None = None,
-    stray_index: int | None = None,
+    index_beyond: Callable[[int], int | None] | None = None,
 ) -> ChainReport:
     """Walk entries in position order; report the first that is altered, missing or misplaced.
 
     With a `recorded` head, also report a chain that no longer reaches it (entries removed
     from its end) or holds another entry there (the chain rewritten and rehashed), which
-    the chain alone cannot show. `stray_index`: a position whose children index rows name
-    no entry (`AuditRepository.first_stray_index_position`), rows added to the index (say,
-    to put a read on someone's record) that the entries alone cannot show.
+    the chain alone cannot show. `index_beyond` gives, for the chain's head position, the
+    first position beyond the chain that children index rows name
+    (`AuditRepository.first_index_position_beyond`): rows added to the index (say, to put
+    a read on someone's record) that the entries alone cannot show.
     """
     report = _walk(entries, recorded)
-    if report.broken is None and stray_index is not None:
+    stray = (
+        index_beyond(report.head_position)
+        if report.broken is None and index_beyond is not None
+        else None
+    )
+    if stray is not None:
         return replace(
             report,
             broken=ChainBreak(
-                stray_index,
-                f"children index rows name entry {stray_index}, which is not in the trail "
+                stray,
+                f"children index rows name entry {stray}, which is not in the trail "
                 "(index rows were added)",
             ),
         )

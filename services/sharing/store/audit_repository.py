@@ -274,15 +274,14 @@ class AuditRepository:
                 )
             after = rows[-1].position
 
-    def first_stray_index_position(self) -> int | None:
-        """The first position that children index rows name but no entry holds (rows
-        added to the index, or left by a removed entry), or None: no foreign key ties
-        the two (migration 0008), so `attx audit verify` asks."""
-        child, entry = AuditEntryChild, AuditEntry
-        stray = select(func.min(col(child.position))).where(
-            ~exists().where(col(entry.position) == col(child.position))
-        )
-        found = self.session.exec(stray).one()
+    def first_index_position_beyond(self, head: int) -> int | None:
+        """The first position outside 1 to `head` (the chain's last entry) that children
+        index rows name, or None. `walk` reads every index row of the chain's positions
+        with its entry; rows outside them name no entry, and no foreign key refuses them
+        (migration 0008), so `attx audit verify` asks."""
+        position = col(AuditEntryChild.position)
+        beyond = select(func.min(position)).where(or_(position > head, position < 1))
+        found = self.session.exec(beyond).one()
         return None if found is None else int(found)
 
     @staticmethod

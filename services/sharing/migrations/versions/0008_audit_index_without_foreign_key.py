@@ -5,7 +5,7 @@ Each child a read names is a row of `audit_entry_child`: a social care's read of
 row lock, a third of the rows' insert time (benchmarks/README.md, stop 25). The index
 rows are written only with their entry, in its transaction, and the hash chain already
 guards them: `attx audit verify` checks each entry's rows against its hashed children,
-and now reports rows that name no entry (`AuditRepository.first_stray_index_position`).
+and now reports rows that name no entry (`AuditRepository.first_index_position_beyond`).
 SQLite drops a constraint by rebuilding the table, which drops its append-only
 triggers: they are made again.
 
