@@ -191,7 +191,7 @@ def verify_chain(
             broken=ChainBreak(
                 stray,
                 f"children index rows name entry {stray}, which is not in the trail "
-                "(index rows were added)",
+                "(index rows were added, or the entry was removed and its rows left)",
             ),
         )
     if report.broken is None and recorded is not None and report.head_position < recorded.position:
