@@ -6,7 +6,10 @@ the school weeks, one window table for every span of every enrolment (this week,
 last 4 school weeks, the year to date, the same weeks last year), one for the pattern
 facts (a row per child) and one for the latest marks. No query runs per child. A child
 outside DfE's headline ages, whom the buckets leave out, is counted from its raw marks
-(one more statement for all such children).
+(one more statement for all such children). Where the process holds the read model in
+memory (`store.week_columns`: the enrolments, the weeks and their days, the weeks of
+marks asked about), these reads are answered from it instead, after one probe of what
+changed since it was read.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ from services.metrics.domain.measures import (
     is_severe_absentee,
 )
 from services.metrics.domain.pupil_reach import EnrolmentAccess, PupilReach
+from services.metrics.store.pupil_rows import EnrolmentRow, Mark
 from services.metrics.store.ranges import IntArray, Ranges
-from services.metrics.store.repository import EnrolmentRow, Mark, MetricsRepository
+from services.metrics.store.repository import MetricsRepository
 from shared.contracts.social_care import SocialCareCategory
 
 _INTENSITY = {
@@ -199,11 +203,11 @@ def children_enrolments(
     """The enrolments of these children, at any school, that the Reach shows, and their
     marks of the `LATEST_DAYS` days to `as_of`."""
     latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
-    # The marks need nothing of the enrolments: read alongside them (on PostgreSQL,
-    # concurrently), they are there when the figures need them.
+    # The marks need nothing of the enrolments: read alongside them (concurrently, when
+    # PostgreSQL answers rather than memory), they are there when the figures need them.
     latest_marks = repo.alongside(lambda side: side.recent_marks(upns, latest))
     by_child: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]] = {}
-    for r in repo.enrolments([], or_upns=upns):
+    for r in repo.enrolments_of_pupils(upns):
         access = reach.access(r.upn, r.school_urn, r.stays)
         if access is not None:
             by_child.setdefault(r.upn, []).append((r, access))
@@ -292,7 +296,7 @@ def children_figures(
     shown = Ranges.of(shown_spans)
     pattern_ranges = shown.clipped([pattern])
     # The pattern facts need none of what follows: they are read alongside the school
-    # weeks and window counts (on PostgreSQL, concurrently).
+    # weeks and window counts (concurrently, when PostgreSQL answers rather than memory).
     read_facts = repo.alongside(lambda side: side.pattern_facts(pattern_ranges))
     weeks = repo.school_weeks(ids, Period(year_start, as_of)) if ids else []
     recent_start = weeks[-rules.recent_weeks] if len(weeks) >= rules.recent_weeks else year_start

@@ -35,7 +35,8 @@ from services.metrics.domain.reach import (
 )
 from services.metrics.domain.suppression import Family, redact, suppress
 from services.metrics.domain.tables import Key, ordered, regroup, with_margins
-from services.metrics.store.repository import GROUP_COLUMNS, EnrolmentRow, MetricsRepository
+from services.metrics.store.pupil_rows import EnrolmentRow
+from services.metrics.store.repository import GROUP_COLUMNS, MetricsRepository
 from shared.audit import AuditRecorder, purpose_for
 from shared.auth import Principal
 from shared.contracts.audit import Purpose

@@ -126,7 +126,8 @@ class MetricsSettings(ServiceSettings):
         ge=0,
         description="Academic years of week rows (with their days) each process keeps in "
         "memory for breakdowns, weekly series and the children view (about 50 MB per year "
-        "for 30,000 pupils); 0 asks the database every time.",
+        "for 30,000 pupils), with every enrolment's row and the children view's latest "
+        "weeks of marks; 0 asks the database every time.",
     )
     early_warning: EarlyWarningSettings = Field(default_factory=EarlyWarningSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)

@@ -1,6 +1,7 @@
 """Week rows held in memory (with their days) answer any window and weekly series, and
-each enrolment's window counts and pattern facts, exactly as the database does, and stay
-fresh as pages apply, enrolments leave and the read model is rebuilt."""
+each enrolment's window counts and pattern facts, exactly as the database does; so do
+the enrolment rows and weeks of marks held for the children view; all stay fresh as
+pages apply, enrolments leave and the read model is rebuilt."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from services.metrics.domain.measures import RATE_COLUMNS, GroupMeasures, Popula
 from services.metrics.domain.reach import Slice
 from services.metrics.store import projection, repository, week_columns
 from services.metrics.store.projection import apply_page, change_t, clear_read_model
+from services.metrics.store.pupil_rows import EnrolmentRow, Mark
 from services.metrics.store.ranges import Ranges
 from services.metrics.store.repository import MetricsRepository
 from shared.contracts.changes import Change
@@ -570,7 +572,8 @@ def test_the_repository_reads_a_childs_windows_from_the_held_days_when_enabled(
 def test_a_read_alongside_reads_the_same_held_days(
     engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # On PostgreSQL it runs on another engine's connection: the held days must follow it.
+    # Whatever connection it runs on (its own, where memory does not answer), it reads
+    # the held days.
     held, plain = engines
     e = absent_week_held_only(plain, monkeypatch)
     period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
@@ -579,3 +582,161 @@ def test_a_read_alongside_reads_the_same_held_days(
             lambda side: side.pattern_facts([(0, e, period)])
         )
         assert found.result() == {0: PatternFacts((1, 1, 1, 1, 1, 0, 0), 0, 10)}
+
+
+Marks = dict[tuple[str, str], tuple[Mark, ...]]
+
+
+def held_pupils(engine: Engine, upns: list[str]) -> list[EnrolmentRow]:
+    held = week_columns.for_engine(engine)
+    assert held is not None
+    with engine.connect() as connection:
+        found = held.enrolments_of_pupils(connection, upns, lambda: nullcontext(connection))
+    assert found is not None
+    return found
+
+
+def database_pupils(engine: Engine, upns: list[str]) -> list[EnrolmentRow]:
+    with engine.connect() as connection:
+        return MetricsRepository(connection).enrolments([], or_upns=upns)
+
+
+def held_marks(engine: Engine, upns: list[str], period: Period) -> Marks | None:
+    held = week_columns.for_engine(engine)
+    assert held is not None
+    with engine.connect() as connection:
+        return held.recent_marks(connection, upns, period, lambda: nullcontext(connection))
+
+
+def database_marks(engine: Engine, upns: list[str], period: Period) -> Marks:
+    with engine.connect() as connection:
+        return MetricsRepository(connection).recent_marks(upns, period)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    feed=feeds(),
+    periods=st.lists(
+        st.tuples(st.sampled_from(TERM_DAYS), st.integers(0, 21)), min_size=1, max_size=3
+    ),
+    asked=st.lists(st.sampled_from([f"P{i}" for i in range(7)]), max_size=7),
+)
+def test_held_enrolments_and_marks_match_the_database_after_every_page(
+    engines: tuple[Engine, Engine],
+    feed: list[list[Change]],
+    periods: list[tuple[dt.date, int]],
+    asked: list[str],
+) -> None:
+    # Any days within four weeks, from any weekday, asked after every page (the first
+    # question of a week reads it, later ones patch it), of pupils on roll or not.
+    held, plain = engines
+    with held.begin() as connection:
+        clear_read_model(connection)
+    for i, changes in enumerate(feed):
+        apply(plain, changes, f"c{i}")
+        assert held_pupils(held, asked) == database_pupils(plain, asked)
+        for start, length in periods:
+            period = Period(start, start + dt.timedelta(days=length))
+            assert held_marks(held, asked, period) == database_marks(plain, asked, period)
+
+
+def test_marks_are_held_for_at_most_four_weeks_at_a_time(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    apply(plain, [enrolment("P1")], "c1")
+    four_weeks = Period(dt.date(2024, 1, 8), dt.date(2024, 2, 4))
+    assert held_marks(held, ["P1"], four_weeks) == {}
+    assert held_marks(held, ["P1"], Period(four_weeks.start, dt.date(2024, 2, 5))) is None
+
+
+def test_marks_applied_after_a_read_are_in_the_next_latest_marks(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
+    period = Period(dt.date(2024, 1, 10), dt.date(2024, 1, 16))
+    assert [m[3] for m in (held_marks(held, ["P1"], period) or {})["100001", "P1"]] == ["/"] * 6
+    apply(plain, [*marks_for("P1", days[3:4], "N"), withdrawn("P1", days[4], "PM")], "c2")
+    found = held_marks(held, ["P1"], period)
+    assert found == database_marks(plain, ["P1"], period)
+    assert [m[3] for m in (found or {})["100001", "P1"]] == ["/", "/", "N", "N", "/"]
+
+
+def test_a_pupil_removed_from_the_roll_leaves_the_held_enrolments_and_marks(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), enrolment("P2"), *marks_for("P2", days, "/")], "c1")
+    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
+    assert [r.upn for r in held_pupils(held, ["P1", "P2"])] == ["P1", "P2"]
+    assert list(held_marks(held, ["P2"], period) or {}) == [("100001", "P2")]
+    apply(plain, [removed("P2")], "c2")
+    assert [r.upn for r in held_pupils(held, ["P1", "P2"])] == ["P1"]
+    assert held_marks(held, ["P2"], period) == {}
+
+
+def test_a_pupil_at_a_second_school_is_held_with_both_enrolments(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
+    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
+    assert len(held_pupils(held, ["P1"])) == 1
+    second = [
+        enrolment("P1", school_urn="100002"),
+        *marks_for("P1", days, "B", school_urn="100002"),
+    ]
+    apply(plain, second, "c2")
+    assert [r.school_urn for r in held_pupils(held, ["P1"])] == ["100001", "100002"]
+    found = held_marks(held, ["P1"], period)
+    assert found == database_marks(plain, ["P1"], period)
+    assert sorted(found or {}) == [("100001", "P1"), ("100002", "P1")]
+
+
+def test_a_changed_name_is_in_the_next_held_enrolment(engines: tuple[Engine, Engine]) -> None:
+    held, plain = engines
+    apply(plain, [enrolment("P1", nc_year="7")], "c1")
+    assert [r.nc_year for r in held_pupils(held, ["P1"])] == ["7"]
+    apply(plain, [enrolment("P1", nc_year="8", leaving_date=dt.date(2024, 2, 1))], "c2")
+    (row,) = held_pupils(held, ["P1"])
+    assert (row.nc_year, row.leaving_date) == ("8", dt.date(2024, 2, 1))
+    assert [row] == database_pupils(plain, ["P1"])
+
+
+def test_a_rebuilt_read_model_reads_the_enrolments_and_marks_again(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
+    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
+    assert held_marks(held, ["P1", "P2"], period) is not None
+    with plain.begin() as connection:
+        clear_read_model(connection)
+    apply(plain, [enrolment("P2"), *marks_for("P2", days, "N")], "c1")
+    assert [r.upn for r in held_pupils(held, ["P1", "P2"])] == ["P2"]
+    assert list(held_marks(held, ["P1", "P2"], period) or {}) == [("100001", "P2")]
+
+
+def test_the_repository_reads_the_childrens_enrolments_and_marks_from_memory_when_enabled(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "N")], "c1")
+    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
+    expected = database_marks(plain, ["P1"], period)
+    with held.connect() as connection:  # load the rows and the week, then forbid SQL
+        MetricsRepository(connection).recent_marks(["P1"], period)
+    monkeypatch.setattr(repository, "marks_of_enrolments", None)
+    monkeypatch.setattr(repository, "enrolment_rows", None)
+    with held.connect() as connection:
+        repo = MetricsRepository(connection)
+        assert [r.upn for r in repo.enrolments_of_pupils(["P1"])] == ["P1"]
+        assert repo.recent_marks(["P1"], period) == expected

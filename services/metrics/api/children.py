@@ -28,7 +28,8 @@ from services.metrics.domain.measures import RateCounts, percent
 from services.metrics.domain.pupil_reach import PupilReach
 from services.metrics.reports import pupil_reach_of, start_recording_reads
 from services.metrics.schemas import ChildrenPage
-from services.metrics.store.repository import Mark, MetricsRepository
+from services.metrics.store.pupil_rows import Mark
+from services.metrics.store.repository import MetricsRepository
 from shared.audit import AuditRecorder, AuditRecorderDep, PurposeHeader
 from shared.auth import Principal
 from shared.codes import category_on, lookup

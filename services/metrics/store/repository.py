@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import (
@@ -63,9 +63,15 @@ from services.metrics.store.projection import (
     week_t,
     year_t,
 )
+from services.metrics.store.pupil_rows import (
+    ROW_COLUMNS,
+    EnrolmentRow,
+    Mark,
+    enrolment_rows,
+    marks_of_enrolments,
+)
 from services.metrics.store.ranges import IntArray, Ranges
 from services.metrics.store.week_columns import WeekColumns
-from shared.contracts.changes import Stay, on_roll, stays_from_json
 from shared.sql import one_of, values_table
 
 GROUP_COLUMNS = {
@@ -78,42 +84,6 @@ GROUP_COLUMNS = {
     "upn": "upn",
 }
 """Group-by names the read model answers itself, and their enrolment columns."""
-
-
-class EnrolmentRow(NamedTuple):
-    """One enrolment with its characteristics, as pupil views list it (a tuple: views
-    list thousands)."""
-
-    id: int
-    school_urn: str
-    upn: str
-    upn_temporary: bool
-    legal_surname: str
-    legal_forename: str
-    date_of_birth: dt.date
-    gender: str
-    nc_year: str
-    sen_provision: str
-    fsm_eligible: bool
-    ethnicity: str
-    ethnicity_group: str
-    enrolment_status: str
-    entry_date: dt.date
-    leaving_date: dt.date | None
-    earlier_stays: tuple[Stay, ...]
-    stays: tuple[tuple[dt.date, dt.date | None], ...]
-    """Every stay on the roll, oldest first: (entry, leaving or None while on roll)."""
-
-    def on_roll(self, day: dt.date) -> bool:
-        """Whether `day` falls in one of the stays."""
-        return on_roll(self.stays, day)
-
-
-Mark = tuple[str, dt.date, str, str]
-"""A register mark as pupil views list it: school URN, date, session, code."""
-
-_ROW_COLUMNS = EnrolmentRow._fields[:-1]
-"""The enrolment columns an `EnrolmentRow` is read from, in the order of its fields."""
 
 
 def _value(v: Any) -> str:
@@ -188,9 +158,11 @@ class MetricsRepository:
         COMMITTED, each statement under its own snapshot, so a read alongside sees no
         less consistent a state than one more statement would).
         On SQLite it runs here and now: every transaction there takes the write lock
-        (`shared.db`), so a second one would wait for this one.
+        (`shared.db`), so a second one would wait for this one. So it does when the
+        engine holds the read model in memory (`store.week_columns`), which then answers
+        the reads run alongside: a thread would only wait for this one's interpreter lock.
         """
-        if self.connection.dialect.name != "postgresql":
+        if self.connection.dialect.name != "postgresql" or self._held is not None:
             done: Future[T] = Future()
             try:
                 done.set_result(read(self))
@@ -431,7 +403,7 @@ class MetricsRepository:
     ) -> list[EnrolmentRow]:
         """Enrolments of the schools, and of the pupils `or_upns` at any school; optionally
         only `ids`, one UPN, or given characteristics."""
-        stmt = select(*(enrolment_t.c[c] for c in _ROW_COLUMNS)).order_by(enrolment_t.c.id)
+        stmt = select(*(enrolment_t.c[c] for c in ROW_COLUMNS)).order_by(enrolment_t.c.id)
         if schools is not None:
             stmt = stmt.where(
                 or_(
@@ -448,13 +420,7 @@ class MetricsRepository:
             stmt = stmt.where(
                 column == (value == "true") if name == "fsm_eligible" else column == value
             )
-        # Positional: views build thousands of rows.
-        found = []
-        for *values, entry, leaving, stored in self.connection.execute(stmt).all():
-            earlier = tuple(stays_from_json(stored))
-            stays = (*[(s.entry_date, s.leaving_date) for s in earlier], (entry, leaving))
-            found.append(EnrolmentRow._make((*values, entry, leaving, earlier, stays)))
-        return found
+        return enrolment_rows(self.connection.execute(stmt).all())
 
     def _window_table(
         self, ranges: Sequence[tuple[int, int, Period]], today: dt.date | None = None
@@ -701,53 +667,37 @@ class MetricsRepository:
             for row in self.connection.execute(stmt).all()
         }
 
+    def enrolments_of_pupils(self, upns: Sequence[str]) -> list[EnrolmentRow]:
+        """Every enrolment of these pupils, at any school, in id order: from the rows held
+        in memory when the engine holds them (`store.week_columns`), else in SQL."""
+        held = self._held
+        if held is not None:
+            found = held.enrolments_of_pupils(self.connection, upns, self._consistent_reader)
+            if found is not None:
+                return found
+        return self.enrolments([], or_upns=upns)
+
     def recent_marks(
         self, upns: Sequence[str], period: Period
     ) -> dict[tuple[str, str], tuple[Mark, ...]]:
         """Marks in the period of these pupils at every school they are enrolled at, by
-        (school, UPN), in date and session order. Enrolments at one school with the same
-        marks share one tuple of them (a school's pupils often have the same week):
-        readers may publish each tuple once."""
-        found: dict[tuple[str, str], tuple[Mark, ...]] = {}
+        (school, UPN), in date and session order: from the weeks of marks held in memory
+        when the engine holds them and the period spans few enough weeks
+        (`store.week_columns`), else in SQL. Enrolments at one school with the same marks
+        share one tuple of them (a school's pupils often have the same week): readers may
+        publish each tuple once."""
         if not upns:
-            return found
-        m, e = mark_t.c, enrolment_t.c
-        # One row per enrolment, its marks as `YYYY-MM-DD` + session + code joined by
-        # commas, aggregated from one index range of the marks' key: a view of 2,000
-        # children reads 2,000 rows, not 20,000, and nothing is sorted to group them.
-        # No code in the register's code set holds a comma (ingest admits no other),
-        # and a date cast to text is ISO on both backends (psycopg needs PostgreSQL's
-        # DateStyle ISO anyway).
-        listed = (
-            select(func.aggregate_strings(cast(m.date, String) + m.session + m.code, ","))
-            .where(
-                m.school_urn == e.school_urn,
-                m.upn == e.upn,
-                m.date.between(period.start, period.end),
-            )
-            .scalar_subquery()
-        )
-        stmt = select(e.school_urn, e.upn, listed).where(
-            one_of(self.connection, e.upn, sorted(set(upns)))
-        )
-        # Each distinct mark of a school, and each distinct run of them, is made once.
-        parsed: dict[tuple[str, str], Mark] = {}
-        runs: dict[tuple[str, str], tuple[Mark, ...]] = {}
-        for urn, upn, joined in self.connection.execute(stmt).all():
-            if joined is None:
-                continue  # no marks in the period
-            marks = runs.get((urn, joined))
-            if marks is None:
-                made = []
-                for t in sorted(joined.split(",")):  # ISO dates, then AM before PM
-                    known = parsed.get((urn, t))
-                    if known is None:
-                        day = dt.date.fromisoformat(t[:10])
-                        known = parsed[urn, t] = (urn, day, t[10:12], t[12:])
-                    made.append(known)
-                marks = runs[urn, joined] = tuple(made)
-            found[urn, upn] = marks
-        return found
+            return {}
+        held = self._held
+        if held is not None:
+            found = held.recent_marks(self.connection, upns, period, self._consistent_reader)
+            if found is not None:
+                return found
+        listed = one_of(self.connection, enrolment_t.c.upn, sorted(set(upns)))
+        return {
+            (urn, upn): marks
+            for _, urn, upn, marks in marks_of_enrolments(self.connection, listed, period)
+        }
 
     def marks(self, school_urn: str, upn: str, period: Period) -> list[tuple[dt.date, str, str]]:
         """The raw register of one enrolment in the period: (date, session, code)."""

@@ -41,7 +41,7 @@ import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
 
 from services.metrics.domain.buckets import window
@@ -79,11 +80,24 @@ from services.metrics.domain.measures import (
 from services.metrics.domain.reach import Slice
 from services.metrics.store.models import DAY_COLUMNS
 from services.metrics.store.projection import change_t, enrolment_t, week_t
+from services.metrics.store.pupil_rows import (
+    ROW_COLUMNS,
+    EnrolmentRow,
+    Mark,
+    enrolment_rows,
+    marks_of_enrolments,
+)
 from services.metrics.store.ranges import IntArray, Ranges
 from shared.sql import one_of
 
 WEEKS_IN_YEAR = 53
 """Monday-start weeks whose Monday falls in one academic year (1 September to 31 August)."""
+
+MARK_WEEKS = 4
+"""Weeks of marks held at most (the children view's latest days span two)."""
+
+_NOTHING_READ = -1
+"""The change number of a state nothing has been read into."""
 
 RELOAD_SHARE = 0.25
 """Reload a whole year rather than patch it when more than this share of its enrolments
@@ -124,7 +138,9 @@ class WeekColumns:
     def __init__(self, years: int) -> None:
         self.max_years = years
         self._columns = list(HELD_COLUMNS)
-        self._state = _State(0, _Enrolments.empty(self._columns), OrderedDict())
+        self._state = _State(
+            _NOTHING_READ, _Enrolments.empty(self._columns), OrderedDict(), _Pupils.of([])
+        )
         self._lock = threading.Lock()
 
     # -- answering -------------------------------------------------------------------
@@ -298,6 +314,54 @@ class WeekColumns:
             found += [monday + dt.timedelta(weeks=w) for w in np.flatnonzero(taught).tolist()]
         return found
 
+    def enrolments_of_pupils(
+        self, connection: Connection, upns: Sequence[str], reader: Reader
+    ) -> list[EnrolmentRow] | None:
+        """Every enrolment of these pupils, at any school, in id order, as
+        `MetricsRepository.enrolments_of_pupils` gives them; None when the database
+        should answer."""
+        state = self._fresh(connection, (), reader)
+        return None if state is None else state.pupils.of_pupils(upns)
+
+    def recent_marks(
+        self, connection: Connection, upns: Sequence[str], period: Period, reader: Reader
+    ) -> dict[tuple[str, str], tuple[Mark, ...]] | None:
+        """The marks in `period` of these pupils' enrolments, by (school, UPN), as
+        `MetricsRepository.recent_marks` gives them; None when the database should answer
+        (a period of more than `MARK_WEEKS` weeks). The first question of a week reads
+        that week's marks of every enrolment; later ones read again only what changed."""
+        if period.start > period.end:
+            return {}
+        first = period.start - dt.timedelta(days=period.start.weekday())
+        mondays = [first + dt.timedelta(weeks=w) for w in range((period.end - first).days // 7 + 1)]
+        if len(mondays) > MARK_WEEKS:
+            return None
+        state = self._fresh(connection, (), reader, mondays)
+        if state is None:
+            return None
+        weeks = [state.mark_weeks[m] for m in mondays]
+        whole = period.start == first and period.end == mondays[-1] + dt.timedelta(days=6)
+        found: dict[tuple[str, str], tuple[Mark, ...]] = {}
+        runs: dict[tuple[int, ...], tuple[Mark, ...]] = {}
+        for r in state.pupils.of_pupils(upns):
+            held = [week[r.id] for week in weeks if r.id in week]
+            if not held:
+                continue
+            if len(held) == 1 and whole:
+                found[r.school_urn, r.upn] = held[0]
+                continue
+            # Children of a school sharing their weeks share the tuples of them: the
+            # marks of the period are picked once per distinct run of tuples.
+            key = tuple(map(id, held))
+            marks = runs.get(key)
+            if marks is None:
+                marks = runs[key] = tuple(
+                    m for run in held for m in run if period.start <= m[1] <= period.end
+                )
+            if marks:
+                found[r.school_urn, r.upn] = marks
+        return found
+
     def _days(
         self, connection: Connection, ranges: Ranges, columns: Sequence[int], reader: Reader
     ) -> _SpanDays | None:
@@ -338,42 +402,69 @@ class WeekColumns:
 
     # -- keeping fresh ---------------------------------------------------------------
 
-    def _fresh(self, connection: Connection, years: Sequence[int], reader: Reader) -> _State | None:
-        """Held weeks no older than what `connection` sees, holding `years`; None in the
-        rare race where they cannot be had (the database is asked instead)."""
+    def _fresh(
+        self,
+        connection: Connection,
+        years: Sequence[int],
+        reader: Reader,
+        mark_weeks: Sequence[dt.date] = (),
+    ) -> _State | None:
+        """Held weeks no older than what `connection` sees, holding `years` (and the
+        marks of `mark_weeks`); None in the rare race where they cannot be had (the
+        database is asked instead)."""
         last = connection.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
         state = self._state
-        if state.seq >= last and all(y in state.years for y in years):
+        if state.seq >= last and state.holds(years, mark_weeks):
             return state
         with reader() as source:
-            return self._fresh_at(source, years)
+            return self._fresh_at(source, years, mark_weeks)
 
-    def _fresh_at(self, source: Connection, years: Sequence[int]) -> _State | None:
-        """Held weeks of exactly the state `source` sees, holding `years`; None when those
-        held are already newer."""
+    def _fresh_at(
+        self, source: Connection, years: Sequence[int], mark_weeks: Sequence[dt.date]
+    ) -> _State | None:
+        """Held weeks of exactly the state `source` sees, holding `years` and the marks of
+        `mark_weeks`; None when those held are already newer."""
         seq = source.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
         with self._lock:
             state = self._state
             if state.seq > seq:
                 return None
-            if state.seq < seq or not all(y in state.years for y in years):
-                state = self._refreshed(source, state, seq, years)
+            if state.seq < seq or not state.holds(years, mark_weeks):
+                state = self._refreshed(source, state, seq, years, mark_weeks)
                 self._state = state
             return state
 
     def _refreshed(
-        self, source: Connection, state: _State, seq: int, years: Sequence[int]
+        self,
+        source: Connection,
+        state: _State,
+        seq: int,
+        years: Sequence[int],
+        mark_weeks: Sequence[dt.date],
     ) -> _State:
-        """`state` brought to change number `seq`, the last `source` sees, holding `years`."""
-        changes = self._changed_since(source, state.seq)
+        """`state` brought to change number `seq`, the last `source` sees, holding `years`
+        and the marks of `mark_weeks`."""
+        # At the same number nothing changed: only what is not held yet is read.
+        changes = (
+            _Changes(set(), defaultdict(set))
+            if seq == state.seq
+            else self._changed_since(source, state.seq)
+        )
         kept: OrderedDict[int, _Year] = OrderedDict(state.years)
-        enrolments = state.enrolments
+        enrolments, pupils = state.enrolments, state.pupils
+        marks: OrderedDict[dt.date, _MarkWeek] = OrderedDict(state.mark_weeks)
         if changes is None:  # everything may have changed
             kept.clear()
-            enrolments = _Enrolments.empty(self._columns)
-            enrolments = enrolments.updated(self._enrolment_rows(source, None))
+            marks.clear()
+            rows = _enrolment_rows(source, None)
+            enrolments = _Enrolments.empty(self._columns).updated(self._group_columns(rows))
+            pupils = _Pupils.of(rows)
         elif changes.whole or changes.weekly:
-            enrolments = enrolments.updated(self._enrolment_rows(source, changes.whole))
+            rows = _enrolment_rows(source, changes.whole)
+            enrolments = enrolments.updated(self._group_columns(rows))
+            pupils = pupils.updated(changes.whole, rows)
+            for monday, held_marks in marks.items():
+                marks[monday] = _patched_marks(source, monday, held_marks, changes)
             for year, held in list(kept.items()):
                 if len(changes.whole) > RELOAD_SHARE * max(len(held.keys), 1):
                     del kept[year]
@@ -386,7 +477,13 @@ class WeekColumns:
             kept.move_to_end(year)
         while len(kept) > self.max_years:
             kept.popitem(last=False)
-        return _State(seq, enrolments, kept)
+        for monday in mark_weeks:
+            if monday not in marks:
+                marks[monday] = _week_marks(source, monday, None)
+            marks.move_to_end(monday)
+        while len(marks) > MARK_WEEKS:
+            marks.popitem(last=False)
+        return _State(seq, enrolments, kept, pupils, marks)
 
     @staticmethod
     def _patched_year(
@@ -420,7 +517,7 @@ class WeekColumns:
     def _changed_since(source: Connection, seq: int) -> _Changes | None:
         """What changed after number `seq`; None when that cannot be known (the log was
         trimmed past it, or the read model was emptied since)."""
-        if not seq:  # nothing read yet
+        if seq <= 0:  # nothing read yet, or read before anything was logged
             return None
         rows = source.execute(
             select(change_t.c.seq, change_t.c.enrolment_id, change_t.c.week_start)
@@ -439,13 +536,9 @@ class WeekColumns:
                 changes.weekly[row.week_start].add(row.enrolment_id)
         return changes
 
-    def _enrolment_rows(self, source: Connection, ids: set[int] | None) -> list[Any]:
-        if ids is not None and not ids:
-            return []
-        stmt = select(enrolment_t.c.id, *(enrolment_t.c[c] for c in self._columns))
-        if ids is not None:
-            stmt = stmt.where(one_of(source, enrolment_t.c.id, sorted(ids)))
-        return list(source.execute(stmt))
+    def _group_columns(self, rows: Sequence[EnrolmentRow]) -> list[tuple[Any, ...]]:
+        """Each row's id, then its group columns (`_Enrolments.updated`)."""
+        return [(r.id, *(getattr(r, c) for c in self._columns)) for r in rows]
 
 
 _registry: weakref.WeakKeyDictionary[Engine, WeekColumns] = weakref.WeakKeyDictionary()
@@ -685,6 +778,48 @@ def _held_rows(enrolments: _Enrolments, ids: set[int]) -> IntArray:
     return enrolments.rows_of(found[np.isin(found, enrolments.ids)])
 
 
+_MarkWeek = dict[int, tuple[Mark, ...]]
+"""The marks of one Monday-to-Sunday week: each enrolment's that has any, by id."""
+
+
+@dataclass(frozen=True)
+class _Pupils:
+    """Every enrolment's row as views list it, by id, and the ids of each UPN."""
+
+    rows: dict[int, EnrolmentRow]
+    of_upn: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, rows: Sequence[EnrolmentRow]) -> _Pupils:
+        found = cls({}, {})
+        found.add(rows)
+        return found
+
+    def add(self, rows: Sequence[EnrolmentRow]) -> None:
+        """`rows` added (only while this is being made)."""
+        for r in rows:
+            self.rows[r.id] = r
+            self.of_upn.setdefault(r.upn, []).append(r.id)
+
+    def updated(self, ids: set[int], rows: Sequence[EnrolmentRow]) -> _Pupils:
+        """A copy with the enrolments `ids` read again as `rows` (an id without a row
+        has left the read model)."""
+        if not ids:
+            return self
+        kept = {i: r for i, r in self.rows.items() if i not in ids}
+        of_upn: dict[str, list[int]] = {}
+        for r in kept.values():
+            of_upn.setdefault(r.upn, []).append(r.id)
+        found = _Pupils(kept, of_upn)
+        found.add(rows)
+        return found
+
+    def of_pupils(self, upns: Sequence[str]) -> list[EnrolmentRow]:
+        """The enrolments of these UPNs, in id order."""
+        ids = sorted(i for u in set(upns) for i in self.of_upn.get(u, ()))
+        return [self.rows[i] for i in ids]
+
+
 @dataclass(frozen=True)
 class _State:
     seq: int
@@ -692,6 +827,43 @@ class _State:
     enrolments: _Enrolments
     years: OrderedDict[int, _Year]
     """Least recently asked first."""
+    pupils: _Pupils
+    mark_weeks: OrderedDict[dt.date, _MarkWeek] = field(default_factory=OrderedDict)
+    """The marks of the weeks held (by Monday), least recently asked first."""
+
+    def holds(self, years: Sequence[int], mark_weeks: Sequence[dt.date]) -> bool:
+        """Whether these years' weeks and these weeks' marks are held."""
+        return all(y in self.years for y in years) and all(w in self.mark_weeks for w in mark_weeks)
+
+
+def _enrolment_rows(source: Connection, ids: set[int] | None) -> list[EnrolmentRow]:
+    """The rows of enrolments `ids` (None: every enrolment) that the read model holds."""
+    if ids is not None and not ids:
+        return []
+    stmt = select(*(enrolment_t.c[c] for c in ROW_COLUMNS))
+    if ids is not None:
+        stmt = stmt.where(one_of(source, enrolment_t.c.id, sorted(ids)))
+    return enrolment_rows(source.execute(stmt).all())
+
+
+def _week_marks(source: Connection, monday: dt.date, ids: set[int] | None) -> _MarkWeek:
+    """The marks of the week of `monday` of enrolments `ids` (None: every enrolment)."""
+    week = Period(monday, monday + dt.timedelta(days=6))
+    which = true() if ids is None else one_of(source, enrolment_t.c.id, sorted(ids))
+    return {e: marks for e, _, _, marks in marks_of_enrolments(source, which, week)}
+
+
+def _patched_marks(
+    source: Connection, monday: dt.date, held: _MarkWeek, changes: _Changes
+) -> _MarkWeek:
+    """`held` (the week of `monday`) with the marks of the enrolments `changes` names in
+    that week, or whole, read again."""
+    stale = changes.whole | changes.weekly.get(monday, set())
+    if not stale:
+        return held
+    kept = {e: marks for e, marks in held.items() if e not in stale}
+    kept.update(_week_marks(source, monday, stale))
+    return kept
 
 
 def _epoch_days(day: dt.date) -> int:
