@@ -38,10 +38,13 @@ import datetime as dt
 import math
 import threading
 import weakref
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -340,25 +343,32 @@ class WeekColumns:
         if state is None:
             return None
         weeks = [state.mark_weeks[m] for m in mondays]
-        whole = period.start == first and period.end == mondays[-1] + dt.timedelta(days=6)
+        # A school's children share the tuples of their weeks (`marks_of_enrolments`):
+        # each distinct tuple is cut to the period once (its marks are in date order),
+        # each distinct run of cut tuples joined once.
+        cut: dict[int, tuple[Mark, ...]] = {}
+        joined: dict[tuple[int, ...], tuple[Mark, ...]] = {}
         found: dict[tuple[str, str], tuple[Mark, ...]] = {}
-        runs: dict[tuple[int, ...], tuple[Mark, ...]] = {}
         for r in state.pupils.of_pupils(upns):
-            held = [week[r.id] for week in weeks if r.id in week]
-            if not held:
-                continue
-            if len(held) == 1 and whole:
-                found[r.school_urn, r.upn] = held[0]
-                continue
-            # Children of a school sharing their weeks share the tuples of them: the
-            # marks of the period are picked once per distinct run of tuples.
-            key = tuple(map(id, held))
-            marks = runs.get(key)
-            if marks is None:
-                marks = runs[key] = tuple(
-                    m for run in held for m in run if period.start <= m[1] <= period.end
-                )
-            if marks:
+            parts = []
+            for week in weeks:
+                run = week.get(r.id)
+                if run is None:
+                    continue
+                part = cut.get(id(run))
+                if part is None:
+                    lo = bisect_left(run, period.start, key=_day)
+                    hi = bisect_right(run, period.end, key=_day)
+                    part = cut[id(run)] = run if lo == 0 and hi == len(run) else run[lo:hi]
+                if part:
+                    parts.append(part)
+            if len(parts) == 1:
+                found[r.school_urn, r.upn] = parts[0]
+            elif parts:
+                key = tuple(map(id, parts))
+                marks = joined.get(key)
+                if marks is None:
+                    marks = joined[key] = tuple(chain.from_iterable(parts))
                 found[r.school_urn, r.upn] = marks
         return found
 
@@ -780,6 +790,9 @@ def _held_rows(enrolments: _Enrolments, ids: set[int]) -> IntArray:
 
 _MarkWeek = dict[int, tuple[Mark, ...]]
 """The marks of one Monday-to-Sunday week: each enrolment's that has any, by id."""
+
+_day = itemgetter(1)
+"""A mark's date."""
 
 
 @dataclass(frozen=True)
