@@ -434,15 +434,15 @@ def endpoint_timings(
 ) -> tuple[dict[tuple[str, str, int], Requests], dict[str, tuple[list[float], int]]]:
     """Seconds per GET of the view over HTTP, for a page of 2,000 and of 500 children
     (the default), and of 2,000 each after a school's register (`CASES`; `pupils`: how
-    many the read model holds), and the bytes of the answer: sharing and metrics as `attx serve` runs
-    them, the Reach asked of sharing unless cached (`reach_cache` seconds; 0: a platform
-    calling once a day never finds it cached), the audit record. With `against` (another
-    checkout), its sharing and metrics too (its sharing on a database of its own, its
-    metrics on the same one: the two may differ in what they say to each other and in
-    sharing's tables, not in metrics'), asked in turn with this checkout's, a request
-    each, the first in turn alternating, so both meet the machine as it is; each
-    request's CPU measured in each process (`Requests`). Then this checkout's sharing's
-    parts alone (`sharing_timings`)."""
+    many the read model holds), and the bytes of the answer: sharing and metrics as
+    `attx serve` runs them, the Reach asked of sharing unless cached (`reach_cache`
+    seconds; 0: a platform calling once a day never finds it cached), the audit record.
+    With `against` (another checkout), its sharing and metrics too (its sharing on a
+    database of its own, its metrics on the same one: the two may differ in what they
+    say to each other and in sharing's tables, not in metrics'), asked in turn with this
+    checkout's, a request each, the first in turn alternating, so both meet the machine
+    as it is; each request's CPU measured in each process (`Requests`). Then this
+    checkout's sharing's parts alone (`sharing_timings`)."""
     roots = {"this checkout": ROOT} | ({str(against): against} if against else {})
     found: dict[tuple[str, str, int], Requests] = {}
     with ExitStack() as services:

@@ -350,6 +350,22 @@ def test_children_at_one_school_each_get_their_own_latest_marks(
     }
 
 
+def test_a_mark_corrected_after_a_read_is_in_the_next_read(system: System, world: World) -> None:
+    # The first read holds the week's marks (and their JSON) in memory; the correction
+    # reaches the next read all the same.
+    child, school, days = upn(11), world.home_school["urn"], marked_days()
+    feed(
+        system,
+        [enrolment(child, school_urn=school), *marks_for(child, days, "/", school_urn=school)],
+    )
+    writer = {"Authorization": f"Bearer {system.token(*world.care_client)}"}
+    _episode(system, writer, child, "CIN")
+    first = [m["code"] for m in view_item(system, world, child)["latest_marks"]]
+    feed(system, marks_for(child, days[-1:], "N", school_urn=school))
+    again = [m["code"] for m in view_item(system, world, child)["latest_marks"]]
+    assert (first[-2:], again[:-2], again[-2:]) == (["/", "/"], first[:-2], ["N", "N"])
+
+
 def test_a_child_with_no_marks_in_the_last_days_has_no_latest_marks(
     system: System, world: World
 ) -> None:

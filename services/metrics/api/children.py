@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -126,43 +129,52 @@ def child_items(
 
 
 class _MarksJson:
-    """Runs of latest marks as JSON (`ChildMark` arrays), each distinct mark and each
-    distinct run written once: a school's children often share their week."""
+    """Runs of latest marks as JSON (`ChildMark` arrays), each distinct run written once:
+    a school's children often share their week. Each distinct mark is written once by
+    the process (`_mark_json`), and a run it has seen as the same tuple (the read model
+    held in memory gives the same tuples to the same question, `store.week_columns`) is
+    found by identity (`_SEEN_RUNS`), without hashing its marks."""
 
     def __init__(self) -> None:
-        self._marks: dict[Mark, bytes] = {}
         self._runs: dict[tuple[Mark, ...], orjson.Fragment] = {}
-        self._same: dict[int, tuple[tuple[Mark, ...], orjson.Fragment]] = {}
-        """By identity: children of a school with the same week share one tuple of marks
-        (`MetricsRepository.recent_marks`), found without hashing its marks. The tuple
-        is kept with its JSON, so its id stays its own."""
 
     def __call__(self, marks: tuple[Mark, ...]) -> orjson.Fragment:
-        same = self._same.get(id(marks))
-        if same is not None:
-            return same[1]
+        seen = _SEEN_RUNS.get(id(marks))
+        if seen is not None and seen[0] is marks:
+            return seen[1]
         run = self._runs.get(marks)
         if run is None:
-            written = self._marks
             run = self._runs[marks] = orjson.Fragment(
-                b"[" + b",".join([written.get(m) or self._mark(m) for m in marks]) + b"]"
+                b"[" + b",".join([_mark_json(m) for m in marks]) + b"]"
             )
-        self._same[id(marks)] = (marks, run)
+        with _SEEN_RUNS_LOCK:
+            # Kept with its JSON, so its id stays its own while it is kept.
+            _SEEN_RUNS[id(marks)] = (marks, run)
+            while len(_SEEN_RUNS) > _SEEN_RUNS_KEPT:
+                _SEEN_RUNS.popitem(last=False)
         return run
 
-    def _mark(self, mark: Mark) -> bytes:
-        """A mark not yet written, written and kept."""
-        urn, day, session, code = mark
-        written = self._marks[mark] = orjson.dumps(
-            {
-                "date": day,
-                "session": session,
-                "code": code,
-                "category": category_on(code, day).value if lookup(code, day) else None,
-                "school_urn": urn,
-            }
-        )
-        return written
+
+_SEEN_RUNS: OrderedDict[int, tuple[tuple[Mark, ...], orjson.Fragment]] = OrderedDict()
+"""Runs of marks written lately, by identity, oldest first."""
+_SEEN_RUNS_LOCK = threading.Lock()
+_SEEN_RUNS_KEPT = 20_000
+"""A few pages of all 2,000 children's runs."""
+
+
+@functools.lru_cache(maxsize=50_000)
+def _mark_json(mark: Mark) -> bytes:
+    """A mark as JSON (`ChildMark`)."""
+    urn, day, session, code = mark
+    return orjson.dumps(
+        {
+            "date": day,
+            "session": session,
+            "code": code,
+            "category": category_on(code, day).value if lookup(code, day) else None,
+            "school_urn": urn,
+        }
+    )
 
 
 def children_page_json(

@@ -345,30 +345,34 @@ class WeekColumns:
         weeks = [state.mark_weeks[m] for m in mondays]
         # A school's children share the tuples of their weeks (`marks_of_enrolments`):
         # each distinct tuple is cut to the period once (its marks are in date order),
-        # each distinct run of cut tuples joined once.
-        cut: dict[int, tuple[Mark, ...]] = {}
-        joined: dict[tuple[int, ...], tuple[Mark, ...]] = {}
+        # each distinct run of cut tuples joined once, and kept with the state, so the
+        # same question asks again gets the same tuples (readers publish each once).
+        made = state.marks_made
+        if len(made) > _MARKS_MADE:
+            made.clear()
         found: dict[tuple[str, str], tuple[Mark, ...]] = {}
         for r in state.pupils.of_pupils(upns):
-            parts = []
+            parts, sources = [], []
             for week in weeks:
                 run = week.get(r.id)
                 if run is None:
                     continue
-                part = cut.get(id(run))
+                key: tuple[tuple[int, ...], Period] = ((id(run),), period)
+                part = made.get(key)
                 if part is None:
                     lo = bisect_left(run, period.start, key=_day)
                     hi = bisect_right(run, period.end, key=_day)
-                    part = cut[id(run)] = run if lo == 0 and hi == len(run) else run[lo:hi]
+                    part = made[key] = run if lo == 0 and hi == len(run) else run[lo:hi]
                 if part:
                     parts.append(part)
+                    sources.append(id(run))
             if len(parts) == 1:
                 found[r.school_urn, r.upn] = parts[0]
             elif parts:
-                key = tuple(map(id, parts))
-                marks = joined.get(key)
+                key = (tuple(sources), period)
+                marks = made.get(key)
                 if marks is None:
-                    marks = joined[key] = tuple(chain.from_iterable(parts))
+                    marks = made[key] = tuple(chain.from_iterable(parts))
                 found[r.school_urn, r.upn] = marks
         return found
 
@@ -794,6 +798,9 @@ _MarkWeek = dict[int, tuple[Mark, ...]]
 _day = itemgetter(1)
 """A mark's date."""
 
+_MARKS_MADE = 200_000
+"""Periods' marks a state keeps made at most (then starts again)."""
+
 
 @dataclass(frozen=True)
 class _Pupils:
@@ -843,6 +850,10 @@ class _State:
     pupils: _Pupils
     mark_weeks: OrderedDict[dt.date, _MarkWeek] = field(default_factory=OrderedDict)
     """The marks of the weeks held (by Monday), least recently asked first."""
+    marks_made: dict[tuple[tuple[int, ...], Period], tuple[Mark, ...]] = field(default_factory=dict)
+    """The marks of periods made from `mark_weeks` (`WeekColumns.recent_marks`), by the
+    identity of the weeks' tuples they were made of (which this state keeps) and the
+    period."""
 
     def holds(self, years: Sequence[int], mark_weeks: Sequence[dt.date]) -> bool:
         """Whether these years' weeks and these weeks' marks are held."""
