@@ -11,7 +11,10 @@ What is held, per academic year asked about, for each enrolment, stay and popula
 a byte per count per week (weeks whose Monday falls in that academic year; at most
 53), and each day's pattern of counts (two bytes a day, an index into the year's few
 hundred distinct days, from the codes the week rows carry): ~50 MB for 30,000 pupils.
-`WeekColumns` keeps the `years` most recently asked about.
+`WeekColumns` keeps the `years` most recently asked about. For the children view it also
+holds every enrolment's row (`EnrolmentRow`) and the marks of the (at most `MARK_WEEKS`)
+weeks asked about, each enrolment's as one tuple shared by a school's pupils with the
+same week.
 
 A period is split as the children view splits its spans (`buckets.window`): whole
 Monday-to-Sunday weeks summed from the weeks, and edge days added, or taken from a
@@ -29,7 +32,9 @@ that number (REPEATABLE READ on PostgreSQL), into a copy of the arrays, so an an
 never older than the read model was when it was asked, and a question being answered
 meanwhile keeps its own. A gap in the numbers (the log was trimmed past the last one
 read) or a rebuild reloads everything; a quarter of a year's enrolments changed whole
-reloads the year.
+reloads the year. An enrolment changed whole has its row, and its marks of the weeks
+held, read again (a removed one leaves them); a changed week of an enrolment, its marks
+of that week.
 """
 
 from __future__ import annotations
@@ -136,7 +141,8 @@ Cells = list[tuple[tuple[str, ...], GroupMeasures]]
 
 
 class WeekColumns:
-    """Week rows of the `years` most recently asked academic years, for one database."""
+    """Week rows of the `years` most recently asked academic years, every enrolment's
+    row, and the marks of the weeks lately asked about, for one database."""
 
     def __init__(self, years: int) -> None:
         self.max_years = years
