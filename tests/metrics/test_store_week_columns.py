@@ -652,15 +652,24 @@ def test_marks_are_held_for_at_most_four_weeks_at_a_time(
     assert held_marks(held, ["P1"], Period(four_weeks.start, dt.date(2024, 2, 5))) is None
 
 
+WEEK = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
+"""The school days of the week of 8 January 2024."""
+WHOLE_WEEK = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
+
+
+def marked_all_week(plain: Engine, codes: str = "/", *others: Change) -> None:
+    """P1 on roll at 100001, marked `codes` every session of `WEEK`; and `others`."""
+    apply(plain, [enrolment("P1"), *marks_for("P1", WEEK, codes), *others], "c1")
+
+
 def test_marks_applied_after_a_read_are_in_the_next_latest_marks(
     engines: tuple[Engine, Engine],
 ) -> None:
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
+    marked_all_week(plain)
     period = Period(dt.date(2024, 1, 10), dt.date(2024, 1, 16))
     assert [m[3] for m in (held_marks(held, ["P1"], period) or {})["100001", "P1"]] == ["/"] * 6
-    apply(plain, [*marks_for("P1", days[3:4], "N"), withdrawn("P1", days[4], "PM")], "c2")
+    apply(plain, [*marks_for("P1", WEEK[3:4], "N"), withdrawn("P1", WEEK[4], "PM")], "c2")
     found = held_marks(held, ["P1"], period)
     assert found == database_marks(plain, ["P1"], period)
     assert [m[3] for m in (found or {})["100001", "P1"]] == ["/", "/", "N", "N", "/"]
@@ -670,36 +679,32 @@ def test_a_pupil_removed_from_the_roll_leaves_the_held_enrolments_and_marks(
     engines: tuple[Engine, Engine],
 ) -> None:
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
-    apply(plain, [enrolment("P1"), enrolment("P2"), *marks_for("P2", days, "/")], "c1")
-    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
+    marked_all_week(plain, "/", enrolment("P2"), *marks_for("P2", WEEK, "N"))
     assert [r.upn for r in held_pupils(held, ["P1", "P2"])] == ["P1", "P2"]
-    assert list(held_marks(held, ["P2"], period) or {}) == [("100001", "P2")]
+    assert list(held_marks(held, ["P2"], WHOLE_WEEK) or {}) == [("100001", "P2")]
     apply(plain, [removed("P2")], "c2")
     assert [r.upn for r in held_pupils(held, ["P1", "P2"])] == ["P1"]
-    assert held_marks(held, ["P2"], period) == {}
+    assert held_marks(held, ["P2"], WHOLE_WEEK) == {}
 
 
 def test_a_pupil_at_a_second_school_is_held_with_both_enrolments(
     engines: tuple[Engine, Engine],
 ) -> None:
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
-    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
+    marked_all_week(plain)
     assert len(held_pupils(held, ["P1"])) == 1
     second = [
         enrolment("P1", school_urn="100002"),
-        *marks_for("P1", days, "B", school_urn="100002"),
+        *marks_for("P1", WEEK, "B", school_urn="100002"),
     ]
     apply(plain, second, "c2")
     assert [r.school_urn for r in held_pupils(held, ["P1"])] == ["100001", "100002"]
-    found = held_marks(held, ["P1"], period)
-    assert found == database_marks(plain, ["P1"], period)
+    found = held_marks(held, ["P1"], WHOLE_WEEK)
+    assert found == database_marks(plain, ["P1"], WHOLE_WEEK)
     assert sorted(found or {}) == [("100001", "P1"), ("100002", "P1")]
 
 
-def test_a_changed_name_is_in_the_next_held_enrolment(engines: tuple[Engine, Engine]) -> None:
+def test_an_enrolment_sent_again_is_in_the_next_held_row(engines: tuple[Engine, Engine]) -> None:
     held, plain = engines
     apply(plain, [enrolment("P1", nc_year="7")], "c1")
     assert [r.nc_year for r in held_pupils(held, ["P1"])] == ["7"]
@@ -713,30 +718,26 @@ def test_a_rebuilt_read_model_reads_the_enrolments_and_marks_again(
     engines: tuple[Engine, Engine],
 ) -> None:
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
-    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
-    assert held_marks(held, ["P1", "P2"], period) is not None
+    marked_all_week(plain)
+    assert held_marks(held, ["P1", "P2"], WHOLE_WEEK) is not None
     with plain.begin() as connection:
         clear_read_model(connection)
-    apply(plain, [enrolment("P2"), *marks_for("P2", days, "N")], "c1")
+    apply(plain, [enrolment("P2"), *marks_for("P2", WEEK, "N")], "c1")
     assert [r.upn for r in held_pupils(held, ["P1", "P2"])] == ["P2"]
-    assert list(held_marks(held, ["P1", "P2"], period) or {}) == [("100001", "P2")]
+    assert list(held_marks(held, ["P1", "P2"], WHOLE_WEEK) or {}) == [("100001", "P2")]
 
 
 def test_the_repository_reads_the_childrens_enrolments_and_marks_from_memory_when_enabled(
     engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 12))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "N")], "c1")
-    period = Period(dt.date(2024, 1, 8), dt.date(2024, 1, 14))
-    expected = database_marks(plain, ["P1"], period)
+    marked_all_week(plain, "N")
+    expected = database_marks(plain, ["P1"], WHOLE_WEEK)
     with held.connect() as connection:  # load the rows and the week, then forbid SQL
-        MetricsRepository(connection).recent_marks(["P1"], period)
+        MetricsRepository(connection).recent_marks(["P1"], WHOLE_WEEK)
     monkeypatch.setattr(repository, "marks_of_enrolments", None)
     monkeypatch.setattr(repository, "enrolment_rows", None)
     with held.connect() as connection:
         repo = MetricsRepository(connection)
         assert [r.upn for r in repo.enrolments_of_pupils(["P1"])] == ["P1"]
-        assert repo.recent_marks(["P1"], period) == expected
+        assert repo.recent_marks(["P1"], WHOLE_WEEK) == expected
