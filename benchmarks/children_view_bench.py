@@ -401,7 +401,7 @@ before answering, as it would between a platform's questions during a school day
 def school_register(run: int, pupils: int) -> ChangePage:
     """The afternoon register of 13 December of school `run` (in turn), every pupil
     present or, on odd runs, absent: a page as the feed consumer applies it."""
-    urn = f"{200000 + run % SCHOOLS:06d}"
+    urn = school_of(run)
     recorded = dt.datetime.now(dt.UTC)
     code = "N" if run % 2 else "/"
     return ChangePage(
@@ -416,6 +416,7 @@ def school_register(run: int, pupils: int) -> ChangePage:
                 code=code,
                 return_id=f"bench-{run}",
             )
+            # The pupils at that school: those with the same remainder (`school_of`).
             for n, i in enumerate(range(run % SCHOOLS, pupils, SCHOOLS))
         ],
         next_cursor=f"bench-{run}",
