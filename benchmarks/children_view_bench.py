@@ -572,7 +572,7 @@ def main() -> None:
     week_columns.enable(engine, MetricsSettings().week_columns_years)
     with engine.connect() as conn, conn.begin():
         repo = MetricsRepository(conn)
-        children_figures(repo, children_enrolments(repo, reach, upns, AS_OF), upns, AS_OF, rules)
+        children_figures(repo, children_enrolments(repo, reach, upns), upns, AS_OF, rules)
 
     def one_run(conn: Connection) -> tuple[float, bytes, tuple[int, int, int]]:
         """Seconds to read the figures, the page's JSON, and (children, persistent
@@ -581,7 +581,7 @@ def main() -> None:
         start = time.perf_counter()
         with conn.begin():
             repo = MetricsRepository(conn)
-            enrolled = children_enrolments(repo, reach, upns, AS_OF)
+            enrolled = children_enrolments(repo, reach, upns)
             figures = children_figures(repo, enrolled, upns, AS_OF, rules, today=AS_OF)
         read = time.perf_counter() - start
         body = children_page_json(AS_OF, child_items(figures, episodes), None)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
@@ -186,32 +185,25 @@ def _register_figures(
 
 @dataclass(frozen=True)
 class ChildEnrolments:
-    """The enrolments of a page of children that the caller may see, and their latest
-    marks, read alongside them (`children_enrolments`)."""
+    """The enrolments of a page of children that the caller may see
+    (`children_enrolments`)."""
 
     by_child: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]]
     """Each child's enrolments, with what the caller may see of each."""
-    latest: Period
-    """The last `LATEST_DAYS` days to the day asked about."""
-    latest_marks: Future[dict[tuple[str, str], tuple[Mark, ...]]]
-    """The children's marks of those days at every school, by (school, UPN)."""
 
 
 def children_enrolments(
-    repo: MetricsRepository, reach: PupilReach, upns: Sequence[str], as_of: dt.date
+    repo: MetricsRepository, reach: PupilReach, upns: Sequence[str]
 ) -> ChildEnrolments:
-    """The enrolments of these children, at any school, that the Reach shows, and their
-    marks of the `LATEST_DAYS` days to `as_of`."""
-    latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
-    # The marks need nothing of the enrolments: read alongside them (concurrently, when
-    # PostgreSQL answers rather than memory), they are there when the figures need them.
-    latest_marks = repo.alongside(lambda side: side.recent_marks(upns, latest))
+    """The enrolments of these children, at any school, that the Reach shows: all that
+    the audit record of their read needs, so it can go on record while the rest is read
+    (their latest marks are read with the figures, `children_figures`)."""
     by_child: dict[str, list[tuple[EnrolmentRow, EnrolmentAccess]]] = {}
     for r in repo.enrolments_of_pupils(upns):
         access = reach.access(r.upn, r.school_urn, r.stays)
         if access is not None:
             by_child.setdefault(r.upn, []).append((r, access))
-    return ChildEnrolments(by_child, latest, latest_marks)
+    return ChildEnrolments(by_child)
 
 
 def _current_enrolment(
@@ -274,7 +266,12 @@ def children_figures(
     today: dt.date | None = None,
 ) -> ChildrenFigures:
     """Attendance of these children (in this order) over their enrolments'
-    (`children_enrolments`) windows, as of a day, read on `today` (default: the real one)."""
+    (`children_enrolments`) windows, and their marks of the `LATEST_DAYS` days to
+    `as_of`, as of that day, read on `today` (default: the real one)."""
+    latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
+    # The marks need nothing of what follows: read alongside it (concurrently, when
+    # PostgreSQL answers rather than memory), they are there when the loop below needs them.
+    latest_marks = repo.alongside(lambda side: side.recent_marks(upns, latest))
     year = academic_year_of(as_of)
     year_start = academic_year_period(year).start
     child = {upn: n for n, upn in enumerate(upns)}
@@ -318,7 +315,7 @@ def children_figures(
     totals = repo.window_totals(
         shown.clipped(list(spans.values())), len(upns) * width, RATE_COLUMNS, today=today
     )
-    facts, marks = read_facts.result(), enrolled.latest_marks.result()
+    facts, marks = read_facts.result(), latest_marks.result()
     if register:
         register_counts, register_facts = _register_figures(repo, register, spans, pattern, child)
         for slot, c in register_counts.items():
@@ -345,7 +342,7 @@ def children_figures(
                 rules,
             )
         )
-        marks_shown.append(_latest_marks(rows, marks, enrolled.latest))
+        marks_shown.append(_latest_marks(rows, marks, latest))
         counted.append(
             "register" if outside and rows and all(r.id in outside for r, _ in rows) else "headline"
         )

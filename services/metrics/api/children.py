@@ -261,7 +261,7 @@ def _children_page(
     next_cursor: str | None,
 ) -> Response:
     """The page of these children, as JSON or CSV, once its reads are on record."""
-    enrolled = children_enrolments(repo, reach, page, day)
+    enrolled = children_enrolments(repo, reach, page)
     # On record while the figures are read; nothing is answered until it is.
     recording = start_recording_reads(
         audit,
