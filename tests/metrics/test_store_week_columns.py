@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from services.metrics.domain.calendar import Period
 from services.metrics.domain.early_warning import PatternFacts
-from services.metrics.domain.measures import RATE_COLUMNS, GroupMeasures, Population
+from services.metrics.domain.measures import COUNT_COLUMNS, RATE_COLUMNS, GroupMeasures, Population
 from services.metrics.domain.reach import Slice
 from services.metrics.store import projection, repository, week_columns
 from services.metrics.store.projection import apply_page, change_t, clear_read_model
@@ -300,6 +300,36 @@ def test_marks_applied_after_a_read_are_in_the_next_answer(
     assert after is not None
     assert after[()].persistent == 1
     assert after[()].counts.unauthorised == 4
+
+
+def held_year(engine: Engine, year: int) -> week_columns._Year:
+    """The academic year's arrays the engine holds now (private: what a question being
+    answered has read)."""
+    held = week_columns.for_engine(engine)
+    assert held is not None
+    return held._state.years[year]
+
+
+def test_marks_of_one_week_copy_only_that_weeks_arrays_leaving_the_earlier_ones_as_read(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
+    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
+    period = weeks(dt.date(2024, 1, 8), 2)
+    from_memory(held, period)
+    before = held_year(held, 2023)
+    apply(plain, marks_for("P1", days[5:6], "N"), "c2")  # Monday 15 January
+    answer = from_memory(held, period)
+    after = held_year(held, 2023)
+    changed = (dt.date(2024, 1, 15) - week_columns._first_monday(2023)).days // 7
+    shared = [old is new for old, new in zip(before.weeks, after.weeks, strict=True)]
+    assert shared == [slot != changed for slot in range(week_columns.WEEKS_IN_YEAR)]
+    assert answer is not None
+    assert answer[()].counts.unauthorised == 2
+    # What was read before the change is as it was: every session of the week attended.
+    was = before.weeks[changed].sum(axis=0)
+    assert [was[COUNT_COLUMNS.index(c)] for c in ("sess_possible", "sess_attended")] == [10, 10]
 
 
 def test_a_week_whose_marks_are_all_withdrawn_leaves_the_held_weeks(

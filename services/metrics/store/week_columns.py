@@ -28,13 +28,14 @@ Freshness: the projection appends what it changes to `read_model_change` (an
 enrolment's buckets of one week, or all of an enrolment), numbered in commit order
 (`projection.log_changes`). Each question first reads the last number (one index
 probe); when it moved, the rows named since are read again, in one transaction with
-that number (REPEATABLE READ on PostgreSQL), into a copy of the arrays, so an answer is
-never older than the read model was when it was asked, and a question being answered
-meanwhile keeps its own. A gap in the numbers (the log was trimmed past the last one
-read) or a rebuild reloads everything; a quarter of a year's enrolments changed whole
-reloads the year. An enrolment changed whole has its row, and its marks of the weeks
-held, read again (a removed one leaves them); a changed week of an enrolment, its marks
-of that week.
+that number (REPEATABLE READ on PostgreSQL), into copies of the week slots they touch
+(each week slot is an array of its own, so a school's register copies one week, not the
+year), so an answer is never older than the read model was when it was asked, and a
+question being answered meanwhile keeps its own. A gap in the numbers (the log was
+trimmed past the last one read) or a rebuild reloads everything; a quarter of a year's
+enrolments changed whole reloads the year. An enrolment changed whole has its row, and
+its marks of the weeks held, read again (a removed one leaves them); a changed week of
+an enrolment, its marks of that week.
 """
 
 from __future__ import annotations
@@ -319,8 +320,11 @@ class WeekColumns:
             return None
         found = []
         for monday, held, weeks, keys, _ in _held_weeks(state, rows, first, last):
-            taught = (held.weeks[weeks][:, keys, _POSSIBLE] > 0).any(axis=1)
-            found += [monday + dt.timedelta(weeks=w) for w in np.flatnonzero(taught).tolist()]
+            found += [
+                monday + dt.timedelta(weeks=w)
+                for w, counts in enumerate(held.weeks[weeks])
+                if (counts[keys, _POSSIBLE] > 0).any()
+            ]
         return found
 
     def enrolments_of_pupils(
@@ -651,20 +655,28 @@ class _Enrolments:
         return found
 
 
+WeekSlots = tuple[npt.NDArray[np.uint8], ...]
+"""A year's counts, an array per week slot: (row, count column)."""
+DaySlots = tuple[npt.NDArray[np.uint16], ...]
+"""A year's day patterns, an array per week slot: (row, weekday)."""
+
+
 @dataclass(frozen=True)
 class _Year:
     """One academic year's week rows: a row per (enrolment, stay, population).
 
-    `weeks` is (week slot, row, count column), a week's counts of every row side by side,
-    so a window sums whole slots. `days` is (week slot, row, weekday): each day's pattern,
-    an index into `patterns` (a day's counts; pattern 0 is no row that day), so edge days
-    of a window are a few lookups. A year holds a few hundred distinct days at most.
+    `weeks` holds each week slot's (row, count column) array, a week's counts of every
+    row side by side, so a window sums whole slots. `days` holds each slot's (row,
+    weekday) array: each day's pattern, an index into `patterns` (a day's counts; pattern
+    0 is no row that day), so edge days of a window are a few lookups. A year holds a few
+    hundred distinct days at most. An array per slot rather than one for the year: a
+    change to one week (a register) copies that week's arrays, ~2 % of the year's.
     """
 
     year: int
     keys: IntArray  # sorted: enrolment row << 22 | stay (days since 1900) << 1 | population
-    weeks: npt.NDArray[np.uint8]
-    days: npt.NDArray[np.uint16]
+    weeks: WeekSlots
+    days: DaySlots
     patterns: npt.NDArray[np.uint8]  # (pattern, count column)
     pattern_codes: IntArray  # each pattern's `day_code`; 0 first
 
@@ -751,36 +763,45 @@ def _built(year: int, found: _WeekRows) -> _Year:
         raise ValueError("more distinct days than a uint16 numbers")
     days = np.zeros((WEEKS_IN_YEAR, len(keys), len(DAY_COLUMNS)), np.uint16)
     days[found.slots, at] = np.searchsorted(codes, flat).reshape(found.codes.shape)
-    return _Year(year, keys, weeks, days, _decoded(codes), codes)
+    # Each slot a view of the year's one array, until a change gives it one of its own.
+    return _Year(year, keys, tuple(weeks), tuple(days), _decoded(codes), codes)
 
 
 def _patched(held: _Year, stale: Sequence[tuple[int | None, IntArray]], found: _WeekRows) -> _Year:
     """`held` with the stale rows replaced by those read afresh (`found`). `stale`: a week
     slot (None: every slot) and the enrolment rows whose weeks there changed; an
-    enrolment with no week left there keeps empty rows."""
+    enrolment with no week left there keeps empty rows. Only the slots written are
+    copied: never changed in place, since a question being answered reads the old ones."""
     held, patterns = held.with_patterns(found.codes.ravel())
     new = np.setdiff1d(found.keys, held.keys)
-    if len(new):
+    keys = held.keys
+    weeks, days = list(held.weeks), list(held.days)
+    if len(new):  # rows added: every slot made again, with the new rows
         keys = np.union1d(held.keys, new)
         at = np.searchsorted(keys, held.keys)
-        weeks = np.zeros((WEEKS_IN_YEAR, len(keys), len(COUNT_COLUMNS)), np.uint8)
-        weeks[:, at] = held.weeks
-        days = np.zeros((WEEKS_IN_YEAR, len(keys), len(DAY_COLUMNS)), np.uint16)
-        days[:, at] = held.days
-    else:  # copied, not changed in place: a question being answered reads the old one
-        keys, weeks, days = held.keys, held.weeks.copy(), held.days.copy()
-    for slot, rows in stale:
+        for slot in range(WEEKS_IN_YEAR):
+            weeks[slot] = np.zeros((len(keys), len(COUNT_COLUMNS)), np.uint8)
+            weeks[slot][at] = held.weeks[slot]
+            days[slot] = np.zeros((len(keys), len(DAY_COLUMNS)), np.uint16)
+            days[slot][at] = held.days[slot]
+    else:
+        written: set[int] = set(np.unique(found.slots).tolist())
+        for stale_slot, _ in stale:
+            written |= set(range(WEEKS_IN_YEAR)) if stale_slot is None else {stale_slot}
+        for slot in written:
+            weeks[slot], days[slot] = weeks[slot].copy(), days[slot].copy()
+    for stale_slot, rows in stale:
         columns = np.flatnonzero(np.isin(keys >> 22, rows))
-        if slot is None:
-            weeks[:, columns] = 0
-            days[:, columns] = 0
-        else:
-            weeks[slot, columns] = 0
-            days[slot, columns] = 0
+        for cleared in range(WEEKS_IN_YEAR) if stale_slot is None else (stale_slot,):
+            weeks[cleared][columns] = 0
+            days[cleared][columns] = 0
     at = np.searchsorted(keys, found.keys)
-    weeks[found.slots, at] = found.counts
-    days[found.slots, at] = patterns.reshape(found.codes.shape)
-    return replace(held, keys=keys, weeks=weeks, days=days)
+    found_days = patterns.reshape(found.codes.shape)
+    for slot in np.unique(found.slots).tolist():
+        here = found.slots == slot
+        weeks[slot][at[here]] = found.counts[here]
+        days[slot][at[here]] = found_days[here]
+    return replace(held, keys=keys, weeks=tuple(weeks), days=tuple(days))
 
 
 @dataclass(frozen=True)
@@ -1018,7 +1039,7 @@ def _weekly(
             columns, cell = columns[order], cell[order]
             starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
             lo, hi = slots
-            weeks = held.weeks[lo : hi + 1][:, columns]
+            weeks = np.stack([counts[columns] for counts in held.weeks[lo : hi + 1]])
             possible = weeks[:, :, _POSSIBLE].astype(np.int32)
             overall = weeks[:, :, _AUTHORISED].astype(np.int32) + weeks[:, :, _UNAUTHORISED]
             counted = possible > 0
@@ -1112,7 +1133,9 @@ def _per_enrolment(
                 continue
             lo, hi = slots
             # uint16 holds 53 weeks of 14 sessions; summing whole slots reads memory in order.
-            summed = held.weeks[lo : hi + 1].sum(axis=0, dtype=np.uint16)
+            summed = np.zeros((len(held.keys), len(COUNT_COLUMNS)), np.uint16)
+            for counts in held.weeks[lo : hi + 1]:
+                np.add(summed, counts, out=summed)
             _add(totals, summed, counted, in_scope(schools))
         for schools, days, sign in edges:
             monday = days.start - dt.timedelta(days=days.start.weekday())
@@ -1121,7 +1144,7 @@ def _per_enrolment(
                 continue
             edge = np.zeros((len(held.keys), len(COUNT_COLUMNS)), np.int16)
             for weekday in range(days.start.weekday(), days.end.weekday() + 1):
-                patterns = held.days[slot[0], :, weekday]
+                patterns = held.days[slot[0]][:, weekday]
                 if patterns.any():  # a weekend or holiday has no rows
                     np.add(edge, held.patterns[patterns], out=edge)
             _add(totals, edge if sign > 0 else -edge, counted, in_scope(schools))
@@ -1220,7 +1243,8 @@ def _daily(
     out = np.zeros((weeks * 7, len(rows), len(columns)), np.int32)
     last = first + dt.timedelta(weeks=weeks - 1)
     for monday, held, slots, keys, position in _held_weeks(state, rows, first, last):
-        numbers = np.take(held.days[slots], keys, axis=1)  # (week, key, weekday) patterns
+        # (week, key, weekday) patterns
+        numbers = np.stack([np.take(patterns, keys, axis=0) for patterns in held.days[slots]])
         counts = held.patterns[:, columns]
         offset = (monday - first).days
         days_at = slice(offset, offset + len(numbers) * 7)
