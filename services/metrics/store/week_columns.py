@@ -357,8 +357,12 @@ class WeekColumns:
         # each distinct tuple is cut to the period once (its marks are in date order),
         # each distinct run of cut tuples joined once, and kept with the state, so the
         # same question asks again gets the same tuples (readers publish each once).
-        made = state.marks_made
-        if len(made) > _MARKS_MADE:
+        made = state.marks_made.get(period)
+        if made is None:
+            if len(state.marks_made) >= _PERIODS_MADE:
+                state.marks_made.clear()
+            made = state.marks_made[period] = {}
+        elif len(made) > _MARKS_MADE:
             made.clear()
         found: dict[tuple[str, str], tuple[Mark, ...]] = {}
         for r in state.pupils.of_pupils(upns):
@@ -367,7 +371,7 @@ class WeekColumns:
                 run = week.get(r.id)
                 if run is None:
                     continue
-                key: tuple[tuple[int, ...], Period] = ((id(run),), period)
+                key: tuple[int, ...] = (id(run),)
                 part = made.get(key)
                 if part is None:
                     lo = bisect_left(run, period.start, key=_day)
@@ -379,7 +383,7 @@ class WeekColumns:
             if len(parts) == 1:
                 found[r.school_urn, r.upn] = parts[0]
             elif parts:
-                key = (tuple(sources), period)
+                key = tuple(sources)
                 marks = made.get(key)
                 if marks is None:
                     marks = made[key] = tuple(chain.from_iterable(parts))
@@ -826,7 +830,9 @@ _day = itemgetter(1)
 """A mark's date."""
 
 _MARKS_MADE = 200_000
-"""Periods' marks a state keeps made at most (then starts again)."""
+"""A period's marks a state keeps made at most (then starts again)."""
+_PERIODS_MADE = 16
+"""Periods a state keeps marks made for at most (then starts again)."""
 
 
 @dataclass(frozen=True)
@@ -877,10 +883,10 @@ class _State:
     pupils: _Pupils
     mark_weeks: OrderedDict[dt.date, _MarkWeek] = field(default_factory=OrderedDict)
     """The marks of the weeks held (by Monday), least recently asked first."""
-    marks_made: dict[tuple[tuple[int, ...], Period], tuple[Mark, ...]] = field(default_factory=dict)
-    """The marks of periods made from `mark_weeks` (`WeekColumns.recent_marks`), by the
-    identity of the weeks' tuples they were made of (which this state keeps) and the
-    period."""
+    marks_made: dict[Period, dict[tuple[int, ...], tuple[Mark, ...]]] = field(default_factory=dict)
+    """The marks of periods made from `mark_weeks` (`WeekColumns.recent_marks`): by
+    period, then by the identity of the weeks' tuples they were made of (which this state
+    keeps). By period first, so a question hashes its period once, not once a pupil."""
 
     def holds(self, years: Sequence[int], mark_weeks: Sequence[dt.date]) -> bool:
         """Whether these years' weeks and these weeks' marks are held."""
