@@ -256,6 +256,22 @@ def _shown_marks(
     return tuple(m for m in listed if access.shows(m[1]))
 
 
+def latest_days(as_of: dt.date) -> Period:
+    """The last `LATEST_DAYS` days to `as_of`, whose marks a child's item lists."""
+    return Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
+
+
+def prepare_children_view(
+    repo: MetricsRepository, as_of: dt.date, rules: EarlyWarningRules
+) -> None:
+    """Bring what the view reads of the read model held in memory up to date for `as_of`
+    (the days of its academic year and of the same weeks a year earlier, the latest
+    marks): none of it needs the Reach, so the view does it while sharing decides one."""
+    year_start = academic_year_period(academic_year_of(as_of)).start
+    a_year_before = as_of - dt.timedelta(weeks=52 + rules.recent_weeks)
+    repo.prepare(Period(min(a_year_before, year_start), as_of), latest_days(as_of))
+
+
 def children_figures(
     repo: MetricsRepository,
     enrolled: ChildEnrolments,
@@ -268,7 +284,7 @@ def children_figures(
     """Attendance of these children (in this order) over their enrolments'
     (`children_enrolments`) windows, and their marks of the `LATEST_DAYS` days to
     `as_of`, as of that day, read on `today` (default: the real one)."""
-    latest = Period(as_of - dt.timedelta(days=LATEST_DAYS - 1), as_of)
+    latest = latest_days(as_of)
     # The marks need nothing of what follows: read alongside it (concurrently, when
     # PostgreSQL answers rather than memory), they are there when the loop below needs them.
     latest_marks = repo.alongside(lambda side: side.recent_marks(upns, latest))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from services.metrics.clients.sharing import Directory, SharingClient
@@ -227,6 +227,16 @@ def pupil_reach_of(principal: Principal, sharing: SharingClient) -> PupilReach:
     if not reach.pupil_level:
         raise NotVisible("Pupil-level data is not available to this caller.")
     return reach
+
+
+_REACH_THREADS = ThreadPoolExecutor(16, thread_name_prefix="metrics-reach")
+"""Threads that wait for sharing's Reach while their requests read (`pupil_reach_meanwhile`)."""
+
+
+def pupil_reach_meanwhile(principal: Principal, sharing: SharingClient) -> Future[PupilReach]:
+    """`pupil_reach_of` on a thread of its own, so the request can do meanwhile what needs
+    no Reach; its `result()` raises what `pupil_reach_of` raised."""
+    return _REACH_THREADS.submit(pupil_reach_of, principal, sharing)
 
 
 def scope_limit(

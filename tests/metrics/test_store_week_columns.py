@@ -757,6 +757,25 @@ def test_a_rebuilt_read_model_reads_the_enrolments_and_marks_again(
     assert list(held_marks(held, ["P1", "P2"], WHOLE_WEEK) or {}) == [("100001", "P2")]
 
 
+def test_a_prepared_repository_has_read_what_changed_and_the_days_and_marks_asked(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, plain = engines
+    marked_all_week(plain, "N")
+    assert held_marks(held, ["P1"], WHOLE_WEEK) is not None
+    apply(plain, marks_for("P1", WEEK[:1], "/"), "c2")  # a register after that read
+    (e,) = enrolment_ids(plain)
+    ranges = [("k", e, WHOLE_WEEK)]
+    expected = (database_marks(plain, ["P1"], WHOLE_WEEK), database_window_counts(plain, ranges))
+    with held.connect() as connection:
+        MetricsRepository(connection).prepare(WHOLE_WEEK, WHOLE_WEEK)
+    # Nothing left to read: what changed, enrolments, weeks, marks.
+    monkeypatch.setattr(week_columns.WeekColumns, "_changed_since", None)
+    for read in ("_enrolment_rows", "_read_weeks", "_week_marks"):
+        monkeypatch.setattr(week_columns, read, None)
+    assert (held_marks(held, ["P1"], WHOLE_WEEK), held_window_counts(held, ranges)) == expected
+
+
 def test_the_repository_reads_the_childrens_enrolments_and_marks_from_memory_when_enabled(
     engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:

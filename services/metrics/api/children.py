@@ -24,12 +24,13 @@ from services.metrics.children import (
     children_figures,
     current_reads,
     episodes_in_reach,
+    prepare_children_view,
 )
 from services.metrics.domain.calendar import Period
 from services.metrics.domain.early_warning import EarlyWarningRules, Flag
 from services.metrics.domain.measures import RateCounts, percent
 from services.metrics.domain.pupil_reach import PupilReach
-from services.metrics.reports import pupil_reach_of, start_recording_reads
+from services.metrics.reports import pupil_reach_meanwhile, start_recording_reads
 from services.metrics.schemas import ChildrenPage
 from services.metrics.store.pupil_rows import Mark
 from services.metrics.store.repository import MetricsRepository
@@ -220,7 +221,13 @@ def children_with_social_worker(
     with collector_paused():
         after = decode_cursor("u", cursor) if cursor else ""
         day = as_of or dt.date.today()
-        reach = pupil_reach_of(principal, sharing)
+        repo = MetricsRepository(session.connection())
+        rules = settings.early_warning.rules()
+        # While sharing decides the Reach, the read model held in memory catches up with
+        # what changed since it was read (after a register, tens of milliseconds).
+        asked = pupil_reach_meanwhile(principal, sharing)
+        prepare_children_view(repo, day, rules)
+        reach = asked.result()
         episodes = episodes_in_reach(reach, day)
         chosen = [
             upn
@@ -232,12 +239,12 @@ def children_with_social_worker(
         page = chosen[:limit]
         next_cursor = encode_cursor("u", page[-1]) if len(chosen) > limit else None
         return _children_page(
-            MetricsRepository(session.connection()),
+            repo,
             reach,
             page,
             episodes,
             day,
-            settings.early_warning.rules(),
+            rules,
             audit=audit,
             principal=principal,
             purpose=purpose,

@@ -667,6 +667,13 @@ class MetricsRepository:
             for row in self.connection.execute(stmt).all()
         }
 
+    def prepare(self, days: Period, marks: Period) -> None:
+        """Bring the read model held in memory (`store.week_columns`) up to what this
+        connection sees, holding the days of `days` and the marks of `marks`, so the
+        reads about them that follow need not; nothing when none is held."""
+        if self._held is not None:
+            self._held.refresh(self.connection, days, marks, self._consistent_reader)
+
     def enrolments_of_pupils(self, upns: Sequence[str]) -> list[EnrolmentRow]:
         """Every enrolment of these pupils, at any school, in id order: from the rows held
         in memory when the engine holds them (`store.week_columns`), else in SQL."""

@@ -345,8 +345,7 @@ class WeekColumns:
         that week's marks of every enrolment; later ones read again only what changed."""
         if period.start > period.end:
             return {}
-        first = period.start - dt.timedelta(days=period.start.weekday())
-        mondays = [first + dt.timedelta(weeks=w) for w in range((period.end - first).days // 7 + 1)]
+        mondays = _mondays(period)
         if len(mondays) > MARK_WEEKS:
             return None
         state = self._fresh(connection, (), reader, mondays)
@@ -389,6 +388,19 @@ class WeekColumns:
                     marks = made[key] = tuple(chain.from_iterable(parts))
                 found[r.school_urn, r.upn] = marks
         return found
+
+    def refresh(self, connection: Connection, days: Period, marks: Period, reader: Reader) -> None:
+        """Bring the held state up to what `connection` sees, holding the weeks of the
+        academic years `days` touches and the marks of the weeks of `marks` (as far as it
+        keeps them), so the questions about them that follow find it done."""
+        years = _years_of([(None, days.start, days.end)])
+        mondays = _mondays(marks) if marks.start <= marks.end else []
+        self._fresh(
+            connection,
+            years if len(years) <= self.max_years else (),
+            reader,
+            mondays if len(mondays) <= MARK_WEEKS else (),
+        )
 
     def _days(
         self, connection: Connection, ranges: Ranges, columns: Sequence[int], reader: Reader
@@ -951,6 +963,12 @@ def _measures(
     rows = keys >> 21
     groups = _grouped(_combined(enrolments, group_by, rows), radix, rows, totals)
     return [(_labels(enrolments, group_by, row), measures) for _, row, measures in groups]
+
+
+def _mondays(period: Period) -> list[dt.date]:
+    """The Mondays of the weeks the period touches."""
+    first = period.start - dt.timedelta(days=period.start.weekday())
+    return [first + dt.timedelta(weeks=w) for w in range((period.end - first).days // 7 + 1)]
 
 
 def _years_of(pieces: Sequence[Piece]) -> list[int]:
