@@ -470,6 +470,12 @@ def test_social_care_may_not_read_the_view_for_register_keeping(
     assert get(system, VIEW, headers).status_code == 403
 
 
+def test_the_dfe_is_listed_no_children(system: System, world: World) -> None:
+    dfe = system.create_organisation("dfe")
+    response = get(system, VIEW, system.headers_for(dfe["id"], "dfe_analyst", ["attendance:read"]))
+    assert (response.status_code, "items" in response.json()) == (404, False)
+
+
 def test_the_view_needs_a_token(system: System, world: World) -> None:
     assert get(system, VIEW, {}).status_code == 401
 
