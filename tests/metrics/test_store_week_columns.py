@@ -273,13 +273,21 @@ def test_a_whole_academic_year_is_left_to_the_database(
     assert from_memory(held, Period(dt.date(2023, 9, 1), dt.date(2024, 8, 31))) is None
 
 
+TWO_WEEKS = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
+"""The school days of the weeks of 8 and 15 January 2024."""
+
+
+def marked_two_weeks(plain: Engine, codes: str) -> Period:
+    """P1 on roll at 100001, marked `codes` over `TWO_WEEKS`; those two weeks."""
+    apply(plain, [enrolment("P1"), *marks_for("P1", TWO_WEEKS, codes)], "c1")
+    return weeks(dt.date(2024, 1, 8), 2)
+
+
 def test_the_repository_answers_whole_weeks_from_memory_when_enabled(
     engines: tuple[Engine, Engine],
 ) -> None:
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/////N")], "c1")
-    period = weeks(dt.date(2024, 1, 8), 2)
+    period = marked_two_weeks(plain, "/////N")
     assert from_database(held, period) == from_database(plain, period)
     assert from_memory(held, period) == from_database(plain, period)
     assert from_database(plain, period)[()].persistent == 1
@@ -314,12 +322,10 @@ def test_marks_of_one_week_copy_only_that_weeks_arrays_leaving_the_earlier_ones_
     engines: tuple[Engine, Engine],
 ) -> None:
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/")], "c1")
-    period = weeks(dt.date(2024, 1, 8), 2)
+    period = marked_two_weeks(plain, "/")
     from_memory(held, period)
     before = held_year(held, 2023)
-    apply(plain, marks_for("P1", days[5:6], "N"), "c2")  # Monday 15 January
+    apply(plain, marks_for("P1", TWO_WEEKS[5:6], "N"), "c2")  # Monday 15 January
     answer = from_memory(held, period)
     after = held_year(held, 2023)
     changed = (dt.date(2024, 1, 15) - week_columns._first_monday(2023)).days // 7
@@ -546,8 +552,7 @@ def test_held_weeks_give_enrolments_windows_patterns_and_school_weeks_as_the_dat
 def test_a_childs_periods_of_one_key_add_up(engines: tuple[Engine, Engine]) -> None:
     # Access that stopped and started again gives one key two periods of an enrolment.
     held, plain = engines
-    days = school_days(dt.date(2024, 1, 8), dt.date(2024, 1, 19))
-    apply(plain, [enrolment("P1"), *marks_for("P1", days, "/N")], "c1")
+    marked_two_weeks(plain, "/N")
     (e,) = enrolment_ids(plain)
     ranges = [
         ("k", e, Period(dt.date(2024, 1, 8), dt.date(2024, 1, 9))),
