@@ -165,6 +165,23 @@ def test_an_unknown_dimension_and_a_bad_year_are_both_reported(system: System, a
     assert codes == {"invalid_year", "unknown_dimension"}
 
 
+@pytest.mark.parametrize(
+    ("period", "named"),
+    [
+        ({"from": "0001-01-01", "to": "9999-12-31"}, {"query:from", "query:to"}),
+        ({"week": "9999-12-31"}, {"query:week"}),
+        ({"academic_year": "9999/00"}, {"query:academic_year"}),
+    ],
+)
+def test_a_period_outside_the_dates_reported_on_is_a_problem_naming_each_date(
+    system: System, area: Area, period: dict[str, str], named: set[str]
+) -> None:
+    hdrs = headers(system, area.school_a, ["metrics:read"])
+    response = get(system, hdrs, scope=f"school:{area.school_a['urn']}", **period)
+    assert response.status_code == 422
+    assert {e["location"] for e in response.json()["errors"]} == named
+
+
 def test_two_period_forms_at_once_are_refused(system: System, area: Area) -> None:
     hdrs = headers(system, area.school_a, ["metrics:read"])
     response = get(system, hdrs, scope=f"school:{area.school_a['urn']}", week="2023-09-04", **YEAR)

@@ -470,6 +470,16 @@ def test_social_care_may_not_read_the_view_for_register_keeping(
     assert get(system, VIEW, headers).status_code == 403
 
 
+@pytest.mark.parametrize("as_of", ["0001-01-05", "9999-12-31"])
+def test_a_day_outside_the_dates_reported_on_is_a_problem(
+    system: System, world: World, as_of: str
+) -> None:
+    response = get(system, VIEW, care_headers(system, world), as_of=as_of)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["location"] for e in response.json()["errors"]] == ["query:as_of"]
+
+
 def test_the_dfe_is_listed_no_children(system: System, world: World) -> None:
     dfe = system.create_organisation("dfe")
     response = get(system, VIEW, system.headers_for(dfe["id"], "dfe_analyst", ["attendance:read"]))

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.metrics.api.collector import collector_paused
 from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
-from services.metrics.api.params import CSV_RESPONSE, decode_cursor, wants_csv
+from services.metrics.api.params import CSV_RESPONSE, ReportDate, decode_cursor, wants_csv
 from services.metrics.children import (
     LATEST_DAYS,
     ChildEpisode,
@@ -41,7 +41,6 @@ from shared.contracts.audit import Purpose
 from shared.contracts.policy import PupilField
 from shared.contracts.social_care import SocialCareCategory
 from shared.cursors import encode_cursor
-from shared.types import IsoDate
 
 router = APIRouter(tags=["children-with-social-worker"])
 
@@ -211,7 +210,7 @@ def children_with_social_worker(
             description="Only this practitioner's children (the episode's practitioner_ref).",
         ),
     ] = None,
-    as_of: Annotated[IsoDate | None, Query(description="The day to report on.")] = None,
+    as_of: Annotated[ReportDate | None, Query(description="The day to report on.")] = None,
     limit: Annotated[int, Query(ge=1, le=2000, description="Page size.")] = 500,
     cursor: Annotated[str | None, Query(description="next_cursor of the last page.")] = None,
 ) -> Response:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.metrics.api.csv_export import csv_response
 from services.metrics.api.deps import CanReadAttendance, SessionDep, SettingsDep, SharingDep
-from services.metrics.api.params import CSV_RESPONSE, wants_csv
+from services.metrics.api.params import CSV_RESPONSE, ReportDate, wants_csv
 from services.metrics.domain import early_warning
 from services.metrics.domain.pupil_reach import EnrolmentAccess, shown_columns
 from services.metrics.domain.reach import SCOPE_PATTERN, parse_scope
@@ -24,7 +24,6 @@ from services.metrics.schemas import EarlyWarning, EarlyWarningList, FlagPublic
 from services.metrics.store.repository import MetricsRepository
 from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.contracts.policy import PupilField
-from shared.types import IsoDate
 
 router = APIRouter(tags=["early-warnings"])
 
@@ -62,7 +61,7 @@ def early_warnings(
             json_schema_extra={"pattern": SCOPE_PATTERN},
         ),
     ] = None,
-    as_of: Annotated[IsoDate | None, Query(description="The day to judge on.")] = None,
+    as_of: Annotated[ReportDate | None, Query(description="The day to judge on.")] = None,
 ) -> EarlyWarningList | Response:
     """Visible pupils with at least one early-warning flag."""
     day = as_of or dt.date.today()

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from pydantic import AfterValidator, WithJsonSchema
 
-from services.metrics.domain.calendar import Term
+from services.metrics.domain.calendar import REPORTABLE, Term
 from services.metrics.domain.errors import InvalidQuery
 from services.metrics.domain.measures import Population
 from services.metrics.domain.reach import (
@@ -45,6 +46,21 @@ ScopeText = Annotated[
         json_schema_extra={"pattern": SCOPE_PATTERN},
     ),
 ]
+
+
+def _reportable(day: dt.date) -> dt.date:
+    if day not in REPORTABLE:
+        raise ValueError(f"a date from {REPORTABLE.start} to {REPORTABLE.end}")
+    return day
+
+
+ReportDate = Annotated[
+    IsoDate,
+    AfterValidator(_reportable),
+    # The schema states the years (`REPORTABLE`: 1900 to 2999) as a pattern.
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^(19|2\d)\d\d-\d\d-\d\d$"}),
+]
+"""A date asked about (`YYYY-MM-DD`), within the dates the service reports on."""
 GroupBy = Annotated[
     list[str],
     Query(
@@ -55,14 +71,14 @@ GroupBy = Annotated[
 
 
 def _period(
-    start: Annotated[IsoDate | None, Query(alias="from", description="First day.")] = None,
-    end: Annotated[IsoDate | None, Query(alias="to", description="Last day.")] = None,
+    start: Annotated[ReportDate | None, Query(alias="from", description="First day.")] = None,
+    end: Annotated[ReportDate | None, Query(alias="to", description="Last day.")] = None,
     academic_year: Annotated[
         str | None, Query(description="An academic year such as 2023/24.", examples=["2023/24"])
     ] = None,
     term: Annotated[Term | None, Query(description="A term of `academic_year`.")] = None,
     week: Annotated[
-        IsoDate | None, Query(description="Any day of a week; the Monday-to-Sunday week.")
+        ReportDate | None, Query(description="Any day of a week; the Monday-to-Sunday week.")
     ] = None,
 ) -> PeriodAsked | InvalidQuery:
     """One of from+to, academic_year (+term), or week; none: the academic year to date."""

@@ -13,6 +13,7 @@ from services.metrics.api.params import (
     CSV_RESPONSE,
     PEER_UNAVAILABLE,
     PeriodDep,
+    ReportDate,
     decode_cursor,
     wants_csv,
 )
@@ -56,7 +57,6 @@ from shared.audit import AuditRecorderDep, PurposeHeader
 from shared.codes import category_on, lookup
 from shared.contracts.policy import PupilField
 from shared.cursors import encode_cursor
-from shared.types import IsoDate
 
 router = APIRouter(tags=["pupils"])
 
@@ -143,7 +143,9 @@ def list_pupils(
     persistent: Annotated[bool | None, Query(description="Persistent absentees only.")] = None,
     severe: Annotated[bool | None, Query(description="Severe absentees only.")] = None,
     at_risk: Annotated[bool | None, Query(description="Pupils with early warnings.")] = None,
-    as_of: Annotated[IsoDate | None, Query(description="Day for at_risk; default today.")] = None,
+    as_of: Annotated[
+        ReportDate | None, Query(description="Day for at_risk; default today.")
+    ] = None,
     nc_year: Annotated[str | None, Query(description="National curriculum year.")] = None,
     gender: Annotated[str | None, Query(description="M, F or U.")] = None,
     sen_provision: Annotated[str | None, Query(description="N, K or E.")] = None,

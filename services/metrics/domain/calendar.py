@@ -36,6 +36,12 @@ class Period:
         return (self.end - self.start).days + 1
 
 
+REPORTABLE = Period(date(1900, 1, 1), date(2999, 12, 31))
+"""The dates the service reports on; a question about any other is refused. Far from
+them the weeks and years around a date cannot be reckoned (a year before 1 or after
+9999), and no register holds one."""
+
+
 def academic_year_of(day: date) -> int:
     """The academic year (by its first calendar year) that `day` falls in."""
     return day.year if day.month >= 9 else day.year - 1
@@ -56,6 +62,12 @@ def parse_academic_year(text: str) -> int:
     first = int(found.group(1))
     if (first + 1) % 100 != int(found.group(2)):
         raise ValueError(f"{text!r}: the second year must follow the first")
+    if not REPORTABLE.start.year <= first < REPORTABLE.end.year:
+        raise ValueError(
+            f"{text!r} is not an academic year reported on: "
+            f"{format_academic_year(REPORTABLE.start.year)} to "
+            f"{format_academic_year(REPORTABLE.end.year - 1)}"
+        )
     return first
 
 
