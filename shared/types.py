@@ -10,6 +10,11 @@ from pydantic import BeforeValidator
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+EARLIEST_DATE = dt.date(1900, 1, 1)
+"""No register, roll or pupil dates from before it: ingest refuses such dates, and the
+service reports on none (the weeks and years around a date near year 1 cannot even be
+reckoned)."""
+
 
 def _iso_date_only(value: object) -> object:
     """Refuse what lax pydantic would otherwise read as a date (`0`, a Unix time)."""

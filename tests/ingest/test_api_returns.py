@@ -137,6 +137,18 @@ def test_every_problem_is_listed_and_nothing_is_stored(system: System, school: S
     assert feed.json()["changes"] == []
 
 
+def test_dates_before_1900_are_rejected_each_by_name(system: System, school: School) -> None:
+    # No register holds one, and no academic year or week around it could be reckoned.
+    p = pupil(date_of_birth=date(1, 1, 1), entry_date=date(1899, 12, 31))
+    response = school.submit(system, json_body([p], [Mark(p.upn, date(1, 1, 3), "AM", "/")]))
+    assert response.status_code == 422
+    assert {(e["code"], e["location"].rsplit("/", 1)[-1]) for e in response.json()["errors"]} == {
+        ("date_too_early", "date_of_birth"),
+        ("date_too_early", "entry_date"),
+        ("date_too_early", "date"),
+    }
+
+
 def test_errors_are_capped_with_a_total(system: System, school: School) -> None:
     p = pupil()
     marks = [

@@ -34,6 +34,7 @@ from services.ingest.domain.problems import MalformedReturn, Problems
 from shared.codes import NO_MARK
 from shared.contracts.changes import EnrolmentStatus, SenProvision
 from shared.identifiers import UpnCheck, check_upn
+from shared.types import EARLIEST_DATE
 
 _E = TypeVar("_E", SenProvision, EnrolmentStatus)
 
@@ -138,6 +139,12 @@ class _RecordReader:
             self.problems.add(
                 where(name), "date_invalid", f"{name} must be a date YYYY-MM-DD, not {raw!r}"
             )
+        elif found < EARLIEST_DATE:
+            # Nothing downstream could place it: its academic year is not a date.
+            self.problems.add(
+                where(name), "date_too_early", f"{name} {raw} is before {EARLIEST_DATE}"
+            )
+            return None
         return found
 
     def mark(

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from shared.types import EARLIEST_DATE
+
 
 class Term(StrEnum):
     AUTUMN = "autumn"
@@ -36,7 +38,7 @@ class Period:
         return (self.end - self.start).days + 1
 
 
-REPORTABLE = Period(date(1900, 1, 1), date(2999, 12, 31))
+REPORTABLE = Period(EARLIEST_DATE, date(2999, 12, 31))
 """The dates the service reports on; a question about any other is refused. Far from
 them the weeks and years around a date cannot be reckoned (a year before 1 or after
 9999), and no register holds one."""
