@@ -296,6 +296,14 @@ def test_from_and_to_are_inclusive_days(system: System) -> None:
     assert [e["children"][0]["upn"] for e in entries] == [upn(2)]
 
 
+def test_reads_up_to_the_last_date_there_is_are_all_listed(system: System) -> None:
+    record(system, event([(upn(1), "100001")]))
+    entries = read_audit(
+        system, system.admin_headers(), **{"from": "0001-01-01", "to": "9999-12-31"}
+    )
+    assert [e["children"][0]["upn"] for e in entries] == [upn(1)]
+
+
 def test_pages_follow_the_cursor_newest_first(system: System) -> None:
     record(system, *(event([(upn(n), "100001")]) for n in (1, 2, 3)))
     first = system.sharing.get("/v1/audit", params={"limit": 2}, headers=system.admin_headers())

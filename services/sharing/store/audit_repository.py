@@ -66,7 +66,7 @@ def _read_between(from_date: date | None, to_date: date | None) -> list[ColumnEl
     terms: list[ColumnElement[bool]] = []
     if from_date is not None:
         terms.append(col(AuditEntry.occurred_at) >= _start_of(from_date))
-    if to_date is not None:
+    if to_date is not None and to_date < date.max:  # the last date has no next day
         terms.append(col(AuditEntry.occurred_at) < _start_of(to_date + timedelta(days=1)))
     return terms
 
