@@ -12,7 +12,7 @@ from contextlib import nullcontext
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, event, func, select
 
 from services.metrics.domain.calendar import Period
 from services.metrics.domain.early_warning import PatternFacts
@@ -61,6 +61,11 @@ def engines(
     plain.dispose()
 
 
+def source_of(connection: Connection) -> week_columns.Source:
+    """A question's source on `connection`, refreshing through it too."""
+    return week_columns.Source(connection, lambda: nullcontext(connection))
+
+
 def apply(engine: Engine, changes: list[Change], cursor: str) -> None:
     with engine.begin() as connection:
         apply_page(connection, page(changes, cursor))
@@ -78,11 +83,10 @@ def from_memory(
     assert held is not None
     with engine.connect() as connection:
         found = held.grouped_measures(
-            connection,
+            source_of(connection),
             [Slice(schools, period)],
             group_by,
             population,
-            lambda: nullcontext(connection),
         )
     return None if found is None else dict(found)
 
@@ -208,11 +212,10 @@ def weekly(engine: Engine, period: Period, group_by: tuple[str, ...], held: bool
             columns = week_columns.for_engine(engine)
             assert columns is not None
             found = columns.weekly_measures(
-                connection,
+                source_of(connection),
                 [Slice(None, period)],
                 group_by,
                 Population.HEADLINE,
-                lambda: nullcontext(connection),
             )
             assert found is not None
         else:
@@ -445,9 +448,7 @@ def held_window_counts(engine: Engine, ranges: list[tuple[str, int, Period]]) ->
     held = week_columns.for_engine(engine)
     assert held is not None
     with engine.connect() as connection:
-        found = held.window_counts(
-            connection, ranges, RATE_COLUMNS, lambda: nullcontext(connection)
-        )
+        found = held.window_counts(source_of(connection), ranges, RATE_COLUMNS)
     return None if found is None else {k: c.as_row() for k, c in found.items()}
 
 
@@ -471,9 +472,8 @@ def held_pattern_facts(
     assert held is not None
     with engine.connect() as connection:
         return held.pattern_facts(
-            connection,
+            source_of(connection),
             Ranges.of([(g, e, p.start, p.end) for g, e, p in ranges]),
-            lambda: nullcontext(connection),
         )
 
 
@@ -489,7 +489,7 @@ def held_school_weeks(engine: Engine, ids: list[int], period: Period) -> list[dt
     held = week_columns.for_engine(engine)
     assert held is not None
     with engine.connect() as connection:
-        return held.school_weeks(connection, ids, period, lambda: nullcontext(connection))
+        return held.school_weeks(source_of(connection), ids, period)
 
 
 def database_school_weeks(engine: Engine, ids: list[int], period: Period) -> list[dt.date]:
@@ -626,7 +626,7 @@ def held_pupils(engine: Engine, upns: list[str]) -> list[EnrolmentRow]:
     held = week_columns.for_engine(engine)
     assert held is not None
     with engine.connect() as connection:
-        found = held.enrolments_of_pupils(connection, upns, lambda: nullcontext(connection))
+        found = held.enrolments_of_pupils(source_of(connection), upns)
     assert found is not None
     return found
 
@@ -640,7 +640,7 @@ def held_marks(engine: Engine, upns: list[str], period: Period) -> Marks | None:
     held = week_columns.for_engine(engine)
     assert held is not None
     with engine.connect() as connection:
-        return held.recent_marks(connection, upns, period, lambda: nullcontext(connection))
+        return held.recent_marks(source_of(connection), upns, period)
 
 
 def database_marks(engine: Engine, upns: list[str], period: Period) -> Marks:
@@ -779,6 +779,45 @@ def test_a_prepared_repository_has_read_what_changed_and_the_days_and_marks_aske
     for read in ("_enrolment_rows", "_read_weeks", "_week_marks"):
         monkeypatch.setattr(week_columns, read, None)
     assert (held_marks(held, ["P1"], WHOLE_WEEK), held_window_counts(held, ranges)) == expected
+
+
+def test_a_questions_later_held_reads_keep_the_state_its_first_read_saw(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    marked_all_week(plain)
+    with held.connect() as connection:
+        repo = MetricsRepository(connection)
+        before = repo.recent_marks(["P1"], WHOLE_WEEK)
+        connection.commit()  # on SQLite, so the register can be written meanwhile
+        apply(plain, marks_for("P1", WEEK[:1], "N"), "c2")
+        assert repo.recent_marks(["P1"], WHOLE_WEEK) == before
+    after = held_marks(held, ["P1"], WHOLE_WEEK)  # the next question
+    assert after == database_marks(plain, ["P1"], WHOLE_WEEK) != before
+
+
+def test_a_question_reads_the_change_log_once_however_many_held_reads_it_makes(
+    engines: tuple[Engine, Engine],
+) -> None:
+    held, plain = engines
+    marked_all_week(plain)
+    (e,) = enrolment_ids(plain)
+    assert held_window_counts(held, [("k", e, WHOLE_WEEK)]) is not None  # all read once
+    assert held_marks(held, ["P1"], WHOLE_WEEK) is not None
+    statements: list[str] = []
+    with held.connect() as connection:
+        event.listen(
+            connection,
+            "before_cursor_execute",
+            lambda _c, _cursor, statement, *_: statements.append(statement),
+        )
+        repo = MetricsRepository(connection)
+        repo.prepare(WHOLE_WEEK, WHOLE_WEEK)
+        repo.enrolments_of_pupils(["P1"])
+        repo.recent_marks(["P1"], WHOLE_WEEK)
+        repo.window_counts([("k", e, WHOLE_WEEK)], RATE_COLUMNS)
+        repo.school_weeks([e], WHOLE_WEEK)
+    assert sum(change_t.name in s for s in statements) == 1
 
 
 def test_the_repository_reads_the_childrens_enrolments_and_marks_from_memory_when_enabled(

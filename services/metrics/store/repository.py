@@ -71,7 +71,7 @@ from services.metrics.store.pupil_rows import (
     marks_of_enrolments,
 )
 from services.metrics.store.ranges import IntArray, Ranges
-from services.metrics.store.week_columns import WeekColumns
+from services.metrics.store.week_columns import Source, WeekColumns
 from shared.sql import one_of, values_table
 
 GROUP_COLUMNS = {
@@ -136,6 +136,8 @@ class MetricsRepository:
         engine holds, `store.week_columns`)."""
         self.connection = connection
         self._held = held or week_columns.for_engine(connection.engine)
+        # One per repository (one question): the held reads probe what changed once.
+        self._source = Source(connection, self._consistent_reader)
         if connection.dialect.name == "postgresql":
             # For this request's transaction only (set_config's `true`, as SET LOCAL), in
             # one round trip: per-enrolment sums over a whole LA are hashed in memory
@@ -295,11 +297,10 @@ class MetricsRepository:
         held = self._held
         if held is not None:
             found = held.grouped_measures(
-                self.connection,
+                self._source,
                 slices,
                 [GROUP_COLUMNS[g] for g in group_by],
                 population,
-                self._consistent_reader,
             )
             if found is not None:
                 return found
@@ -351,11 +352,10 @@ class MetricsRepository:
         held = self._held
         if held is not None:
             found = held.weekly_measures(
-                self.connection,
+                self._source,
                 slices,
                 [GROUP_COLUMNS[g] for g in group_by],
                 population,
-                self._consistent_reader,
             )
             if found is not None:
                 return found
@@ -518,7 +518,7 @@ class MetricsRepository:
         """
         held = self._held
         if held is not None:
-            found = held.window_counts(self.connection, ranges, columns, self._consistent_reader)
+            found = held.window_counts(self._source, ranges, columns)
             if found is not None:
                 return found
         return self._sql_window_counts(ranges, columns, today or dt.date.today())
@@ -537,7 +537,7 @@ class MetricsRepository:
         totals = np.zeros((slots, len(columns)), np.int64)
         held = self._held
         if held is not None:
-            sums = held.window_sums(self.connection, ranges, columns, self._consistent_reader)
+            sums = held.window_sums(self._source, ranges, columns)
             if sums is not None:
                 np.add.at(totals, ranges.slot, sums)
                 return totals
@@ -582,11 +582,10 @@ class MetricsRepository:
         held = self._held
         if held is not None:
             found = held.pattern_facts(
-                self.connection,
+                self._source,
                 ranges
                 if isinstance(ranges, Ranges)
                 else Ranges.of([(g, e, p.start, p.end) for g, e, p in ranges]),
-                self._consistent_reader,
             )
             if found is not None:
                 return found
@@ -672,14 +671,14 @@ class MetricsRepository:
         connection sees, holding the days of `days` and the marks of `marks`, so the
         reads about them that follow need not; nothing when none is held."""
         if self._held is not None:
-            self._held.refresh(self.connection, days, marks, self._consistent_reader)
+            self._held.refresh(self._source, days, marks)
 
     def enrolments_of_pupils(self, upns: Sequence[str]) -> list[EnrolmentRow]:
         """Every enrolment of these pupils, at any school, in id order: from the rows held
         in memory when the engine holds them (`store.week_columns`), else in SQL."""
         held = self._held
         if held is not None:
-            found = held.enrolments_of_pupils(self.connection, upns, self._consistent_reader)
+            found = held.enrolments_of_pupils(self._source, upns)
             if found is not None:
                 return found
         return self.enrolments([], or_upns=upns)
@@ -697,7 +696,7 @@ class MetricsRepository:
             return {}
         held = self._held
         if held is not None:
-            found = held.recent_marks(self.connection, upns, period, self._consistent_reader)
+            found = held.recent_marks(self._source, upns, period)
             if found is not None:
                 return found
         listed = one_of(self.connection, enrolment_t.c.upn, sorted(set(upns)))
@@ -729,9 +728,7 @@ class MetricsRepository:
         from the weeks held in memory when the engine holds them, else in SQL."""
         held = self._held
         if held is not None:
-            found = held.school_weeks(
-                self.connection, enrolment_ids, period, self._consistent_reader
-            )
+            found = held.school_weeks(self._source, enrolment_ids, period)
             if found is not None:
                 return found
         # The ids as a table joined on the week key: an index range per enrolment (the

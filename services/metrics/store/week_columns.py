@@ -27,7 +27,7 @@ running totals, and the pattern facts a few sums over its days.
 Freshness: the projection appends what it changes to `read_model_change` (an
 enrolment's buckets of one week, or all of an enrolment), numbered in commit order
 (`projection.log_changes`). Each question first reads the last number (one index
-probe); when it moved, the rows named since are read again, in one transaction with
+probe, once a question however many reads it makes: `Source`); when it moved, the rows named since are read again, in one transaction with
 that number (REPEATABLE READ on PostgreSQL), into copies of the week slots they touch
 (each week slot is an array of its own, so a school's register copies one week, not the
 year), so an answer is never older than the read model was when it was asked, and a
@@ -138,6 +138,33 @@ EdgeDays = tuple[tuple[str, ...] | None, Period, int]
 """Schools (None: any), days within one week, and 1 to add them or -1 to take them away."""
 Reader = Callable[[], AbstractContextManager[Connection]]
 """Opens the connection a refresh reads through: all its statements see one state."""
+
+
+class Source:
+    """What one question's held reads stand on: its own connection, asked once how far
+    the read model has got, and the reader a refresh reads through.
+
+    The change log's last number is read at the question's first held read and kept for
+    the rest: each later read takes the held state if it is at least that new, so the
+    answer is never older than the read model was when the question was asked, its reads
+    agree with one another, and a question of several reads (the children view makes
+    six) probes the log once.
+    """
+
+    def __init__(self, connection: Connection, reader: Reader) -> None:
+        self.reader = reader
+        self._connection = connection
+        self._last: int | None = None
+
+    def last_change(self) -> int:
+        """The change log's last number as the question first saw it."""
+        if self._last is None:
+            self._last = (
+                self._connection.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
+            )
+        return self._last
+
+
 Cells = list[tuple[tuple[str, ...], GroupMeasures]]
 
 
@@ -157,17 +184,15 @@ class WeekColumns:
 
     def grouped_measures(
         self,
-        connection: Connection,
+        source: Source,
         slices: Sequence[Slice],
         group_by: Sequence[str],
         population: Population,
-        reader: Reader,
     ) -> Cells | None:
         """Measures per combination of `group_by` columns (enrolment column names), as
         `MetricsRepository.grouped_measures` gives them; None when the database should
         answer (a slice is a whole academic year, more academic years than kept are
-        asked, or a column is not held). `reader` opens a connection whose statements all
-        see one state."""
+        asked, or a column is not held)."""
         if not set(group_by) <= set(HELD_COLUMNS):
             return None
         pieces: list[Piece] = []
@@ -183,18 +208,17 @@ class WeekColumns:
         years = _years_of([*pieces, *((None, m, m) for m in mondays)])
         if len(years) > self.max_years:
             return None
-        state = self._fresh(connection, years, reader)
+        state = self._fresh(source, years)
         if state is None:
             return None
         return _measures(state, pieces, edges, years, group_by, population)
 
     def weekly_measures(
         self,
-        connection: Connection,
+        source: Source,
         slices: Sequence[Slice],
         group_by: Sequence[str],
         population: Population,
-        reader: Reader,
     ) -> list[tuple[dt.date, tuple[str, ...], GroupMeasures]] | None:
         """Measures per Monday-start week starting in a slice and per `group_by`
         combination, as `MetricsRepository.weekly_measures` gives them; None when the
@@ -213,25 +237,23 @@ class WeekColumns:
             return []
         if len(years) > self.max_years:
             return None
-        state = self._fresh(connection, years, reader)
+        state = self._fresh(source, years)
         return None if state is None else _weekly(state, pieces, years, group_by, population)
 
     def window_counts(
         self,
-        connection: Connection,
+        source: Source,
         ranges: Sequence[tuple[str, int, Period]],
         columns: Sequence[str],
-        reader: Reader,
     ) -> dict[tuple[str, int], SessionCounts] | None:
         """Headline counts per (key, enrolment id) over that enrolment's periods, every
         stay added, as `MetricsRepository.window_counts` gives them (only `columns`
         summed; pairs with nothing counted absent); None when the database should answer
         (more academic years than kept, an enrolment not held)."""
         sums = self.window_sums(
-            connection,
+            source,
             Ranges.of([(i, e, p.start, p.end) for i, (_, e, p) in enumerate(ranges)]),
             columns,
-            reader,
         )
         if sums is None:
             return None
@@ -246,22 +268,18 @@ class WeekColumns:
         return found
 
     def window_sums(
-        self, connection: Connection, ranges: Ranges, columns: Sequence[str], reader: Reader
+        self, source: Source, ranges: Ranges, columns: Sequence[str]
     ) -> IntArray | None:
         """Headline counts `columns` of each range (its slot aside), every stay added:
         (range, column); None when the database should answer."""
-        days = self._days(connection, ranges, [COUNT_COLUMNS.index(c) for c in columns], reader)
+        days = self._days(source, ranges, [COUNT_COLUMNS.index(c) for c in columns])
         return None if days is None else days.sums()
 
-    def pattern_facts(
-        self, connection: Connection, ranges: Ranges, reader: Reader
-    ) -> dict[int, PatternFacts] | None:
+    def pattern_facts(self, source: Source, ranges: Ranges) -> dict[int, PatternFacts] | None:
         """The early-warning pattern facts of each group (a range's slot) over its ranges,
         as `MetricsRepository.pattern_facts` gives them (a group with nothing to tell
         absent); None when the database should answer."""
-        days = self._days(
-            connection, ranges, [_POSSIBLE, _AUTHORISED, _UNAUTHORISED, _NOYET], reader
-        )
+        days = self._days(source, ranges, [_POSSIBLE, _AUTHORISED, _UNAUTHORISED, _NOYET])
         if days is None:
             return None
         groups, group_of = np.unique(ranges.slot, return_inverse=True)
@@ -296,10 +314,9 @@ class WeekColumns:
 
     def school_weeks(
         self,
-        connection: Connection,
+        source: Source,
         enrolment_ids: Sequence[int],
         period: Period,
-        reader: Reader,
     ) -> list[dt.date] | None:
         """The Mondays in `period` of weeks in which these enrolments had headline
         possible sessions, as `MetricsRepository.school_weeks` gives them; None when the
@@ -311,7 +328,7 @@ class WeekColumns:
         years = _years_of([(None, first, last)])
         if len(years) > self.max_years:
             return None
-        state = self._fresh(connection, years, reader)
+        state = self._fresh(source, years)
         if state is None:
             return None
         try:
@@ -328,16 +345,16 @@ class WeekColumns:
         return found
 
     def enrolments_of_pupils(
-        self, connection: Connection, upns: Sequence[str], reader: Reader
+        self, source: Source, upns: Sequence[str]
     ) -> list[EnrolmentRow] | None:
         """Every enrolment of these pupils, at any school, in id order, as
         `MetricsRepository.enrolments_of_pupils` gives them; None when the database
         should answer."""
-        state = self._fresh(connection, (), reader)
+        state = self._fresh(source, ())
         return None if state is None else state.pupils.of_pupils(upns)
 
     def recent_marks(
-        self, connection: Connection, upns: Sequence[str], period: Period, reader: Reader
+        self, source: Source, upns: Sequence[str], period: Period
     ) -> dict[tuple[str, str], tuple[Mark, ...]] | None:
         """The marks in `period` of these pupils' enrolments, by (school, UPN), as
         `MetricsRepository.recent_marks` gives them; None when the database should answer
@@ -348,7 +365,7 @@ class WeekColumns:
         mondays = _mondays(period)
         if len(mondays) > MARK_WEEKS:
             return None
-        state = self._fresh(connection, (), reader, mondays)
+        state = self._fresh(source, (), mondays)
         if state is None:
             return None
         weeks = [state.mark_weeks[m] for m in mondays]
@@ -389,22 +406,19 @@ class WeekColumns:
                 found[r.school_urn, r.upn] = marks
         return found
 
-    def refresh(self, connection: Connection, days: Period, marks: Period, reader: Reader) -> None:
-        """Bring the held state up to what `connection` sees, holding the weeks of the
+    def refresh(self, source: Source, days: Period, marks: Period) -> None:
+        """Bring the held state up to what `source` sees, holding the weeks of the
         academic years `days` touches and the marks of the weeks of `marks` (as far as it
         keeps them), so the questions about them that follow find it done."""
         years = _years_of([(None, days.start, days.end)])
         mondays = _mondays(marks) if marks.start <= marks.end else []
         self._fresh(
-            connection,
+            source,
             years if len(years) <= self.max_years else (),
-            reader,
             mondays if len(mondays) <= MARK_WEEKS else (),
         )
 
-    def _days(
-        self, connection: Connection, ranges: Ranges, columns: Sequence[int], reader: Reader
-    ) -> _SpanDays | None:
+    def _days(self, source: Source, ranges: Ranges, columns: Sequence[int]) -> _SpanDays | None:
         """The daily counts (`columns`, by index) of the enrolments of `ranges` over the
         runs of weeks the ranges cover; None when the database should answer."""
         first, last = ranges.first, ranges.last
@@ -417,7 +431,7 @@ class WeekColumns:
         years = _years_of([(None, m, m + dt.timedelta(weeks=n - 1)) for m, n in starts])
         if len(years) > self.max_years:
             return None
-        state = self._fresh(connection, years, reader)
+        state = self._fresh(source, years)
         if state is None:
             return None
         ids, position = np.unique(ranges.enrolment, return_inverse=True)
@@ -444,20 +458,19 @@ class WeekColumns:
 
     def _fresh(
         self,
-        connection: Connection,
+        source: Source,
         years: Sequence[int],
-        reader: Reader,
         mark_weeks: Sequence[dt.date] = (),
     ) -> _State | None:
-        """Held weeks no older than what `connection` sees, holding `years` (and the
-        marks of `mark_weeks`); None in the rare race where they cannot be had (the
-        database is asked instead)."""
-        last = connection.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
+        """Held weeks no older than the read model was when `source`'s question first
+        looked (`Source.last_change`), holding `years` (and the marks of `mark_weeks`);
+        None in the rare race where they cannot be had (the database is asked instead)."""
+        last = source.last_change()
         state = self._state
         if state.seq >= last and state.holds(years, mark_weeks):
             return state
-        with reader() as source:
-            return self._fresh_at(source, years, mark_weeks)
+        with source.reader() as connection:
+            return self._fresh_at(connection, years, mark_weeks)
 
     def _fresh_at(
         self, source: Connection, years: Sequence[int], mark_weeks: Sequence[dt.date]
