@@ -24,18 +24,18 @@ The children view's reads instead gather each of a few thousand enrolments' dail
 over a run of weeks (`_SpanDays`): any span of a child is then one subtraction of
 running totals, and the pattern facts a few sums over its days.
 
-Freshness: the projection appends what it changes to `read_model_change` (an
-enrolment's buckets of one week, or all of an enrolment), numbered in commit order
-(`projection.log_changes`). Each question first reads the last number (one index
-probe, once a question however many reads it makes: `Source`); when it moved, the rows named since are read again, in one transaction with
-that number (REPEATABLE READ on PostgreSQL), into copies of the week slots they touch
-(each week slot is an array of its own, so a school's register copies one week, not the
-year), so an answer is never older than the read model was when it was asked, and a
-question being answered meanwhile keeps its own. A gap in the numbers (the log was
-trimmed past the last one read) or a rebuild reloads everything; a quarter of a year's
-enrolments changed whole reloads the year. An enrolment changed whole has its row, and
-its marks of the weeks held, read again (a removed one leaves them); a changed week of
-an enrolment, its marks of that week.
+Freshness: the projection appends what it changes to `read_model_change` (an enrolment's
+buckets of one week, or all of an enrolment), numbered in commit order
+(`projection.log_changes`). Each question first reads the last number (one index probe,
+once a question however many reads it makes: `Source`); when it moved, the rows named
+since are read again, in one transaction with that number (REPEATABLE READ on
+PostgreSQL), into copies of the week slots they touch (each week slot is an array of its
+own, so a school's register copies one week, not the year), so an answer is never older
+than the read model was when it was asked, and a question being answered meanwhile keeps
+its own. A gap in the numbers (the log was trimmed past the last one read) or a rebuild
+reloads everything; a quarter of a year's enrolments changed whole reloads the year. An
+enrolment changed whole has its row, and its marks of the weeks held, read again (a
+removed one leaves them); a changed week of an enrolment, its marks of that week.
 """
 
 from __future__ import annotations
