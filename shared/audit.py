@@ -11,8 +11,9 @@ raises `AuditUnavailable`, which every service maps to 503, and the caller gets 
 A pupil-level read is never served without its audit entry. (The cost: reads of pupil-level
 data are unavailable while the audit service is. An outbox would trade that for a delay.)
 A read that returns no child records nothing. A handler that assembles a large answer
-may start the record first (`AuditRecorder.in_background`) and wait for it before
-answering: the same guarantee, with the round trip to sharing overlapping the work.
+may write the record first (`AuditRecorder.read_record`), send it on the recorder's own
+threads (`AuditRecorder.send_in_background`) and wait for that before answering: the
+same guarantee, with the round trip to sharing overlapping the work.
 
 **Purpose.** The caller may say why it reads with the `X-Purpose` request header, one of
 `shared.contracts.audit.Purpose`; without it the role's default below is recorded. An
@@ -30,7 +31,7 @@ role's statutory duties rest on; UK GDPR Art. 6(1)(e) public task for all of the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -223,10 +224,32 @@ class AuditRecorder:
         caller's role may not state is refused (`PurposeNotAllowed`) even when no child
         is read.
         """
+        record = self.read_record(
+            principal=principal,
+            children=children,
+            endpoint=endpoint,
+            purpose=purpose,
+            decision_basis=decision_basis,
+        )
+        if record is not None:
+            self.send(record)
+
+    def read_record(
+        self,
+        *,
+        principal: Principal,
+        children: Iterable[tuple[str, str]],
+        endpoint: str,
+        purpose: Purpose | None,
+        decision_basis: str | None = None,
+    ) -> bytes | None:
+        """The record of that read as sharing takes it (an `AuditEventBatch`, as JSON),
+        for `send`; None when no child is read. A purpose the caller's role may not state
+        is refused (`PurposeNotAllowed`) even then."""
         stated = purpose_for(purpose, principal.role)
         unique = sorted(set(children))
         if not unique:
-            return
+            return None
         # `AuditEventBatch` as data, written by orjson: sharing validates it on receipt
         # (a record it refuses refuses the read), and a model for each of a view's
         # thousands of children here was time the reader waited for.
@@ -245,11 +268,13 @@ class AuditRecorder:
             "legal_basis": legal_basis_for(principal.role, decision_basis),
             "children": [{"upn": upn, "school_urn": urn} for upn, urn in unique],
         }
-        self._send(orjson.dumps({"events": [event]}))
+        return orjson.dumps({"events": [event]})
 
-    def _send(self, batch: bytes) -> None:
+    def send(self, record: bytes) -> None:
+        """Put a record (`read_record`) on the audit trail; raise `AuditUnavailable` if it
+        cannot be, so the read is not served."""
         try:
-            response = self._http.post("/v1/audit/events", content=batch, headers=_JSON)
+            response = self._http.post("/v1/audit/events", content=record, headers=_JSON)
         except (httpx.HTTPError, AuthlibBaseError, OSError) as exc:
             logger.warning("audit trail unreachable; refusing the read: %s", exc)
             raise AuditUnavailable(
@@ -265,11 +290,16 @@ class AuditRecorder:
                 "so the read is not served."
             )
 
-    def in_background(self, record: Callable[[], None]) -> Future[None]:
-        """Run `record` (calls of `record_read`) on the recorder's own threads, so the
-        read goes on record while the handler assembles its answer. The handler must wait
-        for the future's `result()` before answering: it raises what `record_read` raised."""
-        return self._background.submit(record)
+    def send_in_background(self, records: Sequence[bytes]) -> Future[None]:
+        """`send` these records, in order, on the recorder's own threads, so the read goes
+        on record while the handler assembles its answer. The handler must wait for the
+        future's `result()` before answering: it raises what `send` raised."""
+
+        def send_all() -> None:
+            for record in records:
+                self.send(record)
+
+        return self._background.submit(send_all)
 
     def close(self) -> None:
         """Finish the records under way, then release the connection pool."""

@@ -111,6 +111,36 @@ def test_a_refused_record_refuses_the_read(system: System) -> None:
     recorder.close()
 
 
+def record_of(recorder: AuditRecorder, *children: tuple[str, str]) -> bytes:
+    record = recorder.read_record(
+        principal=READER, children=children, endpoint="GET /v1/pupils", purpose=None
+    )
+    assert record is not None
+    return record
+
+
+def test_records_sent_in_the_background_are_on_record_in_order(
+    system: System, recorder: AuditRecorder
+) -> None:
+    first, second = record_of(recorder, (upn(1), "100001")), record_of(recorder, (upn(2), "100002"))
+    recorder.send_in_background([first, second]).result()
+    # Newest first.
+    assert [e["children"][0]["upn"] for e in read_audit(system, system.admin_headers())] == [
+        upn(2),
+        upn(1),
+    ]
+
+
+def test_a_record_that_cannot_be_sent_in_the_background_refuses_the_read_when_awaited(
+    system: System,
+) -> None:
+    recorder = recorder_for(system, base_url="http://localhost:8999")
+    sending = recorder.send_in_background([record_of(recorder, (upn(1), "100001"))])
+    with pytest.raises(AuditUnavailable):
+        sending.result()
+    recorder.close()
+
+
 def test_the_callers_purpose_wins_over_the_roles_default() -> None:
     assert purpose_for(Purpose.SAFEGUARDING, "school_system") is Purpose.SAFEGUARDING
 
