@@ -138,6 +138,7 @@ EdgeDays = tuple[tuple[str, ...] | None, Period, int]
 """Schools (None: any), days within one week, and 1 to add them or -1 to take them away."""
 Reader = Callable[[], AbstractContextManager[Connection]]
 """Opens the connection a refresh reads through: all its statements see one state."""
+Cells = list[tuple[tuple[str, ...], GroupMeasures]]
 
 
 class Source:
@@ -163,9 +164,6 @@ class Source:
                 self._connection.execute(select(func.max(change_t.c.seq))).scalar_one() or 0
             )
         return self._last
-
-
-Cells = list[tuple[tuple[str, ...], GroupMeasures]]
 
 
 class WeekColumns:
