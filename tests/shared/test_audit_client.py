@@ -3,6 +3,7 @@ it cannot, the recorder raises so the read is refused (fail closed)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -139,6 +140,20 @@ def test_a_record_that_cannot_be_sent_in_the_background_refuses_the_read_when_aw
     with pytest.raises(AuditUnavailable):
         sending.result()
     recorder.close()
+
+
+def test_a_record_waits_for_a_free_sending_thread_without_holding_up_the_handler(
+    system: System, recorder: AuditRecorder
+) -> None:
+    release = threading.Event()
+    # Every sending thread busy (the recorder's pool, as other requests' records keep it).
+    busy = [recorder._background.submit(release.wait) for _ in range(4)]
+    sending = recorder.send_in_background([record_of(recorder, (upn(1), "100001"))])
+    assert not sending.done()  # the handler went on; nothing sent yet
+    release.set()
+    sending.result()
+    assert [f.result() for f in busy] == [True] * 4
+    assert len(read_audit(system, system.admin_headers())) == 1
 
 
 def test_the_callers_purpose_wins_over_the_roles_default() -> None:
