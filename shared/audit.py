@@ -303,7 +303,7 @@ class AuditRecorder:
         begun = threading.Event()
 
         def send_all() -> None:
-            begun.set()  # waiting on it, the handler lets this thread run until it waits
+            begun.set()  # the handler, waiting on it, lets this run until it waits for sharing
             for record in records:
                 self.send(record)
 
